@@ -1,0 +1,65 @@
+# shoplab: every command a developer or CI needs. `make setup` is idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
+
+.PHONY: setup tools demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
+
+setup: $(STAMP) tools
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+tools: $(STAMP)
+	@$(PY) -m shoplab.tools install
+
+demo: setup
+	$(VENV)/bin/shoplab demo
+
+test: setup
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-integration
+	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory test-contracts
+	$(MAKE) --no-print-directory test-observability
+
+test-unit: setup
+	$(PYTEST) -m unit -q
+
+test-integration: setup
+	$(PYTEST) -m integration -q
+
+test-e2e: setup
+	$(PYTEST) -m e2e -q
+
+test-contracts: setup
+	$(PYTEST) -m contracts -q
+
+test-observability: setup
+	$(PYTEST) -m observability -q
+
+lint: setup
+	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts tests bench
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m bench
+
+up: setup
+	$(VENV)/bin/shoplab up -d
+
+down:
+	$(VENV)/bin/shoplab down
+
+status:
+	$(VENV)/bin/shoplab status
+
+clean:
+	-$(VENV)/bin/shoplab down --purge
+	rm -rf $(VENV) .tools

@@ -1,0 +1,1 @@
+"""The system under test: eight small Flask services and the kit they share."""

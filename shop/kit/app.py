@@ -1,0 +1,52 @@
+"""Build a service's Flask app: settings, errors, request ids, health, admin auth, telemetry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from shop.kit import errors, health
+from shop.kit.config import KitSettings
+
+SetupHook = Callable[[Flask, KitSettings], None]
+
+
+@dataclass
+class KitState:
+    """What the kit keeps per app, under ``app.extensions["shoplab"]``."""
+
+    settings: KitSettings
+    readiness_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_kit(app: Flask) -> KitState:
+    """Return the kit state of ``app``."""
+    state: KitState = app.extensions["shoplab"]
+    return state
+
+
+def create_service_app(
+    service: str,
+    *,
+    setup: SetupHook,
+    test_config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> Flask:
+    """Create the Flask app of ``service`` and let ``setup`` add its domain.
+
+    ``env`` replaces ``os.environ`` (tests); ``test_config`` updates ``app.config``.
+    """
+    settings = KitSettings.from_env(service, env)
+    app = Flask(service)
+    app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=1 << 20)
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["shoplab"] = KitState(settings=settings)
+    errors.init_app(app)
+    health.init_app(app)
+    setup(app, settings)
+    return app

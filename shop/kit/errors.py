@@ -1,0 +1,181 @@
+"""Map every failure to one JSON error shape: ``{"error": {"code", "message", "request_id"}}``.
+
+Exception tree (domain code raises these; the boundary renders them)::
+
+    ShopError                      500 internal (only for bugs we catch ourselves)
+    ├── BadRequest                 400 bad_request       (malformed JSON, bad header)
+    ├── ValidationFailed           422 validation_failed (well-formed but invalid body)
+    ├── Unauthorized               401 unauthorized
+    ├── Forbidden                  403 forbidden
+    ├── NotFound                   404 not_found
+    ├── Conflict                   409 conflict
+    ├── DependencyError            503/504: a peer failed; ``dependency`` names it
+    │   ├── DependencyUnavailable  503 dependency_unavailable (refused, 5xx, breaker open, bulkhead full)
+    │   └── DependencyTimeout      504 dependency_timeout    (timed out or deadline spent)
+    └── DeadlineExceeded           504 deadline_exceeded (the caller's budget is already spent)
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class ShopError(Exception):
+    """Base of every error a service answers on purpose."""
+
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, details: Any | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(ShopError):
+    """The request is malformed (not JSON, wrong content type, bad header)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class ValidationFailed(ShopError):
+    """The request is well-formed but its values are invalid."""
+
+    status = 422
+    code = "validation_failed"
+
+
+class Unauthorized(ShopError):
+    """No valid credentials were presented."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ShopError):
+    """The credentials do not allow this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ShopError):
+    """The thing asked for does not exist (or is not yours)."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ShopError):
+    """The request conflicts with the current state (e.g. a taken email)."""
+
+    status = 409
+    code = "conflict"
+
+
+class DependencyError(ShopError):
+    """A peer service failed; ``dependency`` names it."""
+
+    status = 503
+    code = "dependency_unavailable"
+
+    def __init__(self, message: str, *, dependency: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.dependency = dependency
+
+
+class DependencyUnavailable(DependencyError):
+    """A peer refused, failed, or is cut off by its breaker or bulkhead."""
+
+    status = 503
+    code = "dependency_unavailable"
+
+
+class DependencyTimeout(DependencyError):
+    """A peer did not answer within the timeout or the remaining deadline."""
+
+    status = 504
+    code = "dependency_timeout"
+
+
+class DeadlineExceeded(ShopError):
+    """The caller's deadline is already spent: the work is not started."""
+
+    status = 504
+    code = "deadline_exceeded"
+
+
+def get_request_id() -> str:
+    """Return the current request id (taken from ``X-Request-ID`` or made up)."""
+    try:
+        rid = g.get("request_id")
+    except RuntimeError:  # outside a request
+        return "-"
+    return rid or "-"
+
+
+def error_body(status: int, code: str, message: str, details: Any | None = None) -> dict[str, Any]:
+    """Build the JSON error body."""
+    err: dict[str, Any] = {"code": code, "message": message, "request_id": get_request_id()}
+    if details is not None:
+        err["details"] = details
+    return {"error": err}
+
+
+def error_response(status: int, code: str, message: str, details: Any | None = None) -> Response:
+    """Build a JSON error response."""
+    resp = jsonify(error_body(status, code, message, details))
+    resp.status_code = status
+    return resp
+
+
+def _http_code(exc: HTTPException) -> str:
+    name = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+    return name
+
+
+def init_app(app: Flask) -> None:
+    """Install request ids and the JSON error handlers on ``app``."""
+
+    @app.before_request
+    def _assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(resp: Response) -> Response:
+        resp.headers["X-Request-ID"] = get_request_id()
+        return resp
+
+    @app.errorhandler(ShopError)
+    def _shop_error(exc: ShopError) -> Response:
+        if isinstance(exc, DependencyError):
+            log.warning("dependency_error", dependency=exc.dependency, code=exc.code, error=exc.message)
+        resp = error_response(exc.status, exc.code, exc.message, exc.details)
+        if exc.status == 503:
+            resp.headers.setdefault("Retry-After", "1")
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        resp = error_response(status, _http_code(exc), exc.description or exc.name)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            resp.headers["Allow"] = exc.get_response().headers["Allow"]
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception) -> Response:
+        # A bug: still answer the JSON shape, and log it loudly once here.
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return error_response(500, "internal", "internal error")

@@ -1,0 +1,193 @@
+"""Describe the shop once: services, ports, edges and proxies (the single source of truth).
+
+The native supervisor, the Toxiproxy proxies, the Prometheus scrape config and
+docker-compose.yml are all derived from this module; tests fail when a committed
+derived file drifts from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+TOXIPROXY_API_PORT = 8474
+PROXY_BASE_PORT = 19000
+PROMETHEUS_PORT = 9090
+JAEGER_UI_PORT = 16686
+JAEGER_OTLP_HTTP_PORT = 4318
+LOCUST_WEB_PORT = 8089
+GRAFANA_PORT = 3000
+WORKER_METRICS_PORT = 8088
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One Flask service: its name, port and the peers it calls."""
+
+    name: str
+    port: int
+    calls: tuple[str, ...] = ()
+    critical: bool = True
+
+    @property
+    def module(self) -> str:
+        """Return the import path of the service package."""
+        return f"shop.{self.name}"
+
+    @property
+    def env_prefix(self) -> str:
+        """Return the prefix of this service's env vars, e.g. ``ORDERS``."""
+        return self.name.upper()
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One caller→callee arrow, carried by its own Toxiproxy proxy."""
+
+    caller: str
+    callee: str
+    listen_port: int
+
+    @property
+    def proxy_name(self) -> str:
+        """Return the Toxiproxy proxy name ``<caller>__<callee>``."""
+        return f"{self.caller}__{self.callee}"
+
+
+_SERVICES: tuple[Service, ...] = (
+    Service("gateway", 8080, ("identity", "catalog", "cart", "orders", "recommendations")),
+    Service("identity", 8081),
+    Service("catalog", 8082),
+    Service("cart", 8083, ("catalog",)),
+    Service("orders", 8084, ("cart", "catalog", "payments", "notifications")),
+    Service("payments", 8085),
+    Service("notifications", 8086),
+    Service("recommendations", 8087, ("catalog",), critical=False),
+)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The whole shop at one port offset (0 for the documented defaults)."""
+
+    services: tuple[Service, ...] = _SERVICES
+    port_offset: int = 0
+    host: str = HOST
+    extra_edges: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def from_env(cls) -> Topology:
+        """Build the topology, shifted by ``SHOPLAB_PORT_OFFSET`` when set."""
+        raw = os.environ.get("SHOPLAB_PORT_OFFSET", "0") or "0"
+        try:
+            offset = int(raw)
+        except ValueError as exc:
+            raise ValueError(f"SHOPLAB_PORT_OFFSET must be an integer, got {raw!r}") from exc
+        return cls(port_offset=offset)
+
+    def with_offset(self, offset: int) -> Topology:
+        """Return the same topology shifted to another port offset."""
+        return replace(self, port_offset=offset)
+
+    # -- services -----------------------------------------------------------------
+    def service(self, name: str) -> Service:
+        """Return the service called ``name``; raise KeyError naming the known ones."""
+        for svc in self.services:
+            if svc.name == name:
+                return replace(svc, port=svc.port + self.port_offset)
+        known = ", ".join(s.name for s in self.services)
+        raise KeyError(f"unknown service {name!r} (known: {known})")
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """Return the service names in start order."""
+        return tuple(s.name for s in self.services)
+
+    def service_url(self, name: str) -> str:
+        """Return the direct URL of a service (not through any proxy)."""
+        return f"http://{self.host}:{self.service(name).port}"
+
+    # -- edges --------------------------------------------------------------------
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        """Return every caller→callee edge with a deterministic proxy port."""
+        pairs = [(s.name, callee) for s in self.services for callee in s.calls]
+        pairs.extend(self.extra_edges)
+        return tuple(
+            Edge(caller, callee, PROXY_BASE_PORT + self.port_offset + i)
+            for i, (caller, callee) in enumerate(pairs)
+        )
+
+    def edge(self, caller: str, callee: str) -> Edge:
+        """Return the edge caller→callee; raise KeyError when there is none."""
+        for e in self.edges:
+            if e.caller == caller and e.callee == callee:
+                return e
+        raise KeyError(f"no edge {caller}__{callee} in the topology")
+
+    def edge_by_proxy(self, proxy_name: str) -> Edge:
+        """Return the edge whose proxy is called ``proxy_name``."""
+        for e in self.edges:
+            if e.proxy_name == proxy_name:
+                return e
+        known = ", ".join(e.proxy_name for e in self.edges)
+        raise KeyError(f"unknown edge {proxy_name!r} (known: {known})")
+
+    def edge_url(self, caller: str, callee: str) -> str:
+        """Return the URL a caller uses for a callee: its proxy, never the peer."""
+        return f"http://{self.host}:{self.edge(caller, callee).listen_port}"
+
+    # -- other ports ----------------------------------------------------------------
+    @property
+    def toxiproxy_port(self) -> int:
+        """Return the Toxiproxy API port."""
+        return TOXIPROXY_API_PORT + self.port_offset
+
+    @property
+    def toxiproxy_url(self) -> str:
+        """Return the Toxiproxy API URL."""
+        return f"http://{self.host}:{self.toxiproxy_port}"
+
+    @property
+    def prometheus_port(self) -> int:
+        """Return the Prometheus port."""
+        return PROMETHEUS_PORT + self.port_offset
+
+    @property
+    def jaeger_ui_port(self) -> int:
+        """Return the Jaeger UI/query port."""
+        return JAEGER_UI_PORT + self.port_offset
+
+    @property
+    def jaeger_otlp_port(self) -> int:
+        """Return the Jaeger OTLP/HTTP port."""
+        return JAEGER_OTLP_HTTP_PORT + self.port_offset
+
+    @property
+    def locust_web_port(self) -> int:
+        """Return the Locust web port."""
+        return LOCUST_WEB_PORT + self.port_offset
+
+    @property
+    def worker_metrics_port(self) -> int:
+        """Return the port where the orders worker exposes /metrics."""
+        return WORKER_METRICS_PORT + self.port_offset
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """Return the environment one service gets: its port and ``<CALLEE>_URL`` per peer."""
+        svc = self.service(name)
+        env = {
+            "SHOPLAB_SERVICE": svc.name,
+            f"{svc.env_prefix}_PORT": str(svc.port),
+            "OTEL_SERVICE_NAME": svc.name,
+        }
+        for callee in svc.calls:
+            env[f"{callee.upper()}_URL"] = self.edge_url(svc.name, callee)
+        for caller, callee in self.extra_edges:
+            if caller == svc.name:
+                env[f"{callee.upper()}_URL"] = self.edge_url(caller, callee)
+        return env
+
+
+DEFAULT = Topology()
