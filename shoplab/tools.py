@@ -21,7 +21,9 @@ from shoplab import REPO_ROOT
 TOOLS_DIR = Path(os.environ.get("SHOPLAB_TOOLS_DIR") or REPO_ROOT / ".tools" / "bin")
 
 TOXIPROXY_VERSION = "2.12.0"
-JAEGER_VERSION = "2.20.0"
+# Jaeger tags each release twice (v1.N and v2.M); only the v1 tags are valid Go module
+# versions, so v1.76.0 is how the Go proxy serves the Jaeger v2 binary (v2.13.0).
+JAEGER_VERSION = "1.76.0"
 
 
 class ToolMissing(RuntimeError):
