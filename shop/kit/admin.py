@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from shop.kit.errors import Unauthorized
 
@@ -25,3 +25,17 @@ def make_admin_blueprint(name: str, url_prefix: str = "/admin") -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
     bp.before_request(ensure_admin)
     return bp
+
+
+def init_app(app: Flask) -> None:
+    """Register the kit's own admin routes (``GET /admin/unhandled``)."""
+    bp = make_admin_blueprint("kit_admin")
+
+    @bp.get("/unhandled")
+    def unhandled() -> Response:
+        """Say how many unhandled 500s this process has served (the audit reads it)."""
+        from shop.kit.errors import get_unhandled_count
+
+        return jsonify(service=current_app.name, unhandled_errors=get_unhandled_count(current_app))
+
+    app.register_blueprint(bp)

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from shop.kit import errors, health
+from shop.kit import admin, errors, health
 from shop.kit.config import KitSettings
 
 SetupHook = Callable[[Flask, KitSettings], None]
@@ -48,5 +48,6 @@ def create_service_app(
     app.extensions["shoplab"] = KitState(settings=settings)
     errors.init_app(app)
     health.init_app(app)
+    admin.init_app(app)
     setup(app, settings)
     return app

@@ -174,8 +174,17 @@ def init_app(app: Flask) -> None:
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
         return resp
 
+    app.extensions["shoplab.unhandled"] = [0]
+
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:
-        # A bug: still answer the JSON shape, and log it loudly once here.
+        # A bug: still answer the JSON shape, count it for the audit, log it once here.
+        app.extensions["shoplab.unhandled"][0] += 1
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return error_response(500, "internal", "internal error")
+
+
+def get_unhandled_count(app: Flask) -> int:
+    """Return how many unhandled errors (500s) ``app`` has served."""
+    counter: list[int] = app.extensions.get("shoplab.unhandled", [0])
+    return counter[0]
