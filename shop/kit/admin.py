@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import time
 
+import httpx
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from shop.kit.errors import Unauthorized
@@ -37,5 +39,37 @@ def init_app(app: Flask) -> None:
         from shop.kit.errors import get_unhandled_count
 
         return jsonify(service=current_app.name, unhandled_errors=get_unhandled_count(current_app))
+
+    @bp.get("/probe/<dependency>")
+    def probe(dependency: str) -> Response:
+        """Call a dependency's ``/healthz`` through its edge proxy and say how long it took.
+
+        This measures an edge through the caller's own process and proxy, which is
+        what ``shoplab status`` and the edge tests need; it bypasses the resilience
+        policy on purpose, so a probe never trips a breaker.
+        """
+        from shop.kit.app import get_kit
+        from shop.kit.errors import DependencyTimeout, DependencyUnavailable, NotFound
+
+        urls = get_kit(current_app).settings.dependency_urls
+        if dependency not in urls:
+            raise NotFound(f"{current_app.name} has no dependency {dependency!r} (has: {', '.join(urls) or 'none'})")
+        timeout_s = float(request.args.get("timeout_s", "5"))
+        started = time.perf_counter()
+        try:
+            resp = httpx.get(urls[dependency] + "/healthz", timeout=timeout_s)
+        except httpx.TimeoutException as exc:
+            raise DependencyTimeout(f"{dependency} timed out", dependency=dependency) from exc
+        except httpx.TransportError as exc:
+            raise DependencyUnavailable(f"{dependency} unreachable: {exc}", dependency=dependency) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+        return jsonify(
+            caller=current_app.name,
+            dependency=dependency,
+            status=resp.status_code,
+            answered_by=body.get("service"),
+            elapsed_ms=round(elapsed_ms, 2),
+        )
 
     app.register_blueprint(bp)

@@ -1,0 +1,36 @@
+"""Fixtures every tier shares: the native stack (session-wide) and a toxiproxy client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from shop.topology import Topology
+from shoplab.stack import Stack, running_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Run the whole native shop once per session (ports shifted by SHOPLAB_PORT_OFFSET)."""
+    run_dir = tmp_path_factory.mktemp("stack")
+    with running_stack(run_dir, Topology.from_env(), observability=False) as running:
+        yield running
+
+
+@pytest.fixture
+def toxiproxy(stack: Stack) -> Iterator[httpx.Client]:
+    """Give a client on the toxiproxy API; every toxic and disabled proxy is reset after the test."""
+    with httpx.Client(base_url=stack.topology.toxiproxy_url, timeout=10) as client:
+        try:
+            yield client
+        finally:
+            client.post("/reset").raise_for_status()
+
+
+@pytest.fixture
+def admin(stack: Stack) -> Iterator[httpx.Client]:
+    """Give a client that carries the stack's admin token."""
+    with httpx.Client(headers=stack.admin_headers(), timeout=10) as client:
+        yield client
