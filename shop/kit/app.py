@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from shop.kit import admin, errors, health
+from shop.kit import admin, errors, health, logs, metrics, telemetry
 from shop.kit.config import KitSettings
 
 SetupHook = Callable[[Flask, KitSettings], None]
@@ -46,7 +46,10 @@ def create_service_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["shoplab"] = KitState(settings=settings)
+    logs.init_app(app, env)
+    telemetry.init_app(app, env)
     errors.init_app(app)
+    metrics.init_app(app, env)
     health.init_app(app)
     admin.init_app(app)
     setup(app, settings)

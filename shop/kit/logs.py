@@ -1,0 +1,172 @@
+"""Log JSON with structlog: one line per event, carrying service, request and trace ids, never secrets.
+
+Every event gets ``service``, ``request_id`` (inside a request), ``trace_id`` and
+``span_id`` (inside a span). Values under secret-looking keys, bearer tokens, JWTs and
+the admin token are replaced by ``[REDACTED]`` before rendering. Standard-library
+records (gunicorn, werkzeug) go through the same processors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, has_app_context, has_request_context, request
+
+from shop.kit.telemetry import EXCLUDED_PATHS, get_trace_ids, is_enabled
+
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|authorization|auth_header|api[_-]?key|cookie|credential|card", re.I
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_RESERVED = {"event", "level", "timestamp", "logger", "service", "request_id", "trace_id", "span_id"}
+
+_state: dict[str, Any] = {"service": None, "secrets": ()}
+
+
+def _scrub_text(text: str, secrets: tuple[str, ...]) -> str:
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _JWT.sub(REDACTED, text)
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scrub(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+    if depth > 6:
+        return value
+    if isinstance(value, str):
+        return _scrub_text(value, secrets)
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else _scrub(v, secrets, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(v, secrets, depth + 1) for v in value]
+    return value
+
+
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replace secret values (by key name, bearer/JWT shape, or the admin token itself)."""
+    secrets: tuple[str, ...] = _state["secrets"]
+    for key in list(event_dict):
+        if key in _RESERVED:
+            continue
+        if _SECRET_KEY.search(key):
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _scrub(event_dict[key], secrets)
+    if isinstance(event_dict.get("event"), str):
+        event_dict["event"] = _scrub_text(event_dict["event"], secrets)
+    return event_dict
+
+
+def add_context(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Add ``service``, ``request_id``, ``trace_id`` and ``span_id`` when known."""
+    if "service" not in event_dict:
+        service = None
+        if has_app_context():
+            from flask import current_app
+
+            service = current_app.name
+        event_dict["service"] = service or _state["service"] or "-"
+    if has_request_context() and "request_id" not in event_dict:
+        rid = g.get("request_id")
+        if rid:
+            event_dict["request_id"] = rid
+    ids = get_trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
+def _processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_context,
+        structlog.processors.format_exc_info,
+        redact_secrets,
+    ]
+
+
+def configure_logging(
+    service: str, *, secrets: tuple[str, ...] = (), level: str | None = None, stream: Any = None
+) -> None:
+    """Configure structlog and the stdlib root logger to write JSON lines to ``stream`` (stderr)."""
+    _state["service"] = service
+    # Short values would redact half the log; a real admin token is long.
+    _state["secrets"] = tuple(s for s in secrets if s and len(s) >= 8)
+    out = stream if stream is not None else sys.stderr
+    level_no = logging.getLevelName((level or os.environ.get("SHOPLAB_LOG_LEVEL") or "INFO").upper())
+    if not isinstance(level_no, int):
+        level_no = logging.INFO
+    structlog.configure(
+        processors=[*_processors(), structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *_processors()],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_shoplab", False)]:
+        root.removeHandler(old)
+    handler._shoplab = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level_no)
+
+
+def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
+    """Configure JSON logs for ``app``'s process and log one access line per request."""
+    from shop.kit.app import get_kit
+
+    settings = get_kit(app).settings
+    source = os.environ if env is None else env
+    configure_logging(
+        app.name,
+        secrets=(settings.admin_token, source.get("SHOPLAB_JWT_SECRET", "")),
+        level=source.get("SHOPLAB_LOG_LEVEL"),
+    )
+    if not is_enabled(env):
+        return
+    access = structlog.get_logger("shoplab.access")
+
+    @app.before_request
+    def _stamp() -> None:
+        g.log_started = time.perf_counter()
+
+    @app.after_request
+    def _access_line(resp: Response) -> Response:
+        started = g.pop("log_started", None)
+        if started is None or request.path in EXCLUDED_PATHS:
+            return resp
+        rule = request.url_rule
+        access.info(
+            "request",
+            method=request.method,
+            route=rule.rule if rule is not None else "unmatched",
+            path=request.path,
+            status=resp.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return resp
