@@ -1,4 +1,4 @@
-"""Find and install the native tools: toxiproxy-server, prometheus/promtool, jaeger.
+"""Find and install the native tools: toxiproxy-server, prometheus/promtool, jaeger, docker-compose.
 
 Each tool arrives from a package registry only (the Go module proxy or Debian's
 packages); nothing is downloaded at run time. ``python -m shoplab.tools install``
@@ -49,6 +49,10 @@ TOOLS: dict[str, Tool] = {
     ),
     "prometheus": Tool("prometheus", "run `make setup` (or `apt-get update && apt-get install -y prometheus`)", False),
     "promtool": Tool("promtool", "run `make setup` (or `apt-get update && apt-get install -y prometheus`)", False),
+    # Compose v1 from Debian: `docker-compose config -q` validates docker-compose.yml without an engine.
+    "docker-compose": Tool(
+        "docker-compose", "run `make setup` (or `apt-get update && apt-get install -y docker-compose`)", False
+    ),
     "jaeger": Tool(
         "jaeger",
         f"run `make setup` (it needs Go: `go install github.com/jaegertracing/jaeger/cmd/jaeger@v{JAEGER_VERSION}`)",
@@ -109,18 +113,29 @@ def install_toxiproxy() -> None:
     )
 
 
+def _apt_install(package: str, tool: str) -> None:
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise ToolMissing(f"{tool} is not installed and apt-get is missing: {TOOLS[tool].hint}")
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    _say(f"installing Debian package {package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*prefix, apt, "update", "-q"], check=True, env=env)
+    subprocess.run([*prefix, apt, "install", "-y", "-q", "--no-install-recommends", package], check=True, env=env)
+
+
 def install_prometheus() -> None:
     """Install Debian's ``prometheus`` package (prometheus and promtool) when missing."""
     if find_tool("prometheus") and find_tool("promtool"):
         return
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise ToolMissing(f"prometheus is not installed and apt-get is missing: {TOOLS['prometheus'].hint}")
-    prefix = [] if os.geteuid() == 0 else ["sudo"]
-    _say("installing Debian package prometheus")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*prefix, apt, "update", "-q"], check=True, env=env)
-    subprocess.run([*prefix, apt, "install", "-y", "-q", "--no-install-recommends", "prometheus"], check=True, env=env)
+    _apt_install("prometheus", "prometheus")
+
+
+def install_docker_compose() -> None:
+    """Install Debian's ``docker-compose`` package (the compose file's validator) when missing."""
+    if find_tool("docker-compose"):
+        return
+    _apt_install("docker-compose", "docker-compose")
 
 
 def install_jaeger() -> None:
@@ -135,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["install"]:
         only = set(args[1:])
-        steps = {"toxiproxy-server": install_toxiproxy, "prometheus": install_prometheus, "jaeger": install_jaeger}
+        steps = {
+            "toxiproxy-server": install_toxiproxy,
+            "prometheus": install_prometheus,
+            "docker-compose": install_docker_compose,
+            "jaeger": install_jaeger,
+        }
         try:
             for name, step in steps.items():
                 if not only or name in only:
