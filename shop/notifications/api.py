@@ -1,0 +1,88 @@
+"""Serve notifications: idempotent ``POST /events``, the owner's emails, the audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import Field
+
+from shop.kit.admin import make_admin_blueprint
+from shop.kit.api_spec import ApiModel, QueryModel, operation
+from shop.kit.app import get_kit
+from shop.notifications.service import NotificationService
+
+bp = Blueprint("notifications", __name__)
+admin_bp = make_admin_blueprint("notifications_admin")
+
+ID = Field(min_length=1, max_length=128)
+
+
+class EventIn(ApiModel):
+    """An order event to apply once."""
+
+    event_id: str = ID
+    type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+    order_id: str = ID
+    user_id: str = ID
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventOut(ApiModel):
+    """The event as recorded."""
+
+    event_id: str
+    type: str
+    order_id: str
+
+
+class NotificationsQuery(QueryModel):
+    """Whose emails to list."""
+
+    user_id: str = ID
+
+
+class NotificationOut(ApiModel):
+    """One "sent" email."""
+
+    event_id: str
+    type: str
+    order_id: str
+    subject: str
+    body: str
+    sent_at: str
+
+
+class NotificationsOut(ApiModel):
+    """A user's emails, oldest first."""
+
+    items: list[NotificationOut]
+
+
+def get_service() -> NotificationService:
+    """Return this app's notification service."""
+    service: NotificationService = get_kit(current_app).extras["notifications"]
+    return service
+
+
+@operation(bp, "POST", "/events", body=EventIn, responses={201: EventOut, 200: EventOut})
+def receive_event(body: EventIn) -> tuple[EventOut, int]:
+    """Apply an event once: 201 the first time, 200 (no second effect) for a duplicate."""
+    record, applied = get_service().receive(
+        event_id=body.event_id, type=body.type, order_id=body.order_id, user_id=body.user_id,
+        payload=body.payload,
+    )
+    return EventOut(**record), 201 if applied else 200
+
+
+@operation(bp, "GET", "/notifications", query=NotificationsQuery, responses={200: NotificationsOut})
+def list_notifications(query: NotificationsQuery) -> NotificationsOut:
+    """List the emails sent to one user."""
+    items = get_service().list_for_user(query.user_id)
+    return NotificationsOut(items=[NotificationOut(**i) for i in items])
+
+
+@admin_bp.get("/audit")
+def audit() -> Response:
+    """Return every event with its received and applied counts."""
+    return jsonify(events=get_service().get_audit())

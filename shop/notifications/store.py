@@ -1,0 +1,129 @@
+"""Keep received events and the "sent" emails in the service's own SQLite file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("order_id", String(128), nullable=False, index=True),
+    Column("user_id", String(128), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("received", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+emails = Table(
+    "emails",
+    metadata,
+    Column("email_id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(128), nullable=False, index=True),
+    Column("user_id", String(128), nullable=False, index=True),
+    Column("order_id", String(128), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One received event and how often it arrived / took effect."""
+
+    event_id: str
+    type: str
+    order_id: str
+    user_id: str
+    received: int
+    applied: int
+
+
+@dataclass(frozen=True)
+class Email:
+    """One "sent" email."""
+
+    event_id: str
+    user_id: str
+    order_id: str
+    type: str
+    subject: str
+    body: str
+    sent_at: Any
+
+
+class NotificationStore:
+    """Read and write events and emails."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_schema(self) -> None:
+        """Create the tables when missing."""
+        metadata.create_all(self.engine)
+
+    def begin(self) -> Any:
+        """Open one write transaction (BEGIN IMMEDIATE on SQLite)."""
+        return self.engine.begin()
+
+    def get_event(self, conn: Connection, event_id: str) -> EventRecord | None:
+        """Return the event ``event_id`` inside ``conn``'s transaction."""
+        row = conn.execute(select(events).where(events.c.event_id == event_id)).mappings().first()
+        return _event(row) if row else None
+
+    def count_repeat(self, conn: Connection, event_id: str) -> None:
+        """Count one more arrival of a known event."""
+        conn.execute(update(events).where(events.c.event_id == event_id).values(received=events.c.received + 1))
+
+    def insert_event(self, conn: Connection, row: dict[str, Any]) -> None:
+        """Insert a first-seen event; IntegrityError when a racing writer inserted it."""
+        conn.execute(insert(events).values(**row))
+
+    def insert_email(self, conn: Connection, email: Email) -> None:
+        """Record one sent email."""
+        conn.execute(insert(emails).values(**email.__dict__))
+
+    def list_emails(self, user_id: str) -> list[Email]:
+        """Return the emails sent to ``user_id``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(emails).where(emails.c.user_id == user_id).order_by(emails.c.email_id)
+            ).mappings()
+            return [Email(**{k: r[k] for k in Email.__dataclass_fields__}) for r in rows]
+
+    def list_events(self) -> list[EventRecord]:
+        """Return every event received."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(events).order_by(events.c.received_at)).mappings()
+            return [_event(r) for r in rows]
+
+    def ping(self) -> bool:
+        """Say whether the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+        return True
+
+
+def _event(row: Any) -> EventRecord:
+    return EventRecord(
+        event_id=row["event_id"],
+        type=row["type"],
+        order_id=row["order_id"],
+        user_id=row["user_id"],
+        received=row["received"],
+        applied=row["applied"],
+    )
+
+
+__all__ = ["Email", "EventRecord", "IntegrityError", "NotificationStore"]

@@ -1,0 +1,114 @@
+"""Serve orders: checkout (``POST /orders``), reads for the owner, and the audit."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import Field
+
+from shop.kit.admin import make_admin_blueprint
+from shop.kit.api_spec import ApiModel, Header, QueryModel, operation
+from shop.kit.app import get_kit
+from shop.kit.errors import BadRequest, Forbidden
+from shop.orders.service import OrderService, order_to_dict
+
+bp = Blueprint("orders", __name__)
+admin_bp = make_admin_blueprint("orders_admin")
+
+USER_ID = Field(min_length=1, max_length=128)
+USER_HEADER = Header("X-User-ID", description="The caller's user id, forwarded by the gateway")
+
+
+class OrderIn(ApiModel):
+    """A checkout: the user's cart becomes an order; ``card`` goes to the payment simulator."""
+
+    user_id: str = USER_ID
+    card: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class OrderItemOut(ApiModel):
+    """One priced line of an order."""
+
+    product_id: int
+    name: str
+    qty: int
+    price_cents: int
+
+
+class OrderOut(ApiModel):
+    """An order and where it is in the saga."""
+
+    order_id: str
+    user_id: str
+    status: Literal["pending", "paid", "payment_failed", "rejected"]
+    reason: str | None
+    total_cents: int
+    items: list[OrderItemOut]
+    created_at: str | None
+
+
+class OrdersQuery(QueryModel):
+    """Whose orders to list."""
+
+    user_id: str = USER_ID
+
+
+class OrdersOut(ApiModel):
+    """A user's orders, oldest first."""
+
+    items: list[OrderOut]
+
+
+def get_service() -> OrderService:
+    """Return this app's order service."""
+    service: OrderService = get_kit(current_app).extras["orders"]
+    return service
+
+
+def _ensure_caller_is(user_id: str) -> None:
+    # The gateway forwards the authenticated user; a body naming someone else is refused.
+    caller = request.headers.get("X-User-ID")
+    if caller is not None and caller != user_id:
+        raise Forbidden("X-User-ID does not match user_id")
+
+
+@operation(
+    bp, "POST", "/orders", body=OrderIn,
+    headers=[Header("Idempotency-Key", max_length=128, description="Same key and user: same order"), USER_HEADER],
+    responses={201: OrderOut, 200: OrderOut}, errors=(403,), peers=("cart", "catalog"),
+)
+def create_order(body: OrderIn) -> tuple[OrderOut, int]:
+    """Check out the user's cart: 201 a new pending order, 200 the order an Idempotency-Key already made."""
+    _ensure_caller_is(body.user_id)
+    key = request.headers.get("Idempotency-Key") or None
+    order, created = get_service().checkout(body.user_id, card=body.card, idempotency_key=key)
+    return OrderOut.model_validate(order_to_dict(order)), 201 if created else 200
+
+
+@operation(
+    bp, "GET", "/orders/<order_id>",
+    headers=[Header("X-User-ID", required=True, description="Only the owner sees an order")],
+    responses={200: OrderOut},
+)
+def get_order(order_id: str) -> OrderOut:
+    """Return one order to its owner; 404 for anyone else."""
+    user_id = request.headers.get("X-User-ID", "")
+    if not user_id:
+        raise BadRequest("header X-User-ID is required")
+    return OrderOut.model_validate(order_to_dict(get_service().get_for_user(order_id, user_id)))
+
+
+@operation(bp, "GET", "/orders", query=OrdersQuery, headers=[USER_HEADER], responses={200: OrdersOut},
+           errors=(403,))
+def list_orders(query: OrdersQuery) -> OrdersOut:
+    """List one user's orders, oldest first."""
+    _ensure_caller_is(query.user_id)
+    orders = get_service().list_for_user(query.user_id)
+    return OrdersOut(items=[OrderOut.model_validate(order_to_dict(o)) for o in orders])
+
+
+@admin_bp.get("/audit")
+def audit() -> Response:
+    """Return orders, the outbox and the pending work count for the consistency audit."""
+    return jsonify(get_service().get_audit())

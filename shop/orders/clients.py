@@ -1,0 +1,165 @@
+"""Typed wrappers over the resilient client for the peers of orders.
+
+Transport failures, timeouts and 5xx come out of ``ResilientClient`` as the kit's
+``DependencyUnavailable`` / ``DependencyTimeout``; the worker retries those on its
+next pass. A 4xx that no retry can fix becomes a domain answer (``Reservation``,
+``Charge``) so the saga can end the order instead of retrying it forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import structlog
+
+from shop.kit.errors import DependencyUnavailable
+from shop.kit.resilience import ResilientClient
+from shop.orders.service import CartLine, Charge, ProductInfo, Reservation, ReservationOutcome
+from shop.orders.store import OrderItem, OutboxEvent
+
+log = structlog.get_logger(__name__)
+
+
+def _json(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return {}
+
+
+def _error_code(resp: httpx.Response) -> str:
+    body = _json(resp)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("code") or resp.status_code)
+    return str(resp.status_code)
+
+
+def _unexpected(dependency: str, what: str, resp: httpx.Response) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"{dependency} answered {resp.status_code} ({_error_code(resp)}) to {what}", dependency=dependency
+    )
+
+
+class CartClient:
+    """Read and clear carts through the ``orders__cart`` edge."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self.client = client
+
+    def get_cart(self, user_id: str) -> list[CartLine]:
+        """Return the user's cart lines (an unknown user has an empty cart)."""
+        resp = self.client.get(f"/carts/{user_id}")
+        if resp.status_code == 404:
+            return []
+        if resp.status_code != 200:
+            raise _unexpected("cart", "GET /carts", resp)
+        items = _json(resp).get("items", [])
+        return [CartLine(product_id=int(i["product_id"]), qty=int(i["qty"])) for i in items]
+
+    def clear_cart(self, user_id: str) -> None:
+        """Empty the user's cart (idempotent)."""
+        resp = self.client.delete(f"/carts/{user_id}")
+        if resp.status_code not in (200, 204, 404):
+            raise _unexpected("cart", "DELETE /carts", resp)
+
+
+class CatalogClient:
+    """Price products and hold stock through the ``orders__catalog`` edge."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self.client = client
+
+    def get_product(self, product_id: int) -> ProductInfo | None:
+        """Return the product's current name and price, or None when it is unknown."""
+        resp = self.client.get(f"/products/{product_id}")
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise _unexpected("catalog", "GET /products", resp)
+        body = _json(resp)
+        return ProductInfo(product_id=int(body["id"]), name=str(body.get("name", "")),
+                           price_cents=int(body["price_cents"]))
+
+    def reserve(self, order_id: str, items: Sequence[OrderItem]) -> Reservation:
+        """Hold stock for the order (idempotent per order id)."""
+        resp = self.client.post(
+            "/reservations",
+            json={"order_id": order_id, "items": [{"product_id": i.product_id, "qty": i.qty} for i in items]},
+            idempotency_key=order_id,
+        )
+        if resp.status_code in (200, 201):
+            return Reservation(ReservationOutcome.RESERVED)
+        if resp.status_code == 409:
+            body = _json(resp)
+            detail = ""
+            if isinstance(body, dict) and isinstance(body.get("error"), dict):
+                detail = str(body["error"].get("details") or body["error"].get("message") or "")
+            return Reservation(ReservationOutcome.INSUFFICIENT_STOCK, detail[:200])
+        if 400 <= resp.status_code < 500:
+            return Reservation(ReservationOutcome.REFUSED, _error_code(resp))
+        raise _unexpected("catalog", "POST /reservations", resp)
+
+    def commit(self, order_id: str) -> None:
+        """Turn the order's reservation into a sale (idempotent)."""
+        resp = self.client.post(f"/reservations/{order_id}/commit", idempotency_key=order_id)
+        if resp.status_code != 200:
+            # No retry fixes a 4xx here; the audit's stock check reports the drift.
+            log.warning("reservation_commit_refused", order_id=order_id, status=resp.status_code,
+                        code=_error_code(resp))
+
+    def release(self, order_id: str) -> None:
+        """Give the order's reserved stock back (idempotent; no-op when nothing is held)."""
+        resp = self.client.post(f"/reservations/{order_id}/release", idempotency_key=order_id)
+        if resp.status_code not in (200, 404):
+            log.warning("reservation_release_refused", order_id=order_id, status=resp.status_code,
+                        code=_error_code(resp))
+
+
+class PaymentsClient:
+    """Charge orders through the ``orders__payments`` edge (Idempotency-Key = order id)."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self.client = client
+
+    def charge(self, order_id: str, amount_cents: int, card: str | None) -> Charge:
+        """Charge the order once; a repeat answers the first charge."""
+        body: dict[str, Any] = {"order_id": order_id, "amount_cents": amount_cents}
+        if card:
+            body["card"] = card
+        resp = self.client.post("/charges", json=body, idempotency_key=order_id)
+        if resp.status_code in (200, 201):
+            data = _json(resp)
+            return Charge(charge_id=str(data["charge_id"]), status=str(data["status"]))
+        if 400 <= resp.status_code < 500:
+            return Charge(charge_id="", status="refused", detail=_error_code(resp))
+        raise _unexpected("payments", "POST /charges", resp)
+
+
+class NotificationsClient:
+    """Deliver order events through the ``orders__notifications`` edge."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self.client = client
+
+    def deliver(self, event: OutboxEvent) -> None:
+        """Post one event (idempotent per event id: 201 first time, 200 repeat)."""
+        resp = self.client.post(
+            "/events",
+            json={"event_id": event.event_id, "type": event.type, "order_id": event.order_id,
+                  "user_id": event.user_id, "payload": event.payload},
+            idempotency_key=event.event_id,
+        )
+        if resp.status_code not in (200, 201):
+            raise _unexpected("notifications", "POST /events", resp)
+
+
+def build_peers(clients: dict[str, ResilientClient]) -> dict[str, Any]:
+    """Wrap the kit's per-dependency clients in the typed ports the domain uses."""
+    return {
+        "cart": CartClient(clients["cart"]),
+        "catalog": CatalogClient(clients["catalog"]),
+        "payments": PaymentsClient(clients["payments"]),
+        "notifications": NotificationsClient(clients["notifications"]),
+    }

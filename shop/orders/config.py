@@ -1,0 +1,47 @@
+"""Read the orders service's and worker's settings once, from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from shop.kit.config import KitSettings, MissingSetting, get_float_env
+from shop.topology import DEFAULT, WORKER_METRICS_PORT
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Orders settings: the kit's plus the database file and the worker's pacing."""
+
+    kit: KitSettings
+    db_path: Path
+    poll_interval_s: float
+    idle_max_s: float
+    worker_metrics_port: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S`` and the metrics port."""
+        source = dict(os.environ if env is None else env)
+        kit = KitSettings.from_env("orders", source)
+        return cls(
+            kit=kit,
+            db_path=Path(source.get("ORDERS_DB_PATH") or kit.data_dir / "orders.db"),
+            poll_interval_s=get_float_env("ORDERS_WORKER_POLL_S", 0.1, source),
+            idle_max_s=get_float_env("ORDERS_WORKER_IDLE_MAX_S", 1.0, source),
+            worker_metrics_port=_metrics_port(source),
+        )
+
+
+def _metrics_port(source: dict[str, str]) -> int:
+    raw = source.get("ORDERS_WORKER_METRICS_PORT")
+    if raw:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise MissingSetting(f"ORDERS_WORKER_METRICS_PORT must be an integer, got {raw!r}") from exc
+    # The worker gets the orders env; ORDERS_PORT carries the stack's port offset.
+    orders_port = source.get("ORDERS_PORT")
+    offset = int(orders_port) - DEFAULT.service("orders").port if orders_port and orders_port.isdigit() else 0
+    return WORKER_METRICS_PORT + offset

@@ -1,0 +1,299 @@
+"""Take checkouts (order + outbox event in one transaction) and drive the saga to an end.
+
+Statuses (``OrderStatus``): ``pending`` until the worker finishes; then ``paid``,
+``payment_failed`` (declined; stock released) or ``rejected`` (the catalog refused
+the reservation, e.g. ``insufficient_stock``; nothing was charged). Every step of
+``Saga.advance`` is idempotent, so a crash or a failed dependency only delays an order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+import structlog
+
+from shop.kit.errors import NotFound, ValidationFailed
+from shop.orders.store import DuplicateOrder, Order, OrderItem, OrderStore, OutboxEvent
+
+log = structlog.get_logger(__name__)
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in the saga."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    REJECTED = "rejected"
+
+
+TERMINAL_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.REJECTED})
+
+EVENT_FOR_STATUS = {
+    OrderStatus.PAID: "order.paid",
+    OrderStatus.PAYMENT_FAILED: "order.payment_failed",
+    OrderStatus.REJECTED: "order.rejected",
+}
+
+
+# -- ports: what the domain needs from its peers (clients.py implements them) -------------
+
+
+@dataclass(frozen=True)
+class CartLine:
+    """One line of a user's cart."""
+
+    product_id: int
+    qty: int
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """The catalog's current view of a product."""
+
+    product_id: int
+    name: str
+    price_cents: int
+
+
+class ReservationOutcome(StrEnum):
+    """What the catalog said to a reservation."""
+
+    RESERVED = "reserved"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The catalog's answer to a reservation; ``detail`` names the product or reason."""
+
+    outcome: ReservationOutcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The payment provider's answer to a charge."""
+
+    charge_id: str
+    status: str  # "succeeded" | "declined" | "refused" (a 4xx we cannot fix by retrying)
+    detail: str = ""
+
+
+class CartPort(Protocol):
+    """Read and clear carts."""
+
+    def get_cart(self, user_id: str) -> list[CartLine]: ...
+    def clear_cart(self, user_id: str) -> None: ...
+
+
+class CatalogPort(Protocol):
+    """Price products and hold stock for orders."""
+
+    def get_product(self, product_id: int) -> ProductInfo | None: ...
+    def reserve(self, order_id: str, items: Sequence[OrderItem]) -> Reservation: ...
+    def commit(self, order_id: str) -> None: ...
+    def release(self, order_id: str) -> None: ...
+
+
+class PaymentsPort(Protocol):
+    """Charge orders (idempotency key = order id)."""
+
+    def charge(self, order_id: str, amount_cents: int, card: str | None) -> Charge: ...
+
+
+class NotificationsPort(Protocol):
+    """Deliver order events (idempotent per event id)."""
+
+    def deliver(self, event: OutboxEvent) -> None: ...
+
+
+# -- checkout ------------------------------------------------------------------------------
+
+
+def new_event(event_type: str, order: Order, **payload: Any) -> OutboxEvent:
+    """Build an outbox event about ``order``."""
+    body = {"order_id": order.order_id, "status": order.status, "total_cents": order.total_cents, **payload}
+    return OutboxEvent(
+        event_id=f"evt_{uuid.uuid4().hex}", type=event_type, order_id=order.order_id,
+        user_id=order.user_id, payload=body,
+    )
+
+
+class OrderService:
+    """Create and read orders."""
+
+    def __init__(self, store: OrderStore, *, cart: CartPort, catalog: CatalogPort) -> None:
+        self.store = store
+        self.cart = cart
+        self.catalog = catalog
+
+    def checkout(self, user_id: str, *, card: str | None = None,
+                 idempotency_key: str | None = None) -> tuple[Order, bool]:
+        """Turn the user's cart into a pending order; return it and whether it is new.
+
+        The same (user, key) always answers the first order. Raises ValidationFailed
+        (422) for an empty cart or a product the catalog no longer has, and the kit's
+        DependencyError when cart or catalog cannot answer.
+        """
+        if idempotency_key:
+            existing = self.store.get_by_key(user_id, idempotency_key)
+            if existing is not None:
+                return existing, False
+        lines = [line for line in self.cart.get_cart(user_id) if line.qty > 0]
+        if not lines:
+            raise ValidationFailed("the cart is empty", code="empty_cart")
+        items = []
+        for line in lines:
+            # Prices come from the catalog now, not from what the cart remembered.
+            product = self.catalog.get_product(line.product_id)
+            if product is None:
+                raise ValidationFailed(
+                    f"product {line.product_id} is no longer sold", code="unknown_product",
+                    details={"product_id": line.product_id},
+                )
+            items.append(OrderItem(product_id=product.product_id, qty=line.qty,
+                                   price_cents=product.price_cents, name=product.name))
+        order = Order(
+            order_id=f"ord_{uuid.uuid4().hex}",
+            user_id=user_id,
+            status=OrderStatus.PENDING,
+            total_cents=sum(i.qty * i.price_cents for i in items),
+            items=tuple(items),
+            card=card,
+            idempotency_key=idempotency_key or None,
+        )
+        try:
+            self.store.create_order(order, new_event("order.created", order))
+        except DuplicateOrder:
+            # A concurrent checkout with the same key committed first: answer its order.
+            winner = self.store.get_by_key(user_id, idempotency_key) if idempotency_key else None
+            if winner is None:
+                raise
+            return winner, False
+        log.info("order_created", order_id=order.order_id, total_cents=order.total_cents)
+        return order, True
+
+    def get_for_user(self, order_id: str, user_id: str) -> Order:
+        """Return the order if ``user_id`` owns it; NotFound otherwise (never say it exists)."""
+        order = self.store.get_order(order_id)
+        if order is None or order.user_id != user_id:
+            raise NotFound(f"order {order_id} not found")
+        return order
+
+    def list_for_user(self, user_id: str) -> list[Order]:
+        """Return a user's orders, oldest first."""
+        return self.store.list_orders(user_id=user_id)
+
+    def get_audit(self) -> dict[str, Any]:
+        """Return orders, outbox and pending work for the consistency audit."""
+        return {
+            "orders": [
+                {
+                    "order_id": o.order_id, "user_id": o.user_id, "status": o.status, "reason": o.reason,
+                    "total_cents": o.total_cents,
+                    "items": [{"product_id": i.product_id, "qty": i.qty, "price_cents": i.price_cents}
+                              for i in o.items],
+                }
+                for o in self.store.list_orders()
+            ],
+            "outbox": [
+                {"event_id": e.event_id, "type": e.type, "order_id": e.order_id, "delivered": e.delivered}
+                for e in self.store.list_outbox()
+            ],
+            "pending_work": self.store.count_pending_work(),
+        }
+
+
+def order_to_dict(order: Order) -> dict[str, Any]:
+    """Serialise an order for the API (never the card)."""
+    return {
+        "order_id": order.order_id,
+        "user_id": order.user_id,
+        "status": order.status,
+        "reason": order.reason,
+        "total_cents": order.total_cents,
+        "items": [
+            {"product_id": i.product_id, "name": i.name, "qty": i.qty, "price_cents": i.price_cents}
+            for i in order.items
+        ],
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+    }
+
+
+# -- the saga ------------------------------------------------------------------------------
+
+
+class Saga:
+    """Drive pending orders and the outbox; each call does what it can and returns.
+
+    A dependency failure (the kit's DependencyError) propagates out of ``advance`` /
+    ``deliver``; the worker counts it and retries on its next pass.
+    """
+
+    def __init__(self, store: OrderStore, *, cart: CartPort, catalog: CatalogPort,
+                 payments: PaymentsPort, notifications: NotificationsPort) -> None:
+        self.store = store
+        self.cart = cart
+        self.catalog = catalog
+        self.payments = payments
+        self.notifications = notifications
+
+    def advance(self, order: Order) -> str:
+        """Take one pending order as far as it goes: reserve → charge → commit → clear → paid."""
+        if order.status != OrderStatus.PENDING:
+            return order.status
+        reservation = self.catalog.reserve(order.order_id, order.items)
+        if reservation.outcome != ReservationOutcome.RESERVED:
+            reason = str(reservation.outcome)
+            # Reservations are all-or-nothing; release anyway so a partial hold cannot leak.
+            self.catalog.release(order.order_id)
+            return self._finish(order, OrderStatus.REJECTED, reason=reason, detail=reservation.detail)
+        charge = self.payments.charge(order.order_id, order.total_cents, order.card)
+        if charge.status != "succeeded":
+            self.catalog.release(order.order_id)
+            reason = "declined" if charge.status == "declined" else f"payment_refused: {charge.detail}"[:120]
+            return self._finish(order, OrderStatus.PAYMENT_FAILED, reason=reason, charge_id=charge.charge_id or None)
+        self.catalog.commit(order.order_id)
+        # Clear before marking paid: "paid" is the last write, so a crash anywhere above
+        # leaves the order pending and the rerun repeats only idempotent steps.
+        self.cart.clear_cart(order.user_id)
+        return self._finish(order, OrderStatus.PAID, charge_id=charge.charge_id)
+
+    def _finish(self, order: Order, status: OrderStatus, *, reason: str | None = None,
+                charge_id: str | None = None, detail: str = "") -> str:
+        payload: dict[str, Any] = {"status": str(status)}
+        if reason:
+            payload["reason"] = reason
+        if detail:
+            payload["detail"] = detail
+        event = new_event(EVENT_FOR_STATUS[status], order, **payload)
+        moved = self.store.finish_order(order.order_id, status=status, event=event, reason=reason,
+                                        charge_id=charge_id)
+        if moved:
+            log.info("order_finished", order_id=order.order_id, status=str(status), reason=reason)
+            return str(status)
+        current = self.store.get_order(order.order_id)
+        return current.status if current else str(status)
+
+    def deliver(self, event: OutboxEvent) -> None:
+        """Deliver one outbox event to notifications and mark it delivered."""
+        try:
+            self.notifications.deliver(event)
+        except Exception as exc:
+            self.store.record_attempt(event.event_id, f"{type(exc).__name__}: {exc}")
+            raise
+        self.store.mark_delivered(event.event_id)
+
+    def pending_orders(self, limit: int = 50) -> list[Order]:
+        """Return the oldest pending orders."""
+        return self.store.list_orders(status=OrderStatus.PENDING, limit=limit)
+
+    def undelivered_events(self, limit: int = 100) -> list[OutboxEvent]:
+        """Return the oldest undelivered outbox events."""
+        return self.store.list_outbox(undelivered_only=True, limit=limit)

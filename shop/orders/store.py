@@ -1,0 +1,308 @@
+"""Keep orders, their items and the outbox in the orders service's own SQLite file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("user_id", String(128), nullable=False, index=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("reason", String(128), nullable=True),
+    Column("total_cents", Integer, nullable=False),
+    # The card only selects the simulator's outcome (test cards); it is never logged.
+    Column("card", String(32), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("charge_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # One order per (user, key): the database settles a race between two checkouts.
+    UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_key"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("order_id", String(64), ForeignKey("orders.order_id"), primary_key=True),
+    Column("product_id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False, default=""),
+    Column("qty", Integer, nullable=False),
+    Column("price_cents", Integer, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False, index=True),
+    Column("user_id", String(128), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(512), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    """One line of an order, priced at checkout."""
+
+    product_id: int
+    qty: int
+    price_cents: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order and its items."""
+
+    order_id: str
+    user_id: str
+    status: str
+    total_cents: int
+    items: tuple[OrderItem, ...]
+    card: str | None = None
+    reason: str | None = None
+    idempotency_key: str | None = None
+    charge_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One event waiting for (or past) delivery."""
+
+    event_id: str
+    type: str
+    order_id: str
+    user_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    delivered: bool = False
+    attempts: int = 0
+
+
+class DuplicateOrder(Exception):
+    """An order with this (user, idempotency key) already exists."""
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time."""
+    return datetime.now(UTC)
+
+
+class OrderStore:
+    """Read and write orders and the outbox; every write is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_schema(self) -> None:
+        """Create the tables when missing."""
+        metadata.create_all(self.engine)
+
+    def ping(self) -> bool:
+        """Say whether the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+        return True
+
+    # -- writes ---------------------------------------------------------------------
+    def create_order(self, order: Order, event: OutboxEvent) -> None:
+        """Insert the order, its items and its first outbox event in ONE transaction.
+
+        Raises DuplicateOrder when (user, idempotency key) is taken.
+        """
+        now = utcnow()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(orders).values(
+                        order_id=order.order_id,
+                        user_id=order.user_id,
+                        status=order.status,
+                        reason=order.reason,
+                        total_cents=order.total_cents,
+                        card=order.card,
+                        idempotency_key=order.idempotency_key,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                conn.execute(
+                    insert(order_items),
+                    [
+                        {"order_id": order.order_id, "product_id": i.product_id, "name": i.name,
+                         "qty": i.qty, "price_cents": i.price_cents}
+                        for i in order.items
+                    ],
+                )
+                _insert_event(conn, event)
+        except IntegrityError as exc:
+            raise DuplicateOrder(order.order_id) from exc
+
+    def finish_order(
+        self,
+        order_id: str,
+        *,
+        status: str,
+        event: OutboxEvent,
+        reason: str | None = None,
+        charge_id: str | None = None,
+    ) -> bool:
+        """Move a pending order to ``status`` and queue ``event``, in one transaction.
+
+        Only a ``pending`` order moves, so a rerun (or a second worker) never writes a
+        second event; returns whether this call moved it.
+        """
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(orders)
+                .where(orders.c.order_id == order_id, orders.c.status == "pending")
+                .values(status=status, reason=reason, charge_id=charge_id, updated_at=utcnow())
+            )
+            if result.rowcount != 1:
+                return False
+            _insert_event(conn, event)
+        return True
+
+    def mark_delivered(self, event_id: str) -> None:
+        """Record that notifications took ``event_id`` in."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.event_id == event_id, outbox.c.delivered_at.is_(None))
+                .values(delivered_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
+            )
+
+    def record_attempt(self, event_id: str, error: str) -> None:
+        """Record a failed delivery attempt (it is retried on the next pass)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.event_id == event_id)
+                .values(attempts=outbox.c.attempts + 1, last_error=error[:500])
+            )
+
+    # -- reads ----------------------------------------------------------------------
+    def get_order(self, order_id: str) -> Order | None:
+        """Return one order, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
+            if row is None:
+                return None
+            return _order(row, _items(conn, [order_id])[order_id])
+
+    def get_by_key(self, user_id: str, key: str) -> Order | None:
+        """Return the order a user made with ``key``, or None."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(orders).where(orders.c.user_id == user_id, orders.c.idempotency_key == key))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            return _order(row, _items(conn, [row["order_id"]])[row["order_id"]])
+
+    def list_orders(self, *, user_id: str | None = None, status: str | None = None,
+                    limit: int | None = None) -> list[Order]:
+        """Return orders, oldest first, optionally of one user or status."""
+        query = select(orders).order_by(orders.c.created_at, orders.c.order_id)
+        if user_id is not None:
+            query = query.where(orders.c.user_id == user_id)
+        if status is not None:
+            query = query.where(orders.c.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query).mappings())
+            items = _items(conn, [r["order_id"] for r in rows])
+            return [_order(r, items.get(r["order_id"], ())) for r in rows]
+
+    def list_outbox(self, *, undelivered_only: bool = False, limit: int | None = None) -> list[OutboxEvent]:
+        """Return outbox events in the order they were written."""
+        query = select(outbox).order_by(outbox.c.seq)
+        if undelivered_only:
+            query = query.where(outbox.c.delivered_at.is_(None))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                OutboxEvent(
+                    event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
+                    payload=dict(r["payload"] or {}), delivered=r["delivered_at"] is not None,
+                    attempts=r["attempts"],
+                )
+                for r in conn.execute(query).mappings()
+            ]
+
+    def count_pending_work(self) -> int:
+        """Count pending orders plus undelivered outbox events."""
+        with self.engine.connect() as conn:
+            pending = conn.execute(
+                select(func.count()).select_from(orders).where(orders.c.status == "pending")
+            ).scalar_one()
+            undelivered = conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+            ).scalar_one()
+        return int(pending) + int(undelivered)
+
+
+def _insert_event(conn: Connection, event: OutboxEvent) -> None:
+    conn.execute(
+        insert(outbox).values(
+            event_id=event.event_id, type=event.type, order_id=event.order_id, user_id=event.user_id,
+            payload=event.payload, created_at=utcnow(), attempts=0,
+        )
+    )
+
+
+def _items(conn: Connection, order_ids: list[str]) -> dict[str, tuple[OrderItem, ...]]:
+    out: dict[str, list[OrderItem]] = {oid: [] for oid in order_ids}
+    if not order_ids:
+        return {}
+    rows = conn.execute(
+        select(order_items).where(order_items.c.order_id.in_(order_ids)).order_by(order_items.c.product_id)
+    ).mappings()
+    for r in rows:
+        out[r["order_id"]].append(
+            OrderItem(product_id=r["product_id"], qty=r["qty"], price_cents=r["price_cents"], name=r["name"])
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _order(row: Any, items: tuple[OrderItem, ...]) -> Order:
+    return Order(
+        order_id=row["order_id"], user_id=row["user_id"], status=row["status"], total_cents=row["total_cents"],
+        items=tuple(items), card=row["card"], reason=row["reason"], idempotency_key=row["idempotency_key"],
+        charge_id=row["charge_id"], created_at=row["created_at"], updated_at=row["updated_at"],
+    )

@@ -1,0 +1,156 @@
+"""Run the orders worker: drive pending orders through the saga and deliver the outbox.
+
+``python -m shop.orders.worker`` reads the orders env (``<PEER>_URL``,
+``SHOPLAB_DATA_DIR``, ...), serves Prometheus metrics on ``ORDERS_WORKER_METRICS_PORT``
+(default: topology's worker metrics port at the orders port's offset; 0 disables) and
+loops until SIGTERM/SIGINT. All state lives in the database and every step is
+idempotent, so the worker can be killed at any point and restarted.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from types import FrameType
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from shop.kit.db import make_engine
+from shop.kit.errors import DependencyError
+from shop.kit.resilience import ResilientClient
+from shop.orders.clients import build_peers
+from shop.orders.config import Settings
+from shop.orders.service import Saga
+from shop.orders.store import OrderStore
+
+log = structlog.get_logger(__name__)
+
+
+class WorkerMetrics:
+    """The worker's instruments, in their own registry (the worker is not a Flask app)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.passes = Counter("orders_worker_passes", "Worker loop passes", registry=self.registry)
+        self.finished = Counter("orders_worker_orders_finished", "Orders the worker ended, by status",
+                                ["status"], registry=self.registry)
+        self.step_failures = Counter("orders_worker_step_failures", "Saga steps that failed and wait for a retry",
+                                     ["dependency"], registry=self.registry)
+        self.delivered = Counter("orders_worker_events_delivered", "Outbox events delivered to notifications",
+                                 registry=self.registry)
+        self.pending_work = Gauge("orders_worker_pending_work", "Pending orders plus undelivered events",
+                                  registry=self.registry)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one pass did."""
+
+    progressed: int
+    failed: int
+    remaining: int
+
+
+class Worker:
+    """Loop over pending orders and undelivered events until told to stop."""
+
+    def __init__(self, saga: Saga, *, metrics: WorkerMetrics | None = None,
+                 poll_interval_s: float = 0.1, idle_max_s: float = 1.0) -> None:
+        self.saga = saga
+        self.metrics = metrics or WorkerMetrics()
+        self.poll_interval_s = poll_interval_s
+        self.idle_max_s = max(idle_max_s, poll_interval_s)
+        self.stop_event = threading.Event()
+
+    def run_pass(self) -> PassResult:
+        """Advance every pending order once, then deliver what the outbox holds."""
+        progressed = failed = 0
+        for order in self.saga.pending_orders():
+            if self.stop_event.is_set():
+                break
+            try:
+                status = self.saga.advance(order)
+            except DependencyError as exc:
+                # Retried on the next pass: the order stays pending, its steps are idempotent.
+                failed += 1
+                self.metrics.step_failures.labels(dependency=exc.dependency).inc()
+                log.warning("saga_step_failed", order_id=order.order_id, dependency=exc.dependency, error=exc.message)
+                continue
+            except Exception:
+                # A bug on one order must not block the others; it stays pending and is logged.
+                failed += 1
+                log.exception("saga_step_crashed", order_id=order.order_id)
+                continue
+            if status != "pending":
+                progressed += 1
+                self.metrics.finished.labels(status=status).inc()
+        for event in self.saga.undelivered_events():
+            if self.stop_event.is_set():
+                break
+            try:
+                self.saga.deliver(event)
+            except DependencyError as exc:
+                failed += 1
+                self.metrics.step_failures.labels(dependency=exc.dependency).inc()
+                log.warning("event_delivery_failed", event_id=event.event_id, error=exc.message)
+                break  # notifications is down for all of them; try again next pass
+            progressed += 1
+            self.metrics.delivered.inc()
+        remaining = self.saga.store.count_pending_work()
+        self.metrics.passes.inc()
+        self.metrics.pending_work.set(remaining)
+        return PassResult(progressed=progressed, failed=failed, remaining=remaining)
+
+    def run(self) -> None:
+        """Run passes until ``stop()``; wait longer while idle or failing, short while progressing."""
+        wait_s = self.poll_interval_s
+        log.info("orders_worker_started")
+        while not self.stop_event.is_set():
+            try:
+                result = self.run_pass()
+            except Exception:
+                # A bug or a locked database must not kill the worker: log it, back off, go on.
+                log.exception("worker_pass_crashed")
+                result = PassResult(progressed=0, failed=1, remaining=1)
+            if result.progressed and not result.failed:
+                wait_s = self.poll_interval_s
+            else:
+                wait_s = min(self.idle_max_s, wait_s * 2)
+            self.stop_event.wait(wait_s)
+        log.info("orders_worker_stopped")
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step."""
+        self.stop_event.set()
+
+
+def build_worker(settings: Settings) -> Worker:
+    """Wire the real store and peer clients into a worker."""
+    store = OrderStore(make_engine(settings.db_path))
+    store.create_schema()
+    clients = {dep: ResilientClient(dep, url, caller="orders") for dep, url in settings.kit.dependency_urls.items()}
+    peers = build_peers(clients)
+    saga = Saga(store, **peers)
+    return Worker(saga, poll_interval_s=settings.poll_interval_s, idle_max_s=settings.idle_max_s)
+
+
+def main() -> None:
+    """Start the worker process: metrics server, signal handlers, loop."""
+    settings = Settings.from_env()
+    worker = build_worker(settings)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=worker.metrics.registry)
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("orders_worker_signal", signal=signal.Signals(signum).name)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()
