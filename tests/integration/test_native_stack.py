@@ -1,0 +1,137 @@
+"""The native stack with real toxiproxy on every edge: forwarding, one-edge faults, up/down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shop.topology import Topology
+from shoplab import REPO_ROOT
+from shoplab.stack import PortTaken, Stack, is_port_free
+from tests.support import poll_until
+
+pytestmark = pytest.mark.integration
+
+SIDE_OFFSET = 50  # a second, short-lived stack beside the session one
+
+
+def probe_ms(stack: Stack, caller: str, callee: str, admin: httpx.Client) -> float:
+    """Median time of three calls from ``caller`` to ``callee`` through the caller's process."""
+    times = []
+    for _ in range(3):
+        resp = admin.get(stack.service_url(caller) + f"/admin/probe/{callee}")
+        assert resp.status_code == 200, resp.text
+        times.append(resp.json()["elapsed_ms"])
+    return statistics.median(times)
+
+
+def test_every_edge_proxy_forwards_to_its_callee(stack: Stack, admin: httpx.Client) -> None:
+    for edge in stack.topology.edges:
+        resp = admin.get(stack.service_url(edge.caller) + f"/admin/probe/{edge.callee}")
+        assert resp.status_code == 200, f"{edge.proxy_name}: {resp.text}"
+        assert resp.json()["answered_by"] == edge.callee, edge.proxy_name
+    proxies = httpx.get(stack.topology.toxiproxy_url + "/proxies").json()
+    for edge in stack.topology.edges:
+        assert proxies[edge.proxy_name]["listen"].endswith(f":{edge.listen_port}")
+        assert proxies[edge.proxy_name]["enabled"] is True
+
+
+def test_latency_on_one_edge_slows_that_edge_and_no_other(
+    stack: Stack, toxiproxy: httpx.Client, admin: httpx.Client
+) -> None:
+    toxic = {"name": "slow", "type": "latency", "stream": "downstream", "attributes": {"latency": 300}}
+    resp = toxiproxy.post("/proxies/cart__catalog/toxics", json=toxic)
+    assert resp.status_code == 200, resp.text
+    assert probe_ms(stack, "cart", "catalog", admin) >= 300
+    # The same callee through another caller's proxy, and another edge of the same
+    # caller family, are untouched.
+    assert probe_ms(stack, "recommendations", "catalog", admin) < 300
+    assert probe_ms(stack, "gateway", "catalog", admin) < 300
+    assert probe_ms(stack, "orders", "cart", admin) < 300
+
+
+def test_a_disabled_proxy_cuts_exactly_its_edge(stack: Stack, toxiproxy: httpx.Client, admin: httpx.Client) -> None:
+    assert toxiproxy.post("/proxies/orders__payments", json={"enabled": False}).status_code == 200
+    cut = admin.get(stack.service_url("orders") + "/admin/probe/payments")
+    assert cut.status_code == 503
+    assert cut.json()["error"]["code"] == "dependency_unavailable"
+    assert admin.get(stack.service_url("orders") + "/admin/probe/catalog").status_code == 200
+
+
+def test_status_reports_a_killed_service_as_down_with_its_log(stack: Stack) -> None:
+    stack.kill_process("notifications")
+    try:
+        rows = {r.name: r for r in stack.status()}
+        assert not rows["notifications"].is_up
+        assert rows["notifications"].state in ("EXITED", "FATAL", "STOPPED")
+        assert rows["catalog"].is_up
+    finally:
+        stack.start_process("notifications")
+    assert {r.name: r for r in stack.status()}["notifications"].is_up
+
+
+def _shoplab(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shoplab", *args], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+
+
+def _listening(port: int) -> bool:
+    return not is_port_free(port)
+
+
+def test_up_then_down_leaves_no_process_and_no_listening_port(tmp_path: Path) -> None:
+    topo = Topology.from_env().with_offset(Topology.from_env().port_offset + SIDE_OFFSET)
+    env = {**os.environ, "SHOPLAB_RUN_DIR": str(tmp_path / "run"), "SHOPLAB_PORT_OFFSET": str(topo.port_offset)}
+    up = _shoplab("up", "-d", "--no-observability", env=env)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "gateway" in up.stdout and "RUNNING" in up.stdout
+    stack = Stack.attach(tmp_path / "run")
+    pids = [r.pid for r in stack.status() if r.pid]
+    assert len(pids) >= 9
+    ports = [topo.service(n).port for n in topo.service_names] + [e.listen_port for e in topo.edges]
+    assert all(_listening(p) for p in ports)
+
+    down = _shoplab("down", env=env)
+    assert down.returncode == 0, down.stdout + down.stderr
+
+    def all_gone() -> bool:
+        return all(not Path(f"/proc/{pid}").exists() for pid in pids) and not any(_listening(p) for p in ports)
+
+    poll_until(all_gone, timeout_s=20, message="every process and port gone after down")
+    assert (tmp_path / "run" / "data").exists(), "down keeps the data unless --purge"
+    status = _shoplab("status", env=env)
+    assert status.returncode != 0
+    assert "not running" in (status.stdout + status.stderr) or "no shoplab stack" in (status.stdout + status.stderr)
+
+
+def test_a_taken_port_fails_fast_naming_it_and_starts_nothing(tmp_path: Path) -> None:
+    topo = Topology.from_env().with_offset(Topology.from_env().port_offset + SIDE_OFFSET)
+    port = topo.service("catalog").port
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", port))
+        held.listen()
+        stack = Stack(tmp_path / "run", topo, observability=False)
+        with pytest.raises(PortTaken, match=f"{port} \\(catalog\\)"):
+            stack.up()
+        assert not stack.is_running()
+        assert is_port_free(topo.toxiproxy_port), "nothing half-started"
+
+
+def test_make_setup_a_second_time_installs_nothing() -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "setup"], cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pip install" not in result.stdout
+    assert "building" not in result.stdout and "installing" not in result.stdout

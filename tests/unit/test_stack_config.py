@@ -1,0 +1,41 @@
+"""The supervisord config the stack writes: every program, each with its own env."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from shop.topology import Topology
+from shoplab.stack import PortTaken, Stack, ensure_ports_free
+
+pytestmark = pytest.mark.unit
+
+
+def test_programs_cover_toxiproxy_and_every_service_with_proxy_urls(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, Topology(port_offset=0), observability=False, with_worker=False)
+    progs = {p.name: p for p in stack.programs()}
+    assert set(progs) == {"toxiproxy", *Topology().service_names}
+    cart = progs["cart"]
+    assert cart.env["CATALOG_URL"] == "http://127.0.0.1:19005"
+    assert cart.env["SHOPLAB_DATA_DIR"] == str(tmp_path / "data" / "cart")
+    assert "shop.cart:create_app()" in cart.command
+    assert cart.env["SHOPLAB_ADMIN_TOKEN"] == progs["gateway"].env["SHOPLAB_ADMIN_TOKEN"]
+
+
+def test_rendered_config_keeps_killed_programs_down_and_escapes_percent(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, Topology(), observability=False, env={"ODD": "50%"}, with_worker=False)
+    conf = stack._render_config(stack.programs())
+    assert conf.count("[program:") == 9
+    assert "autorestart=false" in conf
+    assert 'ODD="50%%"' in conf
+
+
+def test_a_taken_port_is_named_before_anything_starts() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(PortTaken, match=str(port)):
+            ensure_ports_free({port: "catalog"})
