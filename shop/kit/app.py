@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from shop.kit import admin, errors, health, logs, metrics, telemetry
+from shop.kit import admin, errors, faults, health, logs, metrics, resilience, telemetry
 from shop.kit.config import KitSettings
 
 SetupHook = Callable[[Flask, KitSettings], None]
@@ -52,5 +52,7 @@ def create_service_app(
     metrics.init_app(app, env)
     health.init_app(app)
     admin.init_app(app)
+    resilience.init_app(app, env)
+    faults.init_app(app)
     setup(app, settings)
     return app

@@ -1,0 +1,68 @@
+"""Call peer services resiliently: timeouts, deadline, budgeted retries, breaker, bulkhead, fallback.
+
+    client = ResilientClient("catalog", base_url, caller="cart")   # or make_clients(app, settings)
+    resp = client.get("/products/1")                  # any 2xx-4xx answer comes back
+    resp = client.post("/charges", json=..., idempotency_key=order_id)
+    data = client.get("/recommendations/1", fallback=lambda exc: [])
+
+Raises ``DependencyUnavailable`` (503: refused, reset, 5xx, breaker open, bulkhead full)
+or ``DependencyTimeout`` (504: timed out, upstream 504, deadline spent), cause kept;
+``err.details["reason"]`` says which.
+
+Policy is data (``policy.py``): four profiles ``naive``, ``timeouts``, ``retries`` (unbudgeted:
+the retry storm) and ``resilient``; the default comes from ``SHOPLAB_RESILIENCE_PROFILE``;
+``PUT /admin/resilience`` switches a running service (``web.py``).
+
+Metrics (labels ``caller``, ``dependency``; retry amplification = attempts / requests):
+
+- ``shoplab_dependency_requests_total{outcome}``: logical calls; outcome is success,
+  client_error, server_error, timeout, unavailable, breaker_open, bulkhead_full, deadline_spent
+- ``shoplab_dependency_attempts_total{outcome}``: tries; success, client_error,
+  server_error, timeout, transport_error, breaker_open
+- ``shoplab_dependency_retries_total``: retries scheduled
+- ``shoplab_breaker_state``: 0 closed, 1 half-open, 2 open
+- ``shoplab_breaker_transitions_total{from_state,to_state}``
+- ``shoplab_bulkhead_in_flight``, ``shoplab_bulkhead_rejections_total``
+- ``shoplab_retry_budget_exhausted_total``: retries not made for want of a token
+- ``shoplab_dependency_fallbacks_total``: failures answered by the caller's fallback
+- ``shoplab_deadline_exceeded_requests_total{service}``: incoming work refused, budget spent
+- ``shoplab_faults_injected_total{service,route,kind}``: app-level faults (``shop.kit.faults``)
+
+Each breaker transition is also a structlog event ``breaker_state_change``; each attempt
+is an OpenTelemetry span (``shoplab.attempt``), with span events ``retry``,
+``breaker_rejected``, ``bulkhead_rejected``, ``retry_budget_exhausted`` and ``fallback``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shop.kit.resilience.client import Fallback, ResilientClient, UpstreamStatusError
+from shop.kit.resilience.control import ResilienceControl
+from shop.kit.resilience.deadline import DEADLINE_HEADER, deadline_scope
+from shop.kit.resilience.policy import PROFILES, DependencyPolicy, Profile
+from shop.kit.resilience.web import get_control, init_app
+
+__all__ = [
+    "DEADLINE_HEADER",
+    "PROFILES",
+    "DependencyPolicy",
+    "Fallback",
+    "Profile",
+    "ResilienceControl",
+    "ResilientClient",
+    "UpstreamStatusError",
+    "deadline_scope",
+    "get_control",
+    "init_app",
+    "make_clients",
+]
+
+
+def make_clients(app: Any, settings: Any) -> dict[str, ResilientClient]:
+    """Build one client per dependency of this service (from ``<CALLEE>_URL``), sharing the app's control."""
+    control = get_control(app)
+    return {
+        dep: ResilientClient(dep, url, caller=settings.service, control=control)
+        for dep, url in settings.dependency_urls.items()
+    }

@@ -1,0 +1,387 @@
+"""Call one dependency through bulkhead → tenacity retries (budgeted) → pybreaker breaker → httpx.
+
+Order of the layers, outermost first, and why:
+
+1. bulkhead: one slot per logical call, taken without waiting (full → 503 at once);
+2. tenacity retry: only idempotent methods or calls with an ``Idempotency-Key``; full-jitter
+   exponential backoff; ``Retry-After`` honoured; stops at the attempt cap, when the
+   deadline is spent, or when the retry budget has no token; ``CircuitBreakerError`` is
+   never retried (the breaker sits *inside* the retry, so an open breaker ends the call);
+3. breaker: counts transport errors, timeouts and 5xx answers (raised as
+   ``UpstreamStatusError`` since httpx does not raise on 5xx);
+4. httpx with connect/read timeouts capped by the remaining deadline, which is also sent
+   downstream in ``X-Shoplab-Deadline-Ms``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pybreaker
+from opentelemetry import trace
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
+
+from shop.kit.errors import DependencyError, DependencyTimeout, DependencyUnavailable, get_request_id
+from shop.kit.resilience.control import DependencyRuntime, ResilienceControl
+from shop.kit.resilience.deadline import DEADLINE_HEADER, format_header, get_remaining_s
+from shop.kit.resilience.instruments import get_instruments
+from shop.kit.resilience.policy import DependencyPolicy, get_default_profile_name
+
+Fallback = Callable[[Exception], Any]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+REQUEST_OUTCOMES = (
+    "success",
+    "client_error",
+    "server_error",
+    "timeout",
+    "unavailable",
+    "breaker_open",
+    "bulkhead_full",
+    "deadline_spent",
+)
+ATTEMPT_OUTCOMES = ("success", "client_error", "server_error", "timeout", "transport_error", "breaker_open")
+# Below this, an attempt could not even open a connection: treat the deadline as spent.
+_MIN_USEFUL_S = 0.002
+
+
+class UpstreamStatusError(Exception):
+    """A dependency answered 5xx: raised inside the breaker so both it and tenacity see a failure."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"answered {response.status_code}")
+        self.response = response
+
+
+class DeadlineSpent(Exception):
+    """No budget is left for another attempt (never retried)."""
+
+
+@dataclass
+class _Call:
+    """One logical call: what every attempt and every tenacity hook needs."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    kwargs: dict[str, Any]
+    rt: DependencyRuntime
+    attempt: int = 0
+    stop_reason: str = ""
+    span: Any = field(default=None)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    # CircuitBreakerError is deliberately absent: an open breaker must end the call, not be hammered.
+    return isinstance(exc, httpx.TransportError | UpstreamStatusError)
+
+
+def get_retry_after_s(exc: BaseException | None) -> float | None:
+    """Return the ``Retry-After`` delay of a 5xx answer in seconds (seconds or HTTP-date), or None."""
+    if not isinstance(exc, UpstreamStatusError):
+        return None
+    raw = exc.response.headers.get("Retry-After")
+    if not raw:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ResilientClient:
+    """A client for one dependency of one caller; the policy comes from its ``ResilienceControl``."""
+
+    def __init__(
+        self,
+        dependency: str,
+        base_url: str,
+        *,
+        caller: str,
+        control: ResilienceControl | None = None,
+        profile: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.dependency = dependency
+        self.caller = caller
+        if control is None:
+            control = ResilienceControl(caller, profile or get_default_profile_name(), [dependency])
+            if timeout_s is not None:
+                control.switch(
+                    overrides={dependency: {"connect_timeout_s": timeout_s, "read_timeout_s": timeout_s}}
+                )
+        self.control = control
+        control.runtime(dependency)  # register, so the admin API knows this dependency
+        self._http = httpx.Client(base_url=base_url, transport=transport)
+        self._tracer = trace.get_tracer(__name__)
+        self._retrying = Retrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=self._should_stop,
+            wait=self._get_wait_s,
+            before_sleep=self._on_retry,
+            sleep=sleep,
+            reraise=True,
+        )
+        inst = get_instruments()
+        # Bind label children once: cheaper per call, and every series exists (at 0) from the start.
+        self._requests = {o: inst.requests.labels(caller, dependency, o) for o in REQUEST_OUTCOMES}
+        self._attempts = {o: inst.attempts.labels(caller, dependency, o) for o in ATTEMPT_OUTCOMES}
+        self._retries = inst.retries.labels(caller, dependency)
+        self._bulkhead_rejections = inst.bulkhead_rejections.labels(caller, dependency)
+        self._bulkhead_in_flight = inst.bulkhead_in_flight.labels(caller, dependency)
+        self._budget_exhausted = inst.budget_exhausted.labels(caller, dependency)
+        self._fallbacks = inst.fallbacks.labels(caller, dependency)
+
+    # -- public interface -----------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotency_key: str | None = None,
+        fallback: Fallback | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send one logical request; return the response (2xx-4xx) or ``fallback(error)``.
+
+        Raises DependencyUnavailable (503: refused, reset, 5xx, breaker open, bulkhead
+        full) or DependencyTimeout (504: timed out, deadline spent), cause kept.
+        """
+        rt = self.control.runtime(self.dependency)
+        method = method.upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        request_id = get_request_id()
+        if request_id != "-":
+            headers.setdefault("X-Request-ID", request_id)
+        call = _Call(method, path, headers, kwargs, rt)
+        retryable = rt.policy.retry_max_attempts > 1 and (
+            method in IDEMPOTENT_METHODS or idempotency_key is not None
+        )
+        with self._tracer.start_as_current_span(
+            f"{self.dependency} {method}",
+            kind=trace.SpanKind.INTERNAL,
+            attributes={"shoplab.caller": self.caller, "shoplab.dependency": self.dependency},
+        ) as span:
+            call.span = span
+            error = self._run(call, retryable)
+            if isinstance(error, httpx.Response):
+                return error
+            if fallback is None:
+                raise error
+            self._fallbacks.inc()
+            span.add_event("fallback", {"shoplab.reason": error.code})
+            return fallback(error)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET (idempotent, so retryable)."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """POST (retried only with an idempotency key)."""
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        """PUT (idempotent)."""
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        """DELETE (idempotent)."""
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self) -> None:
+        """Close the underlying connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> ResilientClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the layers ---------------------------------------------------------------------------
+    def _run(self, call: _Call, retryable: bool) -> httpx.Response | DependencyError:
+        """Run the call through bulkhead and retries; return the response or the kit error."""
+        rt = call.rt
+        bulkhead = rt.bulkhead
+        if bulkhead is not None:
+            if not bulkhead.try_acquire():
+                self._bulkhead_rejections.inc()
+                self._requests["bulkhead_full"].inc()
+                call.span.add_event("bulkhead_rejected", {"shoplab.limit": bulkhead.limit})
+                return DependencyUnavailable(
+                    f"{self.dependency}: bulkhead full ({bulkhead.limit} calls in flight)",
+                    dependency=self.dependency,
+                    details={"dependency": self.dependency, "reason": "bulkhead_full"},
+                )
+            self._bulkhead_in_flight.inc()
+        try:
+            if rt.budget is not None:
+                rt.budget.deposit()
+            try:
+                if retryable:
+                    resp = self._retrying(self._attempt, call)
+                else:
+                    resp = self._attempt(call)
+            except (httpx.TransportError, UpstreamStatusError, pybreaker.CircuitBreakerError, DeadlineSpent) as exc:
+                return self._to_kit_error(exc, call)
+        finally:
+            if bulkhead is not None:
+                bulkhead.release()
+                self._bulkhead_in_flight.dec()
+        self._requests["success" if resp.status_code < 400 else "client_error"].inc()
+        return resp
+
+    def _attempt(self, call: _Call) -> httpx.Response:
+        """Make one attempt through the breaker, with timeouts capped by the deadline."""
+        call.attempt += 1
+        policy = call.rt.policy
+        timeout = self._get_timeout(policy, call)
+        with self._tracer.start_as_current_span(
+            f"{self.dependency} {call.method} attempt {call.attempt}",
+            kind=trace.SpanKind.INTERNAL,
+            attributes={
+                "shoplab.dependency": self.dependency,
+                "shoplab.attempt": call.attempt,
+                "http.request.resend_count": call.attempt - 1,
+            },
+        ) as span:
+            breaker = call.rt.breaker
+            try:
+                if breaker is None:
+                    resp = self._send(call, timeout)
+                else:
+                    # Trap: CircuitBreaker.call() holds the breaker's one RLock for the whole
+                    # call, so all calls through a breaker would run one at a time. calling()
+                    # takes the lock only to check the state, never during the body.
+                    with breaker.calling():
+                        resp = self._send(call, timeout)
+            except pybreaker.CircuitBreakerError:
+                self._attempts["breaker_open"].inc()
+                span.add_event("breaker_rejected", {"shoplab.dependency": self.dependency})
+                call.span.add_event("breaker_rejected", {"shoplab.attempt": call.attempt})
+                raise
+            except httpx.TimeoutException:
+                self._attempts["timeout"].inc()
+                raise
+            except httpx.TransportError:
+                self._attempts["transport_error"].inc()
+                raise
+            except UpstreamStatusError as exc:
+                self._attempts["server_error"].inc()
+                span.set_attribute("http.response.status_code", exc.response.status_code)
+                raise
+            span.set_attribute("http.response.status_code", resp.status_code)
+            self._attempts["success" if resp.status_code < 400 else "client_error"].inc()
+            return resp
+
+    def _send(self, call: _Call, timeout: httpx.Timeout) -> httpx.Response:
+        resp = self._http.request(call.method, call.path, headers=call.headers, timeout=timeout, **call.kwargs)
+        if resp.status_code >= 500:
+            raise UpstreamStatusError(resp)
+        return resp
+
+    def _get_timeout(self, policy: DependencyPolicy, call: _Call) -> httpx.Timeout:
+        """Return the attempt's timeouts, capped by the remaining deadline (also sent downstream)."""
+        connect, read = policy.connect_timeout_s, policy.read_timeout_s
+        if policy.propagate_deadline:
+            remaining = get_remaining_s()
+            if remaining is not None:
+                if remaining < _MIN_USEFUL_S:
+                    raise DeadlineSpent(f"deadline spent before attempt {call.attempt}")
+                call.headers[DEADLINE_HEADER] = format_header(remaining)
+                connect, read = min(connect, remaining), min(read, remaining)
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+    # -- tenacity hooks (its statistics are thread-local and per last call: count here) -----
+    def _should_stop(self, retry_state: RetryCallState) -> bool:
+        call: _Call = retry_state.args[0]
+        policy = call.rt.policy
+        if retry_state.attempt_number >= policy.retry_max_attempts:
+            call.stop_reason = "attempts"
+            return True
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = get_retry_after_s(exc) if policy.honour_retry_after else None
+        if retry_after is not None and retry_after > policy.retry_after_max_s:
+            call.stop_reason = "retry_after_too_long"
+            return True
+        remaining = get_remaining_s() if policy.propagate_deadline else None
+        if remaining is not None and remaining <= (retry_after or 0.0) + _MIN_USEFUL_S:
+            call.stop_reason = "deadline"
+            return True
+        budget = call.rt.budget
+        if budget is not None and not budget.try_withdraw():
+            call.stop_reason = "budget"
+            self._budget_exhausted.inc()
+            call.span.add_event("retry_budget_exhausted", {"shoplab.attempt": retry_state.attempt_number})
+            return True
+        return False
+
+    def _get_wait_s(self, retry_state: RetryCallState) -> float:
+        call: _Call = retry_state.args[0]
+        policy = call.rt.policy
+        jitter = wait_random_exponential(multiplier=policy.retry_backoff_s, max=policy.retry_backoff_max_s)
+        wait = float(jitter(retry_state))
+        remaining = get_remaining_s() if policy.propagate_deadline else None
+        if remaining is not None:
+            # Leave at least half of what is left for the attempt itself.
+            wait = min(wait, remaining / 2)
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = get_retry_after_s(exc) if policy.honour_retry_after else None
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return wait
+
+    def _on_retry(self, retry_state: RetryCallState) -> None:
+        call: _Call = retry_state.args[0]
+        self._retries.inc()
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        call.span.add_event(
+            "retry",
+            {
+                "shoplab.attempt": retry_state.attempt_number,
+                "shoplab.wait_s": float(wait),
+                "shoplab.reason": type(exc).__name__ if exc else "result",
+            },
+        )
+
+    # -- errors ----------------------------------------------------------------------------------
+    def _to_kit_error(self, exc: BaseException, call: _Call) -> DependencyError:
+        dep = self.dependency
+        err: DependencyError
+        if isinstance(exc, pybreaker.CircuitBreakerError):
+            outcome, reason = "breaker_open", "breaker_open"
+            err = DependencyUnavailable(f"{dep}: circuit breaker is open", dependency=dep)
+        elif isinstance(exc, DeadlineSpent):
+            outcome, reason = "deadline_spent", "deadline_spent"
+            err = DependencyTimeout(f"{dep}: the request's deadline is spent", dependency=dep)
+        elif isinstance(exc, httpx.TimeoutException):
+            outcome, reason = "timeout", "timeout"
+            err = DependencyTimeout(f"{dep} timed out ({type(exc).__name__})", dependency=dep)
+        elif isinstance(exc, UpstreamStatusError):
+            status = exc.response.status_code
+            outcome, reason = "server_error", "upstream_status"
+            cls = DependencyTimeout if status == 504 else DependencyUnavailable
+            err = cls(f"{dep} answered {status}", dependency=dep)
+        else:
+            outcome, reason = "unavailable", "unreachable"
+            err = DependencyUnavailable(f"{dep} unreachable ({type(exc).__name__})", dependency=dep)
+        err.details = {"dependency": dep, "reason": reason, "attempts": call.attempt}
+        err.__cause__ = exc
+        self._requests[outcome].inc()
+        return err

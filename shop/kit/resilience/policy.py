@@ -1,0 +1,170 @@
+"""Describe resilience policy as data: per-dependency policies, named profiles, validated overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shop.kit.errors import ValidationFailed
+
+PROFILE_ENV = "SHOPLAB_RESILIENCE_PROFILE"
+DEFAULT_PROFILE = "resilient"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DependencyPolicy:
+    """How one caller treats one dependency; ``None`` switches a mechanism off."""
+
+    connect_timeout_s: float = 0.5
+    read_timeout_s: float = 1.0
+    # Send the remaining budget downstream and cap every call by it.
+    propagate_deadline: bool = True
+    # 1 means no retry; retries only happen for idempotent calls or calls with a key.
+    retry_max_attempts: int = 1
+    retry_backoff_s: float = 0.05
+    retry_backoff_max_s: float = 1.0
+    honour_retry_after: bool = True
+    retry_after_max_s: float = 2.0
+    # Token bucket: each request adds ``ratio`` tokens, each retry takes one (None: unbudgeted).
+    retry_budget_ratio: float | None = None
+    retry_budget_initial_tokens: float = 2.0
+    retry_budget_max_tokens: float = 10.0
+    breaker_fail_max: int | None = None
+    breaker_reset_timeout_s: float = 5.0
+    bulkhead_limit: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the policy as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """A named set of policies: one default for every dependency, plus a request budget."""
+
+    name: str
+    description: str
+    default: DependencyPolicy
+    # Budget an entry point (the gateway) gives a request that arrives without a deadline.
+    request_budget_s: float | None = None
+    per_dependency: Mapping[str, DependencyPolicy] = field(default_factory=dict)
+
+    def policy_for(self, dependency: str) -> DependencyPolicy:
+        """Return this profile's policy for ``dependency``."""
+        return self.per_dependency.get(dependency, self.default)
+
+
+_TIMEOUTS = DependencyPolicy(connect_timeout_s=0.5, read_timeout_s=1.0, propagate_deadline=True)
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            name="naive",
+            description="one long timeout, nothing else",
+            default=DependencyPolicy(connect_timeout_s=30.0, read_timeout_s=30.0, propagate_deadline=False),
+        ),
+        Profile(
+            name="timeouts",
+            description="connect/read timeouts and a propagated deadline",
+            default=_TIMEOUTS,
+            request_budget_s=3.0,
+        ),
+        Profile(
+            name="retries",
+            description="timeouts + unbudgeted retries (the retry storm)",
+            default=dataclasses.replace(_TIMEOUTS, retry_max_attempts=4),
+            request_budget_s=3.0,
+        ),
+        Profile(
+            name="resilient",
+            description="timeouts, deadline, budgeted retries, breaker, bulkhead, fallbacks",
+            default=dataclasses.replace(
+                _TIMEOUTS,
+                retry_max_attempts=3,
+                retry_budget_ratio=0.2,
+                breaker_fail_max=5,
+                breaker_reset_timeout_s=5.0,
+                bulkhead_limit=16,
+            ),
+            request_budget_s=3.0,
+        ),
+    )
+}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(DependencyPolicy)}
+_OPTIONAL = {"retry_budget_ratio", "breaker_fail_max", "bulkhead_limit"}
+_INTS = {"retry_max_attempts", "breaker_fail_max", "bulkhead_limit"}
+_BOOLS = {"propagate_deadline", "honour_retry_after"}
+_ALLOW_ZERO = {"retry_backoff_s", "retry_budget_initial_tokens", "retry_budget_ratio"}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the profile called ``name``; raise ValidationFailed naming the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(PROFILES)
+        raise ValidationFailed(f"unknown profile {name!r} (known: {known})") from None
+
+
+def get_default_profile_name(env: Mapping[str, str] | None = None) -> str:
+    """Return the profile named by ``SHOPLAB_RESILIENCE_PROFILE`` (default ``resilient``)."""
+    source = os.environ if env is None else env
+    name = (source.get(PROFILE_ENV) or DEFAULT_PROFILE).strip()
+    if name not in PROFILES:
+        raise ValueError(f"{PROFILE_ENV}={name!r} is not a profile (known: {', '.join(PROFILES)})")
+    return name
+
+
+def parse_value(key: str, value: Any) -> Any:
+    """Validate one override value for policy field ``key``; raise ValidationFailed."""
+    if key not in _FIELDS:
+        raise ValidationFailed(f"unknown policy key {key!r} (known: {', '.join(_FIELDS)})")
+    if value is None:
+        if key in _OPTIONAL:
+            return None
+        raise ValidationFailed(f"{key} cannot be null")
+    if key in _BOOLS:
+        if not isinstance(value, bool):
+            raise ValidationFailed(f"{key} must be true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed(f"{key} must be a number")
+    if key in _INTS:
+        if int(value) != value or value < 1:
+            raise ValidationFailed(f"{key} must be an integer >= 1")
+        return int(value)
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationFailed(f"{key} must be finite")
+    if number < 0 or (number == 0 and key not in _ALLOW_ZERO):
+        raise ValidationFailed(f"{key} must be > 0")
+    if number > 600:
+        raise ValidationFailed(f"{key} must be <= 600")
+    return number
+
+
+def parse_overrides(raw: Any, dependencies: set[str]) -> dict[str, dict[str, Any]]:
+    """Validate ``{"<dependency>": {"<key>": value}}``; raise ValidationFailed on anything else."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationFailed("overrides must be an object of dependency -> {key: value}")
+    parsed: dict[str, dict[str, Any]] = {}
+    for dep, values in raw.items():
+        if dep not in dependencies:
+            known = ", ".join(sorted(dependencies)) or "none"
+            raise ValidationFailed(f"unknown dependency {dep!r} (this service calls: {known})")
+        if not isinstance(values, dict):
+            raise ValidationFailed(f"overrides for {dep} must be an object of key -> value")
+        parsed[dep] = {key: parse_value(key, value) for key, value in values.items()}
+    return parsed
+
+
+def apply_overrides(policy: DependencyPolicy, overrides: Mapping[str, Any]) -> DependencyPolicy:
+    """Return ``policy`` with validated ``overrides`` applied."""
+    return dataclasses.replace(policy, **overrides) if overrides else policy
