@@ -1,0 +1,203 @@
+"""Turn fault specs into faults that apply and roll back: toxics, downed edges, app faults, processes.
+
+A fault's ``rollback`` is safe to call when ``apply`` failed half-way or never
+ran, and twice: it undoes only what is there.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chaos.admin import ShopAdmin
+from chaos.errors import AdminError, FaultError, ToxiproxyError
+from chaos.experiment import (
+    AppFaultSpec,
+    DownFaultSpec,
+    FaultSpec,
+    ProcessAction,
+    ProcessFaultSpec,
+    ToxicFaultSpec,
+)
+from chaos.toxiproxy import ToxiproxyClient
+
+
+class Fault(Protocol):
+    """Something that breaks the shop until it is rolled back."""
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        ...
+
+    def apply(self) -> None:
+        """Break the shop; raise FaultError when it cannot."""
+
+    def rollback(self) -> None:
+        """Undo ``apply`` (idempotent); raise FaultError when it cannot."""
+
+
+class ProcessControl(Protocol):
+    """The part of the native supervisor process faults need (``shoplab.stack.Stack``)."""
+
+    def kill_process(self, name: str) -> None: ...
+    def stop_process(self, name: str) -> None: ...
+    def start_process(self, name: str) -> None: ...
+    def signal_process(self, name: str, signal: str) -> None: ...
+
+
+class ToxicFault:
+    """A Toxiproxy toxic on one edge's proxy."""
+
+    def __init__(self, spec: ToxicFaultSpec, toxiproxy: ToxiproxyClient) -> None:
+        self.spec = spec
+        self._toxiproxy = toxiproxy
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        return self.spec.describe()
+
+    def apply(self) -> None:
+        """Add the toxic."""
+        try:
+            self._toxiproxy.add_toxic(self.spec.edge, self.spec.toxic)
+        except ToxiproxyError as exc:
+            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
+
+    def rollback(self) -> None:
+        """Remove the toxic if it is there."""
+        try:
+            names = {t.name for t in self._toxiproxy.list_toxics(self.spec.edge)}
+            if self.spec.toxic.toxic_name in names:
+                self._toxiproxy.remove_toxic(self.spec.edge, self.spec.toxic.toxic_name)
+        except ToxiproxyError as exc:
+            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
+
+
+class DownFault:
+    """An edge taken down by disabling its proxy."""
+
+    def __init__(self, spec: DownFaultSpec, toxiproxy: ToxiproxyClient) -> None:
+        self.spec = spec
+        self._toxiproxy = toxiproxy
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        return self.spec.describe()
+
+    def apply(self) -> None:
+        """Disable the proxy."""
+        try:
+            self._toxiproxy.disable_proxy(self.spec.edge)
+        except ToxiproxyError as exc:
+            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
+
+    def rollback(self) -> None:
+        """Enable the proxy again."""
+        try:
+            self._toxiproxy.enable_proxy(self.spec.edge)
+        except ToxiproxyError as exc:
+            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
+
+
+class AppFault:
+    """App-level faults on one service through its admin API."""
+
+    def __init__(self, spec: AppFaultSpec, admin: ShopAdmin) -> None:
+        self.spec = spec
+        self._admin = admin
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        return self.spec.describe()
+
+    def apply(self) -> None:
+        """Install the rules (replacing the service's list)."""
+        try:
+            self._admin.set_faults(self.spec.service, self.spec.rules)
+        except AdminError as exc:
+            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
+
+    def rollback(self) -> None:
+        """Clear the service's app-level faults."""
+        try:
+            self._admin.clear_faults(self.spec.service)
+        except AdminError as exc:
+            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
+
+
+class ProcessFault:
+    """A process killed, stopped or paused through the supervisor."""
+
+    def __init__(self, spec: ProcessFaultSpec, processes: ProcessControl) -> None:
+        self.spec = spec
+        self._processes = processes
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        return self.spec.describe()
+
+    def apply(self) -> None:
+        """Kill, stop or pause the process."""
+        name = self.spec.process
+        try:
+            if self.spec.action is ProcessAction.KILL:
+                self._processes.kill_process(name)
+            elif self.spec.action is ProcessAction.STOP:
+                self._processes.stop_process(name)
+            else:
+                self._processes.signal_process(name, "STOP")
+        except Exception as exc:  # the supervisor's own errors vary; keep the cause
+            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
+
+    def rollback(self) -> None:
+        """Start the process again, or continue it when it was paused."""
+        name = self.spec.process
+        try:
+            if self.spec.action is ProcessAction.PAUSE:
+                self._processes.signal_process(name, "CONT")
+            else:
+                self._processes.start_process(name)
+        except Exception as exc:  # the supervisor's own errors vary; keep the cause
+            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
+
+
+class FaultFactory(Protocol):
+    """Build live faults from specs (the runner's seam for fakes)."""
+
+    def build(self, spec: FaultSpec) -> Fault: ...
+    def sweep(self) -> list[str]: ...
+
+
+class ShopFaults:
+    """Build faults against a running shop: its Toxiproxy, admin API and supervisor."""
+
+    def __init__(self, toxiproxy: ToxiproxyClient, admin: ShopAdmin, processes: ProcessControl | None) -> None:
+        self.toxiproxy = toxiproxy
+        self.admin = admin
+        self.processes = processes
+
+    def build(self, spec: FaultSpec) -> Fault:
+        """Return the live fault for one spec."""
+        if isinstance(spec, ToxicFaultSpec):
+            return ToxicFault(spec, self.toxiproxy)
+        if isinstance(spec, DownFaultSpec):
+            return DownFault(spec, self.toxiproxy)
+        if isinstance(spec, AppFaultSpec):
+            return AppFault(spec, self.admin)
+        if self.processes is None:
+            raise FaultError(f"cannot {spec.describe()}: no supervisor attached")
+        return ProcessFault(spec, self.processes)
+
+    def sweep(self) -> list[str]:
+        """Remove every toxic, enable every proxy and clear every app fault; return problems."""
+        problems = []
+        try:
+            self.toxiproxy.reset()
+        except ToxiproxyError as exc:
+            problems.append(f"toxiproxy reset failed: {exc}")
+        problems += [f"clearing app faults on {s} failed" for s in self.admin.clear_all_faults()]
+        return problems

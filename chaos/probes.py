@@ -1,0 +1,183 @@
+"""Evaluate the steady-state hypothesis: each probe's value over its phase, against its tolerance.
+
+Definitions (over the probe's phase, or the whole run when it names none):
+
+- ``success_ratio``: journeys that did not fail (success + degraded) / all journeys;
+  ``degraded_ratio``: degraded / all. Without journey counts, Locust's request
+  failure ratio weighted by requests per second stands in.
+- ``p50_ms``/``p95_ms``/``p99_ms``: the median (or ``max``/``mean``) of the
+  per-second percentiles, seconds without traffic left out.
+- ``retry_amplification``: Δattempts / Δrequests of one edge across the phase.
+- ``breaker_opened``: the edge's breaker was seen open or half-open at least once;
+  ``breaker_closed``: it was closed at the phase's last sample.
+- ``time_to_recover_s``: seconds from the end of the phase until the per-second
+  success ratio stays at or above ``threshold`` for three seconds in a row.
+- ``audit_clean``: the consistency audit found no violation after the drain.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from chaos.experiment import LATENCY_PROBES, Probe, ProbeKind
+from chaos.samples import ProbeResult, ProfileRecord, Sample
+
+RECOVERY_RUN = 3  # consecutive seconds at or above the threshold that count as recovered
+
+
+def _window(record: ProfileRecord, phase: str | None) -> list[Sample]:
+    if phase is None:
+        return list(record.samples)
+    return [s for s in record.samples if s.phase == phase]
+
+
+def _outcomes(samples: Sequence[Sample], journey: str | None) -> tuple[float, float, float]:
+    """Return (ok, degraded, total) journeys over samples; fall back on request counts."""
+    ok = degraded = total = 0.0
+    for s in samples:
+        if s.load is None:
+            continue
+        c = s.load.outcome_counts(journey)
+        n = sum(c.values())
+        if n > 0:
+            ok += c["success"] + c["degraded"]
+            degraded += c["degraded"]
+            total += n
+    if total == 0 and journey is None:
+        for s in samples:
+            if s.load is not None and s.load.rps > 0:
+                total += s.load.rps
+                ok += s.load.rps * (1.0 - s.load.fail_ratio)
+    return ok, degraded, total
+
+
+def second_success_ratio(sample: Sample) -> float | None:
+    """Return one second's success ratio (None: no traffic that second)."""
+    ok, _deg, total = _outcomes([sample], None)
+    return ok / total if total > 0 else None
+
+
+def _latency(samples: Sequence[Sample], probe: Probe) -> tuple[float | None, str]:
+    key = probe.kind.value
+    values: list[float] = []
+    for s in samples:
+        if s.load is None or s.load.rps <= 0:
+            continue
+        if probe.journey is not None:
+            v = s.load.journeys.get(probe.journey, {}).get(key)
+        else:
+            v = getattr(s.load, key)
+        if v is not None:
+            values.append(float(v))
+    if not values:
+        return None, "no latency measured"
+    if probe.aggregate == "max":
+        value = max(values)
+    elif probe.aggregate == "mean":
+        value = statistics.fmean(values)
+    else:
+        value = statistics.median(values)
+    return float(value), f"{probe.aggregate} of {len(values)} per-second values"
+
+
+def _amplification(record: ProfileRecord, samples: Sequence[Sample], edge: str) -> tuple[float | None, str]:
+    if not samples:
+        return None, "no samples"
+    # Counters are cumulative: start from the last sample before the window when there is one.
+    first_index = record.samples.index(samples[0])
+    before = record.samples[first_index - 1] if first_index > 0 else None
+    start = (before.edges.get(edge) if before else None) or samples[0].edges.get(edge)
+    end = None
+    for s in reversed(samples):
+        if edge in s.edges:
+            end = s.edges[edge]
+            break
+    if start is None or end is None:
+        return None, f"no {edge} series in the metrics"
+    d_req = end.requests - start.requests
+    d_att = end.attempts - start.attempts
+    if d_req <= 0:
+        return None, f"no requests on {edge} in the window"
+    return d_att / d_req, f"{d_att:g} attempts / {d_req:g} requests"
+
+
+def _time_to_recover(record: ProfileRecord, probe: Probe) -> tuple[float | None, str]:
+    window = next((w for w in record.phases if w.name == probe.phase), None)
+    if window is None:
+        return None, f"phase {probe.phase} did not run"
+    after = [s for s in record.samples if s.t >= window.end_s]
+    run = 0
+    first_t: float | None = None
+    for s in after:
+        ratio = second_success_ratio(s)
+        if ratio is None:
+            continue
+        if ratio >= probe.threshold:
+            if run == 0:
+                first_t = s.t
+            run += 1
+            if run >= RECOVERY_RUN:
+                assert first_t is not None
+                return max(0.0, first_t - window.end_s), f"success ratio >= {probe.threshold:g} from t={first_t:.0f}s"
+        else:
+            run, first_t = 0, None
+    if first_t is not None:  # recovered through the end of the run, just fewer seconds left
+        return max(0.0, first_t - window.end_s), f"success ratio >= {probe.threshold:g} from t={first_t:.0f}s to the end"
+    return None, f"success ratio never stayed >= {probe.threshold:g} after {probe.phase}"
+
+
+def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
+    """Measure one probe on a profile's record and check its tolerance."""
+    samples = _window(record, probe.phase)
+    value: float | bool | None
+    detail = ""
+    kind = probe.kind
+    if kind in (ProbeKind.SUCCESS_RATIO, ProbeKind.DEGRADED_RATIO):
+        ok, degraded, total = _outcomes(samples, probe.journey)
+        if total <= 0:
+            value, detail = None, "no traffic measured"
+        elif kind is ProbeKind.SUCCESS_RATIO:
+            value, detail = ok / total, f"{ok:g} of {total:g} not failed"
+        else:
+            value, detail = degraded / total, f"{degraded:g} of {total:g} degraded"
+    elif kind in LATENCY_PROBES:
+        value, detail = _latency(samples, probe)
+    elif kind is ProbeKind.RETRY_AMPLIFICATION:
+        assert probe.edge is not None
+        value, detail = _amplification(record, samples, probe.edge)
+    elif kind is ProbeKind.BREAKER_OPENED:
+        assert probe.edge is not None
+        states = [s.edges[probe.edge].breaker for s in samples if probe.edge in s.edges]
+        known = [st for st in states if st is not None]
+        value = any(st in ("open", "half_open") for st in known) if known else None
+        detail = f"{sum(1 for st in known if st != 'closed')} of {len(known)} seconds not closed" if known else "no breaker series"
+    elif kind is ProbeKind.BREAKER_CLOSED:
+        edge = probe.edge
+        assert edge is not None
+        known = [st for st in (s.edges[edge].breaker for s in samples if edge in s.edges) if st is not None]
+        value = (known[-1] == "closed") if known else None
+        detail = f"last state {known[-1]}" if known else "no breaker series"
+    elif kind is ProbeKind.TIME_TO_RECOVER_S:
+        value, detail = _time_to_recover(record, probe)
+    else:  # AUDIT_CLEAN
+        if record.audit is None:
+            value, detail = None, "the audit did not run"
+        else:
+            value = record.audit.clean
+            detail = "; ".join(record.audit.violations[:3]) or record.audit.detail or "no violations"
+    if value is not None and not isinstance(value, bool):
+        value = round(float(value), 4)
+    return ProbeResult(probe.label, kind.value, value, probe.tolerance.describe(), probe.tolerance.is_met(value), detail)
+
+
+def evaluate_hypothesis(probes: Sequence[Probe], record: ProfileRecord) -> list[ProbeResult]:
+    """Run every probe of the hypothesis on one profile's record; a probe error is a miss."""
+    results = []
+    for probe in probes:
+        try:
+            results.append(run_probe(probe, record))
+        except Exception as exc:  # one broken probe must not hide the others
+            results.append(ProbeResult(probe.label, probe.kind.value, None, probe.tolerance.describe(), False,
+                                       f"probe failed: {exc!r}"))
+    return results

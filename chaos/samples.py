@@ -1,0 +1,156 @@
+"""Hold what a run measured: per-second samples, phase windows and fault events per profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.metrics import EdgeCounters
+
+OUTCOMES = ("success", "degraded", "failure")
+
+
+@dataclass(frozen=True)
+class LoadPoint:
+    """Locust's statistics for one second of load (counts are for that second)."""
+
+    t: float
+    rps: float = 0.0
+    fail_ratio: float = 0.0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    journeys: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_any(cls, obj: Any) -> LoadPoint:
+        """Read a load sample given as a mapping or an object with the same names."""
+        if isinstance(obj, LoadPoint):
+            return obj
+
+        def get(name: str, default: Any = None) -> Any:
+            if isinstance(obj, Mapping):
+                return obj.get(name, default)
+            return getattr(obj, name, default)
+
+        def opt(name: str) -> float | None:
+            value = get(name)
+            return None if value is None else float(value)
+
+        journeys_raw = get("journeys") or {}
+        journeys: dict[str, dict[str, float]] = {}
+        for name, counts in journeys_raw.items():
+            if isinstance(counts, Mapping):
+                journeys[str(name)] = {k: float(v) for k, v in counts.items() if isinstance(v, int | float)}
+            else:
+                journeys[str(name)] = {
+                    k: float(getattr(counts, k)) for k in (*OUTCOMES, "p50_ms", "p95_ms", "p99_ms")
+                    if isinstance(getattr(counts, k, None), int | float)
+                }
+        return cls(
+            t=float(get("t", 0.0) or 0.0),
+            rps=float(get("rps", 0.0) or 0.0),
+            fail_ratio=float(get("fail_ratio", 0.0) or 0.0),
+            p50_ms=opt("p50_ms"),
+            p95_ms=opt("p95_ms"),
+            p99_ms=opt("p99_ms"),
+            journeys=journeys,
+        )
+
+    def outcome_counts(self, journey: str | None = None) -> dict[str, float]:
+        """Return success/degraded/failure counts of one journey (or all) in this second."""
+        totals = dict.fromkeys(OUTCOMES, 0.0)
+        for name, counts in self.journeys.items():
+            if journey is None or name == journey:
+                for k in OUTCOMES:
+                    totals[k] += float(counts.get(k, 0.0))
+        return totals
+
+    def to_json(self) -> dict[str, Any]:
+        """Return this point as plain JSON."""
+        return {
+            "t": self.t, "rps": self.rps, "fail_ratio": self.fail_ratio, "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms, "p99_ms": self.p99_ms,
+            "journeys": {k: dict(v) for k, v in self.journeys.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One second of a profile's run: the phase, Locust's stats and every edge's counters."""
+
+    t: float
+    phase: str
+    load: LoadPoint | None
+    edges: Mapping[str, EdgeCounters] = field(default_factory=dict)
+    unreachable: tuple[str, ...] = ()
+
+
+@dataclass
+class PhaseWindow:
+    """When a phase ran (seconds since the profile's load started) and its faults."""
+
+    name: str
+    start_s: float
+    end_s: float
+    faults: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """A fault applied or rolled back (or failing to be), at ``t`` seconds."""
+
+    t: float
+    phase: str
+    action: str  # applied | rolled_back | apply_failed | rollback_failed | sweep
+    fault: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What the consistency audit said after the run drained."""
+
+    clean: bool
+    violations: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe's value against its tolerance."""
+
+    label: str
+    kind: str
+    value: float | bool | None
+    tolerance: str
+    met: bool
+    detail: str = ""
+
+
+@dataclass
+class ProfileRecord:
+    """Everything measured while one resilience profile ran."""
+
+    profile: str
+    must_hold: bool
+    samples: list[Sample] = field(default_factory=list)
+    phases: list[PhaseWindow] = field(default_factory=list)
+    fault_events: list[FaultEvent] = field(default_factory=list)
+    audit: AuditOutcome | None = None
+    probes: list[ProbeResult] = field(default_factory=list)
+    error: str | None = None
+    interrupted: str | None = None
+    started_at: str = ""
+    ended_at: str = ""
+
+    @property
+    def held(self) -> bool:
+        """Say whether the hypothesis held: every probe met, no error, not interrupted."""
+        return self.error is None and self.interrupted is None and all(p.met for p in self.probes)
+
+    @property
+    def rollback_clean(self) -> bool:
+        """Say whether every fault was rolled back without an error."""
+        return not any(e.action in ("rollback_failed",) for e in self.fault_events)
