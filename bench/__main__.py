@@ -1,0 +1,27 @@
+"""Run every benchmark module (``bench_*.py``) in turn: ``python -m bench [name ...]``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    """Run the named benchmarks, or all of them; return non-zero if any failed."""
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+    chosen = [n for n in names if not argv or n in argv or n.removeprefix("bench_") in argv]
+    failed = 0
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        try:
+            module.main()
+        except Exception as exc:  # one broken benchmark does not hide the others
+            print(f"{name} failed: {exc!r}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+raise SystemExit(main(sys.argv[1:]))
