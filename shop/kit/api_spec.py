@@ -290,8 +290,14 @@ def _param_schema(converter: Any) -> dict[str, Any]:
         return {"type": "string", "format": "uuid"}
     if kind == "PathConverter":
         return {"type": "string", "minLength": 1}
-    # werkzeug's default converter: one non-empty segment without "/".
-    return {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+    # werkzeug's string converter: one segment without "/", e.g. "[^/]{1,64}".
+    schema = {"type": "string", "minLength": 1, "pattern": f"^{converter.regex}$"}
+    bounds = re.fullmatch(r"\[\^/\]\{(\d+),(\d*)\}", converter.regex)
+    if bounds:
+        schema["minLength"] = max(1, int(bounds.group(1)))
+        if bounds.group(2):
+            schema["maxLength"] = int(bounds.group(2))
+    return schema
 
 
 def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0") -> dict[str, Any]:

@@ -1,0 +1,15 @@
+"""catalog: products, prices, stock and stock reservations per order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Flask:
+    """Create the catalog app."""
+    from shop.catalog.api import init_app
+    from shop.kit.app import create_service_app
+
+    return create_service_app("catalog", setup=init_app, test_config=test_config, env=env)

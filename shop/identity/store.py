@@ -1,0 +1,89 @@
+"""identity's tables and adapters: users in SQLite, argon2 hashing, JWT issue."""
+
+from __future__ import annotations
+
+import argon2
+from sqlalchemy import String
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from shop.identity.service import EmailTaken, User
+from shop.kit.auth import issue_token
+from shop.kit.db import session_scope
+
+
+class Base(DeclarativeBase):
+    """identity's tables."""
+
+
+class UserRow(Base):
+    """A user row."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+
+
+class SqlUserRepository:
+    """Users in identity's SQLite file."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def add(self, user: User) -> None:
+        """Store a new user; raise EmailTaken on the unique email."""
+        try:
+            with session_scope(self.sessions) as s:
+                s.add(
+                    UserRow(
+                        user_id=user.user_id,
+                        email=user.email,
+                        name=user.name,
+                        password_hash=user.password_hash,
+                    )
+                )
+        except IntegrityError:
+            raise EmailTaken(user.email) from None
+
+    def get_by_email(self, email: str) -> User | None:
+        """Return the user with ``email`` or None."""
+        with self.sessions() as s:
+            row = s.query(UserRow).filter_by(email=email).one_or_none()
+            if row is None:
+                return None
+            return User(user_id=row.user_id, email=row.email, name=row.name, password_hash=row.password_hash)
+
+
+class Argon2Hasher:
+    """argon2id through argon2-cffi (parameters in identity's Settings)."""
+
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self._ph = argon2.PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+    def hash(self, password: str) -> str:
+        """Return the encoded argon2id hash."""
+        return self._ph.hash(password)
+
+    def verify(self, encoded: str, password: str) -> bool:
+        """Say whether ``password`` matches; any argon2 failure is a mismatch."""
+        try:
+            return self._ph.verify(encoded, password)
+        except argon2.exceptions.VerificationError:
+            return False
+        except argon2.exceptions.InvalidHashError:
+            return False
+
+
+class JwtIssuer:
+    """Issue HS256 tokens signed with SHOPLAB_JWT_SECRET."""
+
+    def __init__(self, *, secret: str, ttl_s: int) -> None:
+        self._secret = secret
+        self.ttl_s = ttl_s
+
+    def issue(self, user: User) -> str:
+        """Return a signed token with sub, email, iss, aud, iat, exp."""
+        return issue_token(user_id=user.user_id, email=user.email, secret=self._secret, ttl_s=self.ttl_s)

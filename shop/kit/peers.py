@@ -1,0 +1,58 @@
+"""Turn a peer's error answer into the same kit error, so it passes through unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shop.kit.errors import (
+    BadRequest,
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    NotFound,
+    ShopError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+_BY_STATUS: dict[int, type[ShopError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: ValidationFailed,
+}
+
+
+def get_json(resp: httpx.Response, dependency: str) -> Any:
+    """Return the JSON body of a peer's answer; a non-JSON body is the peer's failure (503)."""
+    try:
+        return resp.json()
+    except ValueError:
+        raise DependencyUnavailable(
+            f"{dependency} answered a body that is not JSON", dependency=dependency
+        ) from None
+
+
+def ensure_success(resp: httpx.Response, dependency: str) -> httpx.Response:
+    """Return ``resp`` when it is 2xx; otherwise raise the kit error it carries.
+
+    A 4xx keeps the peer's status, code, message and details (e.g. 404 unknown product,
+    409 insufficient_stock). Anything else unexpected is the peer's failure (503).
+    """
+    if 200 <= resp.status_code < 300:
+        return resp
+    cls = _BY_STATUS.get(resp.status_code)
+    if cls is None:
+        raise DependencyUnavailable(f"{dependency} answered {resp.status_code}", dependency=dependency)
+    code, message, details = cls.code, f"{dependency} answered {resp.status_code}", None
+    try:
+        body = resp.json()
+        err = body["error"]
+        code, message, details = str(err["code"]), str(err["message"]), err.get("details")
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise cls(message, code=code, details=details)
