@@ -1,0 +1,328 @@
+"""Shopper journeys as Locust users walking the gateway's public API (imports locust: Locust processes only).
+
+Requests are named by route template (``/api/products/[id]``), never by id, so the
+stats have one line per route. Each journey ends in one recorded outcome (see
+``loadtests.outcomes``) with its active time (think time excluded).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, task
+
+from loadtests.arrivals import ArrivalSchedule
+from loadtests.outcomes import (
+    JourneyTally,
+    OrderState,
+    StepResult,
+    classify_journey,
+    classify_order_status,
+    classify_product_page,
+)
+from loadtests.settings import LoadSettings
+
+POLL_INTERVAL_S = 0.3
+
+
+class JourneyAborted(Exception):
+    """A step failed; the journey ends here as a failure."""
+
+
+@dataclass
+class LoadState:
+    """Per-process state shared by all users: settings, the outcome tally, the arrival schedule."""
+
+    settings: LoadSettings
+    tally: JourneyTally = field(default_factory=JourneyTally)
+    schedule: ArrivalSchedule | None = None
+    user_counter: int = 0
+    run_tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+
+@dataclass
+class Journey:
+    """One journey in progress: its steps and the think time to leave out of its duration."""
+
+    name: str
+    started: float = field(default_factory=time.perf_counter)
+    steps: list[StepResult] = field(default_factory=list)
+    think_s: float = 0.0
+
+
+class ShopUser(FastHttpUser):
+    """Shared plumbing: steps with contract checks, think times, outcome recording, open-loop pacing."""
+
+    abstract = True
+    # the gateway is on 127.0.0.1 only; one connection per user, like a browser tab
+    concurrency = 1
+    network_timeout = 30.0
+    connection_timeout = 5.0
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.state: LoadState = environment.shoplab
+        self.state.user_counter += 1
+        seed = self.state.settings.seed * 1_000_003 + getattr(environment.runner, "worker_index", 0) * 10_007
+        self.rng = random.Random(seed + self.state.user_counter)
+        self.journey: Journey | None = None
+
+    # -- pacing ------------------------------------------------------------------
+    def on_start(self) -> None:
+        """Open loop: wait for this user's first due arrival (Locust runs the first task unpaced)."""
+        schedule = self.state.schedule
+        if schedule is not None:
+            gevent.sleep(schedule.claim(time.monotonic()).wait_s)
+
+    def wait_time(self) -> float:  # type: ignore[override]
+        """Closed loop: think 1–3 s (scaled). Open loop: wait for the next due arrival."""
+        schedule = self.state.schedule
+        if schedule is not None:
+            return schedule.claim(time.monotonic()).wait_s
+        return self.rng.uniform(1.0, 3.0) * self.state.settings.think_scale
+
+    def think(self) -> None:
+        """Pause like a reader between two steps (0.2–0.8 s, scaled); not part of the journey's duration."""
+        pause = self.rng.uniform(0.2, 0.8) * self.state.settings.think_scale
+        if self.journey is not None:
+            self.journey.think_s += pause
+        gevent.sleep(pause)
+
+    # -- journeys and steps --------------------------------------------------------
+    @contextmanager
+    def run_journey(self, name: str) -> Iterator[Journey]:
+        """Run a journey; record its outcome when it ends (an aborted step makes it a failure)."""
+        journey = Journey(name)
+        self.journey = journey
+        try:
+            yield journey
+        except JourneyAborted:
+            pass
+        finally:
+            self.journey = None
+        active_ms = max(0.0, (time.perf_counter() - journey.started - journey.think_s) * 1000.0)
+        self.state.tally.record(name, classify_journey(journey.steps), active_ms)
+
+    def step(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        *,
+        expect: tuple[int, ...] = (200,),
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """Send one request named ``route``; record the step; abort the journey outside ``expect``."""
+        name = f"{route}"
+        with self.client.request(
+            method, path, name=name, json=json, headers=headers, catch_response=True
+        ) as resp:
+            status = int(resp.status_code or 0)
+            body: Any = None
+            try:
+                body = resp.json() if resp.text else None
+            except ValueError:
+                body = None
+            if status in expect:
+                resp.success()
+                self._add_step(StepResult(f"{method} {route}", True))
+                return status, body
+            reason = _error_reason(status, body, getattr(resp, "error", None))
+            resp.failure(reason)
+        self._add_step(StepResult(f"{method} {route}", False, reason=reason))
+        raise JourneyAborted(reason)
+
+    def fail_step(self, route: str, reason: str) -> None:
+        """Record a contract violation found in a body and abort the journey."""
+        self._add_step(StepResult(route, False, reason=reason))
+        raise JourneyAborted(reason)
+
+    def _add_step(self, result: StepResult) -> None:
+        if self.journey is not None:
+            self.journey.steps.append(result)
+
+    # -- reusable steps ---------------------------------------------------------------
+    def list_products(self) -> list[dict[str, Any]]:
+        """Open the catalog; return its items."""
+        _, body = self.step("GET", "/api/products", "/api/products")
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            self.fail_step("GET /api/products", "no items in the catalog")
+        return items  # type: ignore[return-value]
+
+    def open_product(self, product_id: Any) -> dict[str, Any]:
+        """Open a product page; a non-empty ``degraded`` list makes the step degraded."""
+        route = "/api/products/[id]"
+        with self.client.request(
+            "GET", f"/api/products/{product_id}", name=route, catch_response=True
+        ) as resp:
+            status = int(resp.status_code or 0)
+            try:
+                body = resp.json() if resp.text else None
+            except ValueError:
+                body = None
+            result = classify_product_page(f"GET {route}", status, body)
+            if result.ok:
+                resp.success()
+            else:
+                resp.failure(result.reason or _error_reason(status, body, getattr(resp, "error", None)))
+        self._add_step(result)
+        if not result.ok:
+            raise JourneyAborted(result.reason)
+        return body  # type: ignore[return-value]
+
+
+def _error_reason(status: int, body: Any, error: Any) -> str:
+    if status == 0:
+        return f"no response: {error!r}"
+    code = ""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = f" {body['error'].get('code', '')}"
+    return f"status {status}{code}"
+
+
+class BrowsingShopper(ShopUser):
+    """An anonymous visitor: opens the catalog and a few product pages."""
+
+    weight = 3
+
+    @task
+    def browse(self) -> None:
+        """Journey ``browse``: catalog, then one to three product pages."""
+        with self.run_journey("browse"):
+            items = self.list_products()
+            for product in self.rng.sample(items, k=min(len(items), self.rng.randint(1, 3))):
+                self.think()
+                self.open_product(product["id"])
+
+
+class BuyingShopper(ShopUser):
+    """A customer: signs up, then buys, edits the cart and logs in again."""
+
+    weight = 2
+
+    def on_start(self) -> None:
+        """Sign up (and log in) before the first purchase."""
+        self.token: str | None = None
+        self.email = f"load-{self.state.run_tag}-{self.state.user_counter}-{uuid.uuid4().hex[:6]}@example.test"
+        self.password = f"pw-{uuid.uuid4().hex}"
+        self.signup()
+        super().on_start()
+
+    def auth(self) -> dict[str, str]:
+        """Return the bearer header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def signup(self) -> None:
+        """Journey ``signup``: create the account, then log in with it."""
+        with self.run_journey("signup"):
+            self.step(
+                "POST",
+                "/api/auth/signup",
+                "/api/auth/signup",
+                expect=(201,),
+                json={"email": self.email, "password": self.password, "name": "Load Shopper"},
+            )
+            self.login_step()
+
+    def login_step(self) -> None:
+        """Log in and keep the token."""
+        _, body = self.step(
+            "POST", "/api/auth/login", "/api/auth/login", json={"email": self.email, "password": self.password}
+        )
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not token:
+            self.fail_step("POST /api/auth/login", "no access_token")
+        self.token = token
+
+    def ensure_account(self) -> bool:
+        """Return True once the user holds a token (retrying the sign-up after a failure)."""
+        if self.token is None:
+            self.signup()
+        return self.token is not None
+
+    @task(4)
+    def checkout(self) -> None:
+        """Journey ``checkout``: browse, product page, add to cart, check out, poll the order until it settles."""
+        if not self.ensure_account():
+            return
+        with self.run_journey("checkout"):
+            items = [p for p in self.list_products() if int(p.get("stock", 0) or 0) >= 5]
+            if not items:
+                self.fail_step("GET /api/products", "no product with stock left")
+            product = self.rng.choice(items)
+            self.think()
+            self.open_product(product["id"])
+            self.think()
+            self.step(
+                "POST", "/api/cart/items", "/api/cart/items", json={"product_id": product["id"], "qty": 1}, headers=self.auth()
+            )
+            _, cart = self.step("GET", "/api/cart", "/api/cart", headers=self.auth())
+            if not isinstance(cart, dict) or not cart.get("items"):
+                self.fail_step("GET /api/cart", "cart is empty after adding an item")
+            self.think()
+            headers = {**self.auth(), "Idempotency-Key": uuid.uuid4().hex}
+            _, order = self.step("POST", "/api/checkout", "/api/checkout", expect=(200, 201), json={}, headers=headers)
+            order_id = order.get("order_id") if isinstance(order, dict) else None
+            if not order_id:
+                self.fail_step("POST /api/checkout", "no order_id")
+            self.poll_order(str(order_id))
+
+    def poll_order(self, order_id: str) -> None:
+        """Poll the order until ``paid``; ``payment_failed`` or the deadline is a failure."""
+        deadline = time.monotonic() + self.state.settings.order_timeout_s
+        while True:
+            _, order = self.step("GET", "/api/orders/[id]", f"/api/orders/{order_id}", headers=self.auth())
+            state = classify_order_status(str(order.get("status", "")) if isinstance(order, dict) else "")
+            if state is OrderState.SETTLED_PAID:
+                break
+            if state is OrderState.SETTLED_FAILED:
+                self.fail_step("GET /api/orders/[id]", "order ended payment_failed")
+            if time.monotonic() >= deadline:
+                self.fail_step("GET /api/orders/[id]", f"order still pending after {self.state.settings.order_timeout_s:.0f} s")
+            gevent.sleep(POLL_INTERVAL_S)
+        # the saga clears the cart after `paid`; wait for it so the next journey starts from an empty cart
+        while True:
+            _, cart = self.step("GET", "/api/cart", "/api/cart", headers=self.auth())
+            if isinstance(cart, dict) and not cart.get("items"):
+                return
+            if time.monotonic() >= deadline:
+                self.fail_step("GET /api/cart", "cart not cleared after the order was paid")
+            gevent.sleep(POLL_INTERVAL_S)
+
+    @task(1)
+    def edit_cart(self) -> None:
+        """Journey ``cart``: add an item, view the cart, remove the item."""
+        if not self.ensure_account():
+            return
+        with self.run_journey("cart"):
+            product = self.rng.choice(self.list_products())
+            self.think()
+            self.step(
+                "POST", "/api/cart/items", "/api/cart/items", json={"product_id": product["id"], "qty": 1}, headers=self.auth()
+            )
+            self.step("GET", "/api/cart", "/api/cart", headers=self.auth())
+            self.think()
+            self.step(
+                "DELETE",
+                "/api/cart/items/[product_id]",
+                f"/api/cart/items/{product['id']}",
+                expect=(200, 204),
+                headers=self.auth(),
+            )
+
+    @task(1)
+    def login(self) -> None:
+        """Journey ``login``: log in again (a returning customer)."""
+        if not self.ensure_account():
+            return
+        with self.run_journey("login"):
+            self.login_step()
