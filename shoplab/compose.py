@@ -15,12 +15,13 @@ import argparse
 import json
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from loadtests.settings import PREFIX, LoadSettings
 from shop.topology import (
     DEFAULT,
     GRAFANA_PORT,
@@ -50,6 +51,7 @@ WORKER = "orders-worker"
 LOCUST_MASTER = "locust-master"
 LOCUST_WORKER = "locust-worker"
 LOCUSTFILE = "loadtests/locustfile.py"
+LOAD_PROFILE = "load"
 APP_DIR = "/app"
 DATA_DIR = "/data"
 JAEGER_HEALTH_PORT = 13133
@@ -278,29 +280,40 @@ def _observability_services() -> dict[str, Any]:
     }
 
 
+def _load_env() -> list[str]:
+    # Pass the load settings through from the user's shell (unset stays unset), so the
+    # defaults live in loadtests.settings only; the master writes its samples to /data.
+    names = [f"{PREFIX}{f.name.upper()}" for f in fields(LoadSettings) if f.name != "out_dir"]
+    return [*names, f"{PREFIX}OUT_DIR={DATA_DIR}", "PYTHONUNBUFFERED=1"]
+
+
 def _locust_services(topology: Topology, image: str) -> dict[str, Any]:
     locustfile = f"{APP_DIR}/{LOCUSTFILE}"
-    mount = [f"./loadtests:{APP_DIR}/loadtests:ro"]
+    mount = f"./loadtests:{APP_DIR}/loadtests:ro"
     gateway = f"http://gateway:{topology.service('gateway').port}"
     return {
+        # Load is opt-in (`--profile load`) and bounded: the locustfile's watchdog ends
+        # every Locust process after its run, so it never idles in the default stack.
         LOCUST_MASTER: {
             "build": _shop_build(),
             "image": image,
+            "profiles": [LOAD_PROFILE],
             "command": ["locust", "-f", locustfile, "--master", "--host", gateway,
                         "--web-port", str(LOCUST_WEB_PORT)],
-            "environment": {"SHOPLAB_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1"},
-            "volumes": mount,
+            "environment": _load_env(),
+            "volumes": [mount, f"locust-data:{DATA_DIR}"],
             "ports": [_published(LOCUST_WEB_PORT)],
             "healthcheck": _healthcheck(_http_probe(f"http://127.0.0.1:{LOCUST_WEB_PORT}/")),
             "depends_on": _healthy("gateway"),
         },
-        # Scale with `docker compose up --scale locust-worker=N`.
+        # Scale with `docker compose --profile load up --scale locust-worker=N`.
         LOCUST_WORKER: {
             "build": _shop_build(),
             "image": image,
+            "profiles": [LOAD_PROFILE],
             "command": ["locust", "-f", locustfile, "--worker", "--master-host", LOCUST_MASTER],
-            "environment": {"SHOPLAB_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1"},
-            "volumes": mount,
+            "environment": _load_env(),
+            "volumes": [mount],
             "depends_on": _healthy(LOCUST_MASTER),
         },
     }
@@ -314,8 +327,8 @@ def render_compose(topology: Topology = DEFAULT, root: Path = REPO_ROOT) -> dict
     services["toxiproxy"] = _toxiproxy_service(topology)
     services.update(_observability_services())
     services.update(_locust_services(topology, image))
-    volumes = {f"{name}-data": {} for name in topology.service_names}
-    volumes.update({"prometheus-data": {}, "grafana-data": {}})
+    volumes: dict[str, dict[str, Any]] = {f"{name}-data": {} for name in topology.service_names}
+    volumes.update({"prometheus-data": {}, "grafana-data": {}, "locust-data": {}})
     return {"services": services, "volumes": volumes}
 
 
