@@ -112,3 +112,9 @@ def list_orders(query: OrdersQuery) -> OrdersOut:
 def audit() -> Response:
     """Return orders, the outbox and the pending work count for the consistency audit."""
     return jsonify(get_service().get_audit())
+
+
+@admin_bp.get("/pending")
+def pending() -> Response:
+    """Count pending orders plus undelivered events (the audit polls it while draining)."""
+    return jsonify(pending_work=get_service().store.count_pending_work())

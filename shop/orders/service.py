@@ -145,7 +145,11 @@ class OrderService:
             existing = self.store.get_by_key(user_id, idempotency_key)
             if existing is not None:
                 return existing, False
-        lines = [line for line in self.cart.get_cart(user_id) if line.qty > 0]
+        merged: dict[int, int] = {}
+        for line in self.cart.get_cart(user_id):
+            if line.qty > 0:
+                merged[line.product_id] = merged.get(line.product_id, 0) + line.qty
+        lines = [CartLine(pid, qty) for pid, qty in merged.items()]
         if not lines:
             raise ValidationFailed("the cart is empty", code="empty_cart")
         items = []
