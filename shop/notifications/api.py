@@ -10,6 +10,7 @@ from pydantic import Field
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import ApiModel, QueryModel, operation
 from shop.kit.app import get_kit
+from shop.kit.metrics import record_notification
 from shop.notifications.service import NotificationService
 
 bp = Blueprint("notifications", __name__)
@@ -72,6 +73,7 @@ def receive_event(body: EventIn) -> tuple[EventOut, int]:
         event_id=body.event_id, type=body.type, order_id=body.order_id, user_id=body.user_id,
         payload=body.payload,
     )
+    record_notification(body.type, duplicate=not applied)
     return EventOut(**record), 201 if applied else 200
 
 

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import structlog
 
 from shop.kit.errors import NotFound, ValidationFailed
+from shop.kit.metrics import record_order
+from shop.kit.telemetry import inject_context, start_span_from_carrier
 from shop.orders.store import DuplicateOrder, Order, OrderItem, OrderStore, OutboxEvent
 
 log = structlog.get_logger(__name__)
@@ -121,7 +123,7 @@ def new_event(event_type: str, order: Order, **payload: Any) -> OutboxEvent:
     body = {"order_id": order.order_id, "status": order.status, "total_cents": order.total_cents, **payload}
     return OutboxEvent(
         event_id=f"evt_{uuid.uuid4().hex}", type=event_type, order_id=order.order_id,
-        user_id=order.user_id, payload=body,
+        user_id=order.user_id, payload=body, trace_context=order.trace_context,
     )
 
 
@@ -171,6 +173,7 @@ class OrderService:
             items=tuple(items),
             card=card,
             idempotency_key=idempotency_key or None,
+            trace_context=inject_context() or None,
         )
         try:
             self.store.create_order(order, new_event("order.created", order))
@@ -181,6 +184,7 @@ class OrderService:
                 raise
             return winner, False
         log.info("order_created", order_id=order.order_id, total_cents=order.total_cents)
+        record_order("created")
         return order, True
 
     def get_for_user(self, order_id: str, user_id: str) -> Order:
@@ -252,6 +256,11 @@ class Saga:
         """Take one pending order as far as it goes: reserve → charge → commit → clear → paid."""
         if order.status != OrderStatus.PENDING:
             return order.status
+        with start_span_from_carrier("orders.saga.advance", order.trace_context,
+                                     attributes={"shoplab.order_id": order.order_id}):
+            return self._advance(order)
+
+    def _advance(self, order: Order) -> str:
         reservation = self.catalog.reserve(order.order_id, order.items)
         if reservation.outcome != ReservationOutcome.RESERVED:
             reason = str(reservation.outcome)
@@ -280,6 +289,7 @@ class Saga:
         moved = self.store.finish_order(order.order_id, status=status, event=event, reason=reason,
                                         charge_id=charge_id)
         if moved:
+            record_order(status)
             log.info("order_finished", order_id=order.order_id, status=str(status), reason=reason)
             return str(status)
         current = self.store.get_order(order.order_id)
@@ -288,7 +298,9 @@ class Saga:
     def deliver(self, event: OutboxEvent) -> None:
         """Deliver one outbox event to notifications and mark it delivered."""
         try:
-            self.notifications.deliver(event)
+            with start_span_from_carrier(f"orders.outbox.deliver {event.type}", event.trace_context,
+                                         attributes={"shoplab.event_id": event.event_id}):
+                self.notifications.deliver(event)
         except Exception as exc:
             self.store.record_attempt(event.event_id, f"{type(exc).__name__}: {exc}")
             raise

@@ -38,6 +38,8 @@ orders = Table(
     Column("card", String(32), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
     Column("charge_id", String(64), nullable=True),
+    # W3C trace context of the checkout, so the worker's spans join the checkout's trace.
+    Column("trace_context", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # One order per (user, key): the database settles a race between two checkouts.
@@ -63,6 +65,7 @@ outbox = Table(
     Column("order_id", String(64), nullable=False, index=True),
     Column("user_id", String(128), nullable=False),
     Column("payload", JSON, nullable=False),
+    Column("trace_context", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
@@ -93,6 +96,7 @@ class Order:
     reason: str | None = None
     idempotency_key: str | None = None
     charge_id: str | None = None
+    trace_context: dict[str, str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -108,6 +112,7 @@ class OutboxEvent:
     payload: dict[str, Any] = field(default_factory=dict)
     delivered: bool = False
     attempts: int = 0
+    trace_context: dict[str, str] | None = None
 
 
 class DuplicateOrder(Exception):
@@ -153,6 +158,7 @@ class OrderStore:
                         total_cents=order.total_cents,
                         card=order.card,
                         idempotency_key=order.idempotency_key,
+                        trace_context=order.trace_context,
                         created_at=now,
                         updated_at=now,
                     )
@@ -281,7 +287,7 @@ def _insert_event(conn: Connection, event: OutboxEvent) -> None:
     conn.execute(
         insert(outbox).values(
             event_id=event.event_id, type=event.type, order_id=event.order_id, user_id=event.user_id,
-            payload=event.payload, created_at=utcnow(), attempts=0,
+            payload=event.payload, trace_context=event.trace_context, created_at=utcnow(), attempts=0,
         )
     )
 
@@ -304,5 +310,5 @@ def _order(row: Any, items: tuple[OrderItem, ...]) -> Order:
     return Order(
         order_id=row["order_id"], user_id=row["user_id"], status=row["status"], total_cents=row["total_cents"],
         items=tuple(items), card=row["card"], reason=row["reason"], idempotency_key=row["idempotency_key"],
-        charge_id=row["charge_id"], created_at=row["created_at"], updated_at=row["updated_at"],
+        charge_id=row["charge_id"], trace_context=row["trace_context"], created_at=row["created_at"], updated_at=row["updated_at"],
     )

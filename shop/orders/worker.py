@@ -9,17 +9,21 @@ idempotent, so the worker can be killed at any point and restarted.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from dataclasses import dataclass
 from types import FrameType
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
 from shop.kit.db import make_engine
 from shop.kit.errors import DependencyError
+from shop.kit.logs import configure_logging
+from shop.kit.metrics import start_worker_metrics_server
 from shop.kit.resilience import ResilientClient
+from shop.kit.telemetry import init_process
 from shop.orders.clients import build_peers
 from shop.orders.config import Settings
 from shop.orders.service import Saga
@@ -27,21 +31,24 @@ from shop.orders.store import OrderStore
 
 log = structlog.get_logger(__name__)
 
+WORKER_NAME = "orders-worker"
+
 
 class WorkerMetrics:
     """The worker's instruments, in their own registry (the worker is not a Flask app)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.passes = Counter("orders_worker_passes", "Worker loop passes", registry=self.registry)
-        self.finished = Counter("orders_worker_orders_finished", "Orders the worker ended, by status",
+        self.passes = Counter("shoplab_orders_worker_passes", "Worker loop passes.", registry=self.registry)
+        self.finished = Counter("shoplab_orders_worker_orders_finished", "Orders the worker ended, by status.",
                                 ["status"], registry=self.registry)
-        self.step_failures = Counter("orders_worker_step_failures", "Saga steps that failed and wait for a retry",
+        self.step_failures = Counter("shoplab_orders_worker_step_failures",
+                                     "Saga steps that failed and wait for the next pass, by dependency.",
                                      ["dependency"], registry=self.registry)
-        self.delivered = Counter("orders_worker_events_delivered", "Outbox events delivered to notifications",
-                                 registry=self.registry)
-        self.pending_work = Gauge("orders_worker_pending_work", "Pending orders plus undelivered events",
-                                  registry=self.registry)
+        self.delivered = Counter("shoplab_orders_worker_events_delivered",
+                                 "Outbox events delivered to notifications.", registry=self.registry)
+        self.pending_work = Gauge("shoplab_orders_worker_pending_work",
+                                  "Pending orders plus undelivered outbox events.", registry=self.registry)
 
 
 @dataclass(frozen=True)
@@ -126,22 +133,25 @@ class Worker:
         self.stop_event.set()
 
 
-def build_worker(settings: Settings) -> Worker:
+def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) -> Worker:
     """Wire the real store and peer clients into a worker."""
     store = OrderStore(make_engine(settings.db_path))
     store.create_schema()
     clients = {dep: ResilientClient(dep, url, caller="orders") for dep, url in settings.kit.dependency_urls.items()}
     peers = build_peers(clients)
     saga = Saga(store, **peers)
-    return Worker(saga, poll_interval_s=settings.poll_interval_s, idle_max_s=settings.idle_max_s)
+    return Worker(saga, metrics=metrics, poll_interval_s=settings.poll_interval_s, idle_max_s=settings.idle_max_s)
 
 
 def main() -> None:
     """Start the worker process: metrics server, signal handlers, loop."""
     settings = Settings.from_env()
-    worker = build_worker(settings)
+    configure_logging(WORKER_NAME, secrets=(settings.kit.admin_token, os.environ.get("SHOPLAB_JWT_SECRET", "")))
+    init_process(WORKER_NAME)
+    # The process-wide registry: the kit's business counters (orders by status) live there too.
+    worker = build_worker(settings, metrics=WorkerMetrics(REGISTRY))
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=worker.metrics.registry)
+        start_worker_metrics_server(settings.worker_metrics_port)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("orders_worker_signal", signal=signal.Signals(signum).name)

@@ -11,6 +11,7 @@ from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import ApiModel, Header, operation
 from shop.kit.app import get_kit
 from shop.kit.errors import BadRequest, NotFound
+from shop.kit.metrics import record_charge
 from shop.payments.service import PaymentService, charge_to_dict
 
 bp = Blueprint("payments", __name__)
@@ -63,6 +64,8 @@ def create_charge(body: ChargeIn) -> tuple[ChargeOut, int]:
     result = get_service().charge(
         idempotency_key=key, order_id=body.order_id, amount_cents=body.amount_cents, card=body.card
     )
+    if result.created:
+        record_charge(result.charge.status, result.charge.amount_cents)
     return ChargeOut(**charge_to_dict(result.charge)), 201 if result.created else 200  # type: ignore[arg-type]
 
 
