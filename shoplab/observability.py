@@ -8,6 +8,10 @@ each only when installed. ``service_env()`` tells the services where to export t
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,3 +182,68 @@ def service_env(topology: Topology, extra: list[Program]) -> dict[str, str]:
     if any(p.name == JAEGER for p in extra):
         return {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint(topology)}
     return {}
+
+
+# -- every PromQL query the dashboards and rules hold (checked against a live Prometheus) ------------
+
+GRAFANA_DASHBOARDS_DIR = DASHBOARDS_DIR / "grafana" / "dashboards"
+# What Grafana substitutes for its built-in variables, at the native scrape interval.
+GRAFANA_BUILTINS = {"__rate_interval": "1m", "__interval": "10s", "__range": "5m", "__range_s": "300"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL expression and where it lives (a dashboard panel or a rule)."""
+
+    kind: str  # "panel", "record" or "alert"
+    source: str
+    expr: str
+
+
+def expand_grafana_variables(expr: str, variables: dict[str, str]) -> str:
+    """Replace ``$name`` / ``${name}`` with Grafana's built-ins or the dashboard's "All" value."""
+    values = {**GRAFANA_BUILTINS, **variables}
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in values:
+            raise KeyError(f"unknown Grafana variable ${name} in {expr!r}")
+        return values[name]
+
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", sub, expr)
+
+
+def _walk_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _walk_panels(panel.get("panels") or [])
+
+
+def get_dashboard_queries(dashboards_dir: Path = GRAFANA_DASHBOARDS_DIR) -> list[Query]:
+    """Return every Prometheus target of every dashboard, with its variables expanded."""
+    queries = []
+    for path in sorted(dashboards_dir.glob("*.json")):
+        board = json.loads(path.read_text())
+        variables = {
+            v["name"]: v.get("allValue") or ".+" for v in board.get("templating", {}).get("list", [])
+        }
+        for panel in _walk_panels(board.get("panels", [])):
+            for target in panel.get("targets", []):
+                if "expr" not in target:
+                    continue
+                source = f"dashboard {path.name}, panel {panel.get('title')!r} (target {target.get('refId')})"
+                queries.append(Query("panel", source, expand_grafana_variables(target["expr"], variables)))
+    return queries
+
+
+def get_rule_queries(rules_dir: Path = RULES_DIR) -> list[Query]:
+    """Return the expression of every recording and alerting rule."""
+    queries = []
+    for path in sorted(rules_dir.glob("*.yml")):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                kind = "record" if "record" in rule else "alert"
+                name = rule.get("record") or rule.get("alert")
+                source = f"rule file {path.name}, group {group['name']}, {kind} {name}"
+                queries.append(Query(kind, source, str(rule["expr"]).strip()))
+    return queries

@@ -1,0 +1,1 @@
+"""Observability tier: promtool, real Prometheus and Jaeger against the running shop."""
