@@ -7,7 +7,6 @@ from typing import Literal
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
-from sqlalchemy import text
 
 from shop.catalog.service import (
     CatalogService,
@@ -26,7 +25,7 @@ from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import INT_ID, ApiModel, operation, parse_body
 from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
-from shop.kit.db import make_engine, make_session_factory
+from shop.kit.db import init_service_db, make_session_factory
 from shop.kit.errors import Conflict, NotFound
 
 ORDER_ID = "string(maxlength=64)"
@@ -208,19 +207,13 @@ def restock(product_id: int) -> ResponseReturnValue:
 
 def init_app(app: Flask, kit: KitSettings) -> None:
     """Wire catalog's store (seeded on first start), domain and routes into ``app``."""
-    engine = make_engine(kit.data_dir / "catalog.sqlite3")
-    Base.metadata.create_all(engine)
+    engine = init_service_db(app, Base.metadata, "catalog.sqlite3")
     store = SqlCatalogStore(make_session_factory(engine))
     store.seed_if_empty(seed_products())
     state = get_kit(app)
     state.extras["store"] = store
     state.extras["service"] = CatalogService(store)
 
-    def db_ready() -> bool:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT 1")).scalar() == 1
-
-    state.readiness_checks["db"] = db_ready
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     api_spec.init_app(app)

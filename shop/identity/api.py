@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app
 from pydantic import Field
-from sqlalchemy import text
 
 from shop.identity.config import Settings
 from shop.identity.service import BadCredentials, EmailTaken, IdentityService
@@ -13,7 +12,7 @@ from shop.kit import api_spec
 from shop.kit.api_spec import ApiModel, operation
 from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
-from shop.kit.db import make_engine, make_session_factory
+from shop.kit.db import init_service_db, make_session_factory
 from shop.kit.errors import Conflict, Unauthorized
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -81,8 +80,7 @@ def log_in(body: LogInIn) -> TokenOut:
 
 def init_app(app: Flask, kit: KitSettings, settings: Settings) -> None:
     """Wire identity's store, hasher, token issuer and routes into ``app``."""
-    engine = make_engine(kit.data_dir / "identity.sqlite3")
-    Base.metadata.create_all(engine)
+    engine = init_service_db(app, Base.metadata, "identity.sqlite3")
     sessions = make_session_factory(engine)
     state = get_kit(app)
     state.extras["service"] = IdentityService(
@@ -95,10 +93,5 @@ def init_app(app: Flask, kit: KitSettings, settings: Settings) -> None:
         JwtIssuer(secret=settings.jwt_secret, ttl_s=settings.token_ttl_s),
     )
 
-    def db_ready() -> bool:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT 1")).scalar() == 1
-
-    state.readiness_checks["db"] = db_ready
     app.register_blueprint(bp)
     api_spec.init_app(app)

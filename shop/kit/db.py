@@ -68,3 +68,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def init_service_db(app: Any, metadata: Any, filename: str) -> Engine:
+    """Open ``<data_dir>/<filename>``, create ``metadata``'s tables and register the ``database`` readiness check."""
+    from sqlalchemy import text
+
+    from shop.kit.app import get_kit
+
+    state = get_kit(app)
+    engine = make_engine(state.settings.data_dir / filename)
+    metadata.create_all(engine)
+
+    def is_database_ready() -> bool:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT 1")).scalar() == 1)
+
+    state.readiness_checks["database"] = is_database_ready
+    return engine

@@ -1,0 +1,15 @@
+"""recommendations: non-critical product suggestions from catalog data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Flask:
+    """Create the recommendations app."""
+    from shop.kit.app import create_service_app
+    from shop.recommendations.api import init_app
+
+    return create_service_app("recommendations", setup=init_app, test_config=test_config, env=env)

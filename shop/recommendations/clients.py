@@ -1,0 +1,28 @@
+"""recommendations' typed view of catalog, over the resilient client (the ``recommendations__catalog`` edge)."""
+
+from __future__ import annotations
+
+from shop.kit.peers import ensure_success, get_json
+from shop.kit.resilience import ResilientClient
+from shop.recommendations.service import ProductInfo
+
+
+class CatalogClient:
+    """Read the catalog; failures come out as the kit's 503/504 errors."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self.client = client
+
+    def list_products(self) -> list[ProductInfo]:
+        """Return every product."""
+        body = get_json(ensure_success(self.client.get("/products"), "catalog"), "catalog")
+        return [
+            ProductInfo(
+                id=int(i["id"]),
+                name=str(i["name"]),
+                price_cents=int(i["price_cents"]),
+                category=str(i["category"]),
+                stock=int(i["stock"]),
+            )
+            for i in body["items"]
+        ]
