@@ -29,6 +29,7 @@ Usage (a service's ``api.py``)::
 
 Decorator keywords:
 - ``body=Model``: the JSON body is parsed into ``Model`` and passed as ``body``.
+  ``body_required=False``: an empty body means ``Model()`` (all fields need defaults).
   Not JSON / wrong content type / empty → ``BadRequest`` (400); invalid values or
   types → ``ValidationFailed`` (422) with pydantic's errors (no input echoed) in details.
 - ``query=Model``: ``request.args`` parsed (lax, so "4" → 4) and passed as ``query``.
@@ -36,6 +37,8 @@ Decorator keywords:
   (missing required or too long → 400); read them with ``request.headers``.
 - ``responses={status: Model | None}``: the handler returns a model (first declared
   status), ``(model, status)``, or a Flask ``Response``.
+- ``auth=True``: the authenticator given to ``init_app(app, authenticate=fn)`` runs
+  first (it raises ``Unauthorized``); what it returns is passed as ``user_id``.
 - ``errors=(404, 409)``: extra error statuses. Added automatically: 400/422 with a
   body or query, 404 with path parameters, 401 with ``auth=True`` (bearer),
   503/504 with ``peers=("catalog",)`` (the route calls a peer).
@@ -107,6 +110,7 @@ class Operation:
     method: str
     summary: str
     body: type[BaseModel] | None = None
+    body_required: bool = True
     query: type[BaseModel] | None = None
     headers: tuple[Header, ...] = ()
     responses: Mapping[int, type[BaseModel] | None] = field(default_factory=dict)
@@ -190,6 +194,7 @@ def operation(
     path: str,
     *,
     body: type[BaseModel] | None = None,
+    body_required: bool = True,
     query: type[BaseModel] | None = None,
     headers: Iterable[Header] = (),
     responses: Mapping[int, type[BaseModel] | None] | None = None,
@@ -205,6 +210,7 @@ def operation(
             method=method.upper(),
             summary=(fn.__doc__ or fn.__name__).strip().splitlines()[0],
             body=body,
+            body_required=body_required,
             query=query,
             headers=tuple(headers),
             responses=dict(responses or {200: None}),
@@ -216,10 +222,16 @@ def operation(
 
         @functools.wraps(fn)
         def view(**path_args: Any) -> Response:
-            _check_headers(op.headers)
             kwargs = dict(path_args)
+            if op.auth:
+                # Credentials before input: an anonymous caller learns nothing about the body rules.
+                kwargs["user_id"] = current_app.extensions["shoplab.authenticate"]()
+            _check_headers(op.headers)
             if op.body is not None:
-                kwargs["body"] = parse_body(op.body)
+                if not op.body_required and not request.get_data(cache=True).strip():
+                    kwargs["body"] = op.body()
+                else:
+                    kwargs["body"] = parse_body(op.body)
             if op.query is not None:
                 kwargs["query"] = parse_query(op.query)
             return _to_response(fn(**kwargs), op)
@@ -368,7 +380,7 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
             spec_op["parameters"] = params
         if op.body is not None:
             spec_op["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
         if op.auth:
@@ -408,9 +420,15 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
     }
 
 
-def init_app(app: Flask, *, title: str | None = None) -> None:
-    """Serve ``GET /openapi.json`` for ``app`` (built once, on first request)."""
+def init_app(app: Flask, *, title: str | None = None, authenticate: Callable[[], Any] | None = None) -> None:
+    """Serve ``GET /openapi.json`` for ``app`` (built once, on first request).
+
+    ``authenticate`` runs before every ``auth=True`` route: it raises Unauthorized or
+    returns the caller's user id.
+    """
     cache: dict[str, Any] = {}
+    if authenticate is not None:
+        app.extensions["shoplab.authenticate"] = authenticate
 
     @app.get("/openapi.json")
     def openapi_json() -> Response:

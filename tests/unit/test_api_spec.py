@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 from pydantic import Field
 
 from shop.kit import api_spec
 from shop.kit.api_spec import INT_ID, ApiModel, Header, QueryModel, operation
 from shop.kit.app import create_service_app
+from shop.kit.errors import Unauthorized
 
 pytestmark = pytest.mark.unit
 
@@ -67,7 +68,7 @@ def _app() -> Flask:
             auth=True,
             peers=("catalog",),
         )
-        def get_thing(thing_id: int, query: Paging) -> tuple[Thing, int]:
+        def get_thing(thing_id: int, query: Paging, user_id: str) -> tuple[Thing, int]:
             """Read a thing."""
             return Thing(id=thing_id, limit=query.limit), 200
 
@@ -77,9 +78,18 @@ def _app() -> Flask:
             return None
 
         app.register_blueprint(bp)
-        api_spec.init_app(app)
+        api_spec.init_app(app, authenticate=_authenticate)
 
     return create_service_app("identity", setup=setup, env=ENV)
+
+
+def _authenticate() -> str:
+    if request.headers.get("Authorization") != "Bearer good":
+        raise Unauthorized("no")
+    return "u1"
+
+
+AUTH = {"Authorization": "Bearer good"}
 
 
 def test_a_valid_body_is_parsed_and_answered_with_the_first_declared_status() -> None:
@@ -148,8 +158,8 @@ def test_a_too_long_header_is_a_400() -> None:
 
 def test_query_strings_are_parsed_laxly_and_bad_ones_are_a_422() -> None:
     client = _app().test_client()
-    assert client.get("/things/7?limit=3").get_json() == {"id": 7, "limit": 3}
-    resp = client.get("/things/7?limit=abc")
+    assert client.get("/things/7?limit=3", headers=AUTH).get_json() == {"id": 7, "limit": 3}
+    resp = client.get("/things/7?limit=abc", headers=AUTH)
     assert resp.status_code == 422
     assert resp.get_json()["error"]["code"] == "validation_failed"
 
@@ -206,3 +216,39 @@ def test_the_openapi_document_is_a_valid_openapi_schema_for_schemathesis() -> No
         ("POST", "/baskets"),
         ("GET", "/things/{thing_id}"),
     }
+
+
+class CardIn(ApiModel):
+    card: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+def _optional_body_app() -> Flask:
+    def setup(app: Flask, _settings: Any) -> None:
+        bp = Blueprint("opt", __name__)
+
+        @operation(bp, "POST", "/pay", body=CardIn, body_required=False, responses={201: CardIn})
+        def pay(body: CardIn) -> CardIn:
+            """Pay."""
+            return body
+
+        app.register_blueprint(bp)
+        api_spec.init_app(app)
+
+    return create_service_app("identity", setup=setup, env=ENV)
+
+
+def test_an_optional_body_may_be_empty_but_not_malformed() -> None:
+    client = _optional_body_app().test_client()
+    assert client.post("/pay").get_json() == {"card": None}
+    assert client.post("/pay", json={"card": "4242"}).get_json() == {"card": "4242"}
+    assert client.post("/pay", data="{", content_type="application/json").status_code == 400
+    assert client.post("/pay", json={"card": 4242}).status_code == 422
+    doc = client.get("/openapi.json").get_json()
+    assert doc["paths"]["/pay"]["post"]["requestBody"]["required"] is False
+
+
+def test_an_auth_route_checks_credentials_before_the_input() -> None:
+    client = _app().test_client()
+    resp = client.get("/things/7?limit=abc")
+    assert resp.status_code == 401
+    assert resp.get_json()["error"]["code"] == "unauthorized"
