@@ -82,11 +82,13 @@ def test_the_switch_turns_telemetry_off_and_anything_else_leaves_it_on() -> None
     assert telemetry.is_enabled({})
 
 
-def test_a_request_is_traced_as_a_server_span_named_by_its_route(spans: InMemorySpanExporter) -> None:
+def test_a_request_is_traced_as_a_server_span_named_by_its_route_and_tagged_with_its_request_id(spans: InMemorySpanExporter) -> None:
     app = _make_app()
     app.test_client().get("/things/7")
-    names = [s.name for s in spans.get_finished_spans()]
-    assert "GET /things/<int:thing_id>" in names
+    app.test_client().get("/things/8", headers={"X-Request-ID": "req-find-me"})
+    server = [s for s in spans.get_finished_spans() if s.name == "GET /things/<int:thing_id>"]
+    assert len(server) == 2
+    assert server[-1].attributes is not None and server[-1].attributes["shoplab.request_id"] == "req-find-me"
 
 
 def test_an_incoming_traceparent_continues_the_callers_trace(spans: InMemorySpanExporter) -> None:
