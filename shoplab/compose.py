@@ -195,7 +195,14 @@ def _shop_services(topology: Topology, image: str) -> dict[str, Any]:
             "restart": "unless-stopped",
         }
     worker_env = container_env(topology, "orders")
-    worker_env.update({"OTEL_SERVICE_NAME": WORKER, "ORDERS_WORKER_METRICS_PORT": str(WORKER_METRICS_PORT)})
+    worker_env.update(
+        {
+            "OTEL_SERVICE_NAME": WORKER,
+            "ORDERS_WORKER_METRICS_PORT": str(WORKER_METRICS_PORT),
+            # Natively the worker serves /metrics on loopback; Prometheus is another container here.
+            "ORDERS_WORKER_METRICS_HOST": "0.0.0.0",
+        }
+    )
     worker_env.pop("PORT")
     services[WORKER] = {
         "build": _shop_build(),

@@ -209,6 +209,7 @@ def test_the_orders_worker_runs_with_the_orders_env_and_shares_its_data(services
         assert env[f"{callee.upper()}_URL"] == orders["environment"][f"{callee.upper()}_URL"]
     assert env["OTEL_SERVICE_NAME"] == compose.WORKER
     assert env["ORDERS_WORKER_METRICS_PORT"] == str(WORKER_METRICS_PORT)
+    assert env["ORDERS_WORKER_METRICS_HOST"] == "0.0.0.0", "Prometheus scrapes the worker from another container"
     assert worker["volumes"] == orders["volumes"], "the worker reads the orders database"
     assert worker["depends_on"]["orders"] == {"condition": "service_healthy"}
 
@@ -436,7 +437,8 @@ def test_docker_compose_validates_the_compose_file() -> None:
 
 def test_the_dockerfile_installs_exactly_the_dependencies_of_pyproject() -> None:
     instructions = _dockerfile_instructions()
-    pip_runs = [args for ins, args in instructions if ins == "RUN" and re.search(r"\bpip\b", args)]
+    commands = [cmd.strip() for ins, args in instructions if ins == "RUN" for cmd in re.split(r"&&|;", args)]
+    pip_runs = [cmd for cmd in commands if re.search(r"\bpip\b", cmd)]
     assert any(re.search(r"\bpip (wheel|install)\b.*\s\.$", run) for run in pip_runs), (
         f"no `pip wheel .` / `pip install .` (pyproject's own list) in {pip_runs}"
     )
