@@ -365,8 +365,6 @@ def locust_command(spec: LoadSpec, out_dir: Path, *, role: str, master_port: int
         "--csv-full-history",
         "--html",
         str(out_dir / f"{OUTPUT_PREFIX}.html"),
-        "--json-file",
-        str(out_dir / OUTPUT_PREFIX),
         "--only-summary",
         "--exit-code-on-error",
         "0",
@@ -395,7 +393,9 @@ def start_load(spec: LoadSpec, out_dir: Path) -> LoadRun:
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("samples.jsonl", "summary.json", "result.json"):
         (out_dir / stale).unlink(missing_ok=True)
-    env = {**os.environ, **spec.settings(out_dir).to_env(), "PYTHONUNBUFFERED": "1"}
+    repo_root = str(LOCUSTFILE.parent.parent)
+    pythonpath = os.pathsep.join(p for p in (repo_root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, **spec.settings(out_dir).to_env(), "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
     master_port = free_port() if spec.workers else 0
     processes: list[subprocess.Popen[bytes]] = []
     roles = ["master" if spec.workers else "local"] + ["worker"] * spec.workers
@@ -407,7 +407,7 @@ def start_load(spec: LoadSpec, out_dir: Path) -> LoadRun:
                     subprocess.Popen(
                         locust_command(spec, out_dir, role=role, master_port=master_port),
                         env=env,
-                        cwd=str(LOCUSTFILE.parent.parent),
+                        cwd=repo_root,
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,

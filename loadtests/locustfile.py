@@ -74,6 +74,9 @@ def on_init(environment: Any, **_kw: Any) -> None:
                 environment.shoplab_arrivals.merge(extra["arrivals"])
 
     if not isinstance(runner, WorkerRunner):
+        # A headless shape run installs Locust's own SIGTERM handler only after the shape
+        # ends, so until then SIGTERM would kill this process without any report.
+        gevent.signal_handler(signal.SIGTERM, _stop_gracefully, environment)
         out_dir = Path(settings.out_dir or ".")
         out_dir.mkdir(parents=True, exist_ok=True)
         sampler = _Sampler(environment, out_dir)
@@ -119,6 +122,17 @@ def on_test_stopping(environment: Any, **_kw: Any) -> None:
     schedule = environment.shoplab.schedule
     if schedule is not None:
         schedule.account_until(time.monotonic())
+
+
+def _stop_gracefully(environment: Any) -> None:
+    """End the shape early: Locust then stops the users, quits the workers and writes its reports."""
+    runner = environment.runner
+    if runner.shape_greenlet is not None:
+        gevent.spawn(runner.stop)
+        return
+    # no test under way (e.g. still waiting for workers): nothing to report, exit now
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _watchdog(settings: LoadSettings, parent_pid: int) -> None:
@@ -216,6 +230,10 @@ class _Sampler:
             "arrivals": last.arrivals if last else None,
             "worker_requests": dict(getattr(env, "shoplab_worker_requests", {})),
         }
+        # Locust's own --json-file serializes through get_stripped_report(), which resets every
+        # entry (it is meant for worker reports) and would zero the routes above; write it here instead.
+        entries = [e.serialize() for e in stats.entries.values() if e.num_requests or e.num_failures]
+        (self.out_dir / "locust.json").write_text(json.dumps(entries, indent=2, default=str))
         tmp = self.out_dir / "summary.json.tmp"
         tmp.write_text(json.dumps(summary, indent=2, default=str))
         tmp.replace(self.out_dir / "summary.json")

@@ -1,9 +1,9 @@
 """A small in-memory stand-in for the gateway's public API, to exercise the load runner's own machinery.
 
 It is a test double for the shop (the load runner and Locust processes stay real); the
-e2e tests run the same journeys against the real native stack. Knobs via env:
-``FAKE_DEGRADE_RECS=1`` marks product pages degraded, ``FAKE_FAIL_CHECKOUT=1`` answers
-checkout with 503.
+e2e tests run the same journeys against the real native stack. Knobs, switched with
+``PUT /_fake/knobs {"degrade_recs": bool, "fail_checkout": bool, "latency_ms": int}``:
+product pages degraded, checkout answered with 503, a slow catalog.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def create_app() -> Flask:
     carts: dict[str, dict[int, int]] = {}
     orders: dict[str, dict[str, Any]] = {}
     ids = itertools.count(1)
+    knobs: dict[str, Any] = {"degrade_recs": False, "fail_checkout": False, "latency_ms": 0}
     products = [{"id": i, "name": f"P{i}", "price_cents": 100 * i, "stock": 1000} for i in range(1, 9)]
 
     def error(status: int, code: str) -> Any:
@@ -60,13 +61,15 @@ def create_app() -> Flask:
 
     @app.get("/api/products")
     def list_products() -> Any:
+        if knobs["latency_ms"]:
+            time.sleep(knobs["latency_ms"] / 1000)  # a slow shop, for the open-loop test
         return jsonify({"items": products})
 
     @app.get("/api/products/<int:pid>")
     def product(pid: int) -> Any:
         if not 1 <= pid <= len(products):
             return error(404, "not_found")
-        degraded = os.environ.get("FAKE_DEGRADE_RECS") == "1"
+        degraded = knobs["degrade_recs"]
         recs = [] if degraded else products[:4]
         return jsonify({**products[pid - 1], "recommendations": recs, "degraded": ["recommendations"] if degraded else []})
 
@@ -103,7 +106,7 @@ def create_app() -> Flask:
         uid = user_id()
         if uid is None:
             return error(401, "unauthorized")
-        if os.environ.get("FAKE_FAIL_CHECKOUT") == "1":
+        if knobs["fail_checkout"]:
             return error(503, "dependency_unavailable")
         order_id = uuid.uuid4().hex
         orders[order_id] = {"order_id": order_id, "user_id": uid, "status": "pending", "at": time.monotonic()}
@@ -119,6 +122,11 @@ def create_app() -> Flask:
             order["status"] = "paid"
             carts.pop(uid, None)
         return jsonify({"order_id": order_id, "status": order["status"]})
+
+    @app.put("/_fake/knobs")
+    def set_knobs() -> Any:
+        knobs.update({k: v for k, v in request.get_json(force=True).items() if k in knobs})
+        return jsonify(knobs)
 
     @app.get("/healthz")
     def healthz() -> Any:
