@@ -1,0 +1,313 @@
+"""gateway's public HTTP API (``/api/*``): auth, products, cart, checkout and orders.
+
+Every route but sign-up, login and the product reads needs ``Authorization: Bearer
+<token>``; the token is verified here (HS256, issuer, audience, expiry) and the user
+is forwarded downstream as ``X-User-ID``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal, TypeVar
+
+from flask import Blueprint, Flask, current_app, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shop.gateway.clients import (
+    CartClient,
+    CatalogClient,
+    IdentityClient,
+    OrdersClient,
+    RecommendationsClient,
+)
+from shop.gateway.config import Settings
+from shop.gateway.service import GatewayService
+from shop.kit import api_spec
+from shop.kit.api_spec import INT_ID, MAX_ID, ApiModel, Header, operation
+from shop.kit.app import get_kit
+from shop.kit.auth import get_bearer_token, verify_token
+from shop.kit.config import KitSettings
+from shop.kit.errors import DependencyUnavailable
+from shop.kit.resilience import make_clients
+
+bp = Blueprint("gateway", __name__, url_prefix="/api")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class PeerModel(BaseModel):
+    """A body another service owns: the fields the gateway promises, others passed along."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- request bodies (the owning service checks the finer rules; its 422 passes through) --
+
+
+class SignUpIn(ApiModel):
+    """A sign-up request."""
+
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class LogInIn(ApiModel):
+    """A log-in request."""
+
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class CartItemIn(ApiModel):
+    """Units of a product to add to the caller's cart."""
+
+    product_id: int = Field(ge=1, le=MAX_ID)
+    qty: int = Field(gt=0, le=100)
+
+
+class CheckoutIn(ApiModel):
+    """An optional checkout body: ``card`` goes to the payment simulator (4000000000000002 declines)."""
+
+    card: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+# -- response bodies ------------------------------------------------------------------
+
+
+class SignUpOut(PeerModel):
+    """A new user and its first access token."""
+
+    user_id: str
+    email: str
+    name: str
+    access_token: str
+
+
+class TokenOut(PeerModel):
+    """An access token."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class ProductOut(PeerModel):
+    """A product."""
+
+    id: int
+    name: str
+    price_cents: int
+    stock: int
+    category: str
+
+
+class ProductList(PeerModel):
+    """The catalog."""
+
+    items: list[ProductOut]
+
+
+class SuggestionOut(PeerModel):
+    """A suggested product."""
+
+    id: int
+    name: str
+    price_cents: int
+
+
+class ProductPageOut(ProductOut):
+    """A product with suggestions; ``degraded`` names the parts that could not be served."""
+
+    recommendations: list[SuggestionOut]
+    degraded: list[Literal["recommendations"]]
+
+
+class CartLineOut(PeerModel):
+    """A priced cart line."""
+
+    product_id: int
+    name: str
+    qty: int
+    price_cents: int
+    line_total_cents: int
+
+
+class CartOut(PeerModel):
+    """The caller's priced cart."""
+
+    user_id: str
+    items: list[CartLineOut]
+    total_cents: int
+
+
+class OrderOut(PeerModel):
+    """An order; ``status`` moves pending → paid or payment_failed."""
+
+    order_id: str
+    status: str
+
+
+class OrderList(PeerModel):
+    """The caller's orders."""
+
+    items: list[OrderOut]
+
+
+def _as(model: type[M], data: Any, dependency: str) -> M:
+    """Check a peer's body against the public model; a mismatch is the peer's failure (503)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        raise DependencyUnavailable(
+            f"{dependency} answered an unexpected body", dependency=dependency
+        ) from None
+
+
+def _peers() -> dict[str, Any]:
+    peers: dict[str, Any] = get_kit(current_app).extras["peers"]
+    return peers
+
+
+def authenticate() -> str:
+    """Return the user id of a valid bearer token; raise Unauthorized."""
+    settings: Settings = get_kit(current_app).extras["settings"]
+    token = get_bearer_token(request.headers.get("Authorization"))
+    return verify_token(token, secret=settings.jwt_secret).user_id
+
+
+# -- auth -------------------------------------------------------------------------------
+
+
+@operation(
+    bp, "POST", "/auth/signup", body=SignUpIn, responses={201: SignUpOut}, errors=(409,), peers=("identity",)
+)
+def sign_up(body: SignUpIn) -> tuple[SignUpOut, int]:
+    """Sign up; 409 when the email is taken."""
+    return _as(SignUpOut, _peers()["identity"].sign_up(body.model_dump()), "identity"), 201
+
+
+@operation(
+    bp, "POST", "/auth/login", body=LogInIn, responses={200: TokenOut}, errors=(401,), peers=("identity",)
+)
+def log_in(body: LogInIn) -> TokenOut:
+    """Log in; 401 on bad credentials."""
+    return _as(TokenOut, _peers()["identity"].log_in(body.model_dump()), "identity")
+
+
+# -- products -------------------------------------------------------------------------
+
+
+@operation(bp, "GET", "/products", responses={200: ProductList}, peers=("catalog",))
+def list_products() -> ProductList:
+    """List the catalog."""
+    return _as(ProductList, _peers()["catalog"].list_products(), "catalog")
+
+
+@operation(bp, "GET", f"/products/<{INT_ID}:product_id>", responses={200: ProductPageOut}, peers=("catalog",))
+def get_product_page(product_id: int) -> ProductPageOut:
+    """Return a product with suggestions; without them (``degraded``) when recommendations fails."""
+    service: GatewayService = get_kit(current_app).extras["service"]
+    page = service.get_product_page(product_id)
+    product = _as(ProductOut, page.product, "catalog")
+    suggestions = [_as(SuggestionOut, s, "recommendations") for s in page.recommendations]
+    return ProductPageOut(
+        **product.model_dump(),
+        recommendations=suggestions,
+        degraded=list(page.degraded),  # type: ignore[arg-type]
+    )
+
+
+# -- cart -------------------------------------------------------------------------------
+
+
+@operation(bp, "GET", "/cart", auth=True, responses={200: CartOut}, peers=("cart",))
+def get_cart(user_id: str) -> CartOut:
+    """Return the caller's cart."""
+    return _as(CartOut, _peers()["cart"].get_cart(user_id), "cart")
+
+
+@operation(
+    bp,
+    "POST",
+    "/cart/items",
+    auth=True,
+    body=CartItemIn,
+    responses={200: CartOut},
+    errors=(404,),
+    peers=("cart",),
+)
+def add_cart_item(user_id: str, body: CartItemIn) -> CartOut:
+    """Add units of a product to the caller's cart; 404 unknown product."""
+    return _as(CartOut, _peers()["cart"].add_item(user_id, body.model_dump()), "cart")
+
+
+@operation(
+    bp, "DELETE", f"/cart/items/<{INT_ID}:product_id>", auth=True, responses={200: CartOut}, peers=("cart",)
+)
+def remove_cart_item(user_id: str, product_id: int) -> CartOut:
+    """Remove a product from the caller's cart (idempotent)."""
+    return _as(CartOut, _peers()["cart"].remove_item(user_id, product_id), "cart")
+
+
+# -- checkout and orders ------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "POST",
+    "/checkout",
+    auth=True,
+    body=CheckoutIn,
+    body_required=False,
+    headers=[
+        Header("Idempotency-Key", max_length=128, description="Same key: the same order, never a second one")
+    ],
+    responses={201: OrderOut, 200: OrderOut},
+    errors=(403, 409),
+    peers=("orders",),
+)
+def checkout(user_id: str, body: CheckoutIn) -> tuple[OrderOut, int]:
+    """Turn the caller's cart into a pending order; 422 when the cart is empty."""
+    # Without a client key, make one: the gateway→orders call may then be retried safely.
+    key = request.headers.get("Idempotency-Key") or f"gw-{uuid.uuid4().hex}"
+    order, status = _peers()["orders"].checkout(user_id, card=body.card, idempotency_key=key)
+    return _as(OrderOut, order, "orders"), 200 if status == 200 else 201
+
+
+@operation(bp, "GET", "/orders", auth=True, responses={200: OrderList}, peers=("orders",))
+def list_orders(user_id: str) -> OrderList:
+    """List the caller's orders."""
+    return _as(OrderList, _peers()["orders"].list_orders(user_id), "orders")
+
+
+@operation(
+    bp,
+    "GET",
+    "/orders/<string(maxlength=128):order_id>",
+    auth=True,
+    responses={200: OrderOut},
+    peers=("orders",),
+)
+def get_order(user_id: str, order_id: str) -> OrderOut:
+    """Return one of the caller's orders; anyone else's is a 404."""
+    return _as(OrderOut, _peers()["orders"].get_order(user_id, order_id), "orders")
+
+
+def init_app(app: Flask, kit: KitSettings, settings: Settings) -> None:
+    """Wire the peers, the token check and the public routes into ``app``."""
+    clients = make_clients(app, kit)
+    catalog = CatalogClient(clients["catalog"])
+    recommendations = RecommendationsClient(clients["recommendations"])
+    state = get_kit(app)
+    state.extras["settings"] = settings
+    state.extras["peers"] = {
+        "identity": IdentityClient(clients["identity"]),
+        "catalog": catalog,
+        "cart": CartClient(clients["cart"]),
+        "orders": OrdersClient(clients["orders"]),
+        "recommendations": recommendations,
+    }
+    state.extras["service"] = GatewayService(catalog, recommendations, limit=settings.recommendations_limit)
+    app.register_blueprint(bp)
+    api_spec.init_app(app, authenticate=authenticate)
