@@ -9,8 +9,8 @@ import click
 # Each module below defines one click command or group named ``command``.
 # Add yours here (one line); keep the list sorted.
 COMMAND_MODULES: list[str] = [
-    "shoplab.cmd_load",
     "shoplab.cmd_audit",
+    "shoplab.cmd_load",
     "shoplab.cmd_load",
     "shoplab.cmd_stack",
 ]
