@@ -11,7 +11,6 @@ import click
 COMMAND_MODULES: list[str] = [
     "shoplab.cmd_audit",
     "shoplab.cmd_load",
-    "shoplab.cmd_load",
     "shoplab.cmd_stack",
 ]
 
