@@ -19,10 +19,11 @@ class Settings:
     poll_interval_s: float
     idle_max_s: float
     worker_metrics_port: int
+    worker_metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S`` and the metrics port."""
+        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S``, metrics port and host."""
         source = dict(os.environ if env is None else env)
         kit = KitSettings.from_env("orders", source)
         return cls(
@@ -31,6 +32,8 @@ class Settings:
             poll_interval_s=get_float_env("ORDERS_WORKER_POLL_S", 0.1, source),
             idle_max_s=get_float_env("ORDERS_WORKER_IDLE_MAX_S", 1.0, source),
             worker_metrics_port=_metrics_port(source),
+            # Containers set 0.0.0.0 so Prometheus in another container can scrape the worker.
+            worker_metrics_host=source.get("ORDERS_WORKER_METRICS_HOST") or "127.0.0.1",
         )
 
 

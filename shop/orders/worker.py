@@ -151,7 +151,7 @@ def main() -> None:
     # The process-wide registry: the kit's business counters (orders by status) live there too.
     worker = build_worker(settings, metrics=WorkerMetrics(REGISTRY))
     if settings.worker_metrics_port:
-        start_worker_metrics_server(settings.worker_metrics_port)
+        start_worker_metrics_server(settings.worker_metrics_port, host=settings.worker_metrics_host)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("orders_worker_signal", signal=signal.Signals(signum).name)
