@@ -230,6 +230,11 @@ class Stack:
     @classmethod
     def attach(cls, run_dir: Path | str | None = None) -> Stack:
         """Return the stack running in ``run_dir``; raise StackNotRunning when none is."""
+        if os.environ.get("SHOPLAB_MODE", "").strip().lower() == "containers":
+            # Same ports, process faults through docker compose (shoplab.containers imports this module).
+            from shoplab.containers import ContainerStack
+
+            return ContainerStack.attach(run_dir)  # type: ignore[return-value]
         path = Path(run_dir).resolve() if run_dir else default_run_dir()
         state_file = path / "state.json"
         if not state_file.exists():
