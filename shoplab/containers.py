@@ -191,8 +191,16 @@ class ContainerStack:
             state = states.get(name, "MISSING")
             url = self._health_url(name)
             healthy = self._http_ok(url) if url and state == "RUNNING" else None
-            result.append(ProcessStatus(name, state, None, url, healthy))
+            base = "/".join(url.split("/", 3)[:3]) if url else None
+            tail = "" if state == "RUNNING" and healthy is not False else self._log_tail(name)
+            result.append(ProcessStatus(name, state, None, base, healthy, tail))
         return result
+
+    def _log_tail(self, name: str, lines: int = 10) -> str:
+        try:
+            return self.compose("logs", "--no-color", "--tail", str(lines), name).strip()
+        except StackError as exc:
+            return str(exc)
 
     def _container_states(self) -> dict[str, str]:
         out = self.compose("ps", "--all", "--format", "json").strip()

@@ -119,6 +119,8 @@ def test_status_reads_compose_states_in_both_json_formats_and_probes_health(tmp_
         assert (by_name["orders-worker"].state, by_name["orders-worker"].healthy) == ("RUNNING", None)
         assert by_name["gateway"].state == "MISSING"
         assert not by_name["payments"].is_up
+        assert by_name["catalog"].url == "http://127.0.0.1:8082"
+        assert by_name["orders-worker"].url is None
 
 
 def test_attach_refuses_when_the_containers_do_not_answer(tmp_path: Path) -> None:
