@@ -19,11 +19,12 @@ class Settings:
     poll_interval_s: float
     idle_max_s: float
     worker_metrics_port: int
+    concurrency: int = 4
     worker_metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S``, metrics port and host."""
+        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S``, ``ORDERS_WORKER_CONCURRENCY``, metrics port/host."""
         source = dict(os.environ if env is None else env)
         kit = KitSettings.from_env("orders", source)
         return cls(
@@ -32,6 +33,7 @@ class Settings:
             poll_interval_s=get_float_env("ORDERS_WORKER_POLL_S", 0.1, source),
             idle_max_s=get_float_env("ORDERS_WORKER_IDLE_MAX_S", 1.0, source),
             worker_metrics_port=_metrics_port(source),
+            concurrency=max(1, int(get_float_env("ORDERS_WORKER_CONCURRENCY", 4, source))),
             # Containers set 0.0.0.0 so Prometheus in another container can scrape the worker.
             worker_metrics_host=source.get("ORDERS_WORKER_METRICS_HOST") or "127.0.0.1",
         )

@@ -3,7 +3,8 @@
 ``python -m shop.orders.worker`` reads the orders env (``<PEER>_URL``,
 ``SHOPLAB_DATA_DIR``, ...), serves Prometheus metrics on ``ORDERS_WORKER_METRICS_PORT``
 (default: topology's worker metrics port at the orders port's offset; 0 disables) and
-loops until SIGTERM/SIGINT. All state lives in the database and every step is
+loops until SIGTERM/SIGINT, advancing up to ``ORDERS_WORKER_CONCURRENCY`` (default 4)
+orders at once. All state lives in the database and every step is
 idempotent, so the worker can be killed at any point and restarted.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
 
@@ -27,7 +29,7 @@ from shop.kit.telemetry import init_process
 from shop.orders.clients import build_peers
 from shop.orders.config import Settings
 from shop.orders.service import Saga
-from shop.orders.store import OrderStore
+from shop.orders.store import Order, OrderStore
 
 log = structlog.get_logger(__name__)
 
@@ -64,32 +66,43 @@ class Worker:
     """Loop over pending orders and undelivered events until told to stop."""
 
     def __init__(self, saga: Saga, *, metrics: WorkerMetrics | None = None,
-                 poll_interval_s: float = 0.1, idle_max_s: float = 1.0) -> None:
+                 poll_interval_s: float = 0.1, idle_max_s: float = 1.0, concurrency: int = 1) -> None:
         self.saga = saga
         self.metrics = metrics or WorkerMetrics()
         self.poll_interval_s = poll_interval_s
         self.idle_max_s = max(idle_max_s, poll_interval_s)
+        self.concurrency = max(1, concurrency)
         self.stop_event = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _advance_one(self, order: Order) -> tuple[str, bool]:
+        """Advance one order; return (status, failed) and never raise an Exception."""
+        if self.stop_event.is_set():
+            return order.status, False
+        try:
+            return self.saga.advance(order), False
+        except DependencyError as exc:
+            # Retried on the next pass: the order stays pending, its steps are idempotent.
+            self.metrics.step_failures.labels(dependency=exc.dependency).inc()
+            log.warning("saga_step_failed", order_id=order.order_id, dependency=exc.dependency, error=exc.message)
+        except Exception:
+            # A bug on one order must not block the others; it stays pending and is logged.
+            log.exception("saga_step_crashed", order_id=order.order_id)
+        return order.status, True
 
     def run_pass(self) -> PassResult:
         """Advance every pending order once, then deliver what the outbox holds."""
         progressed = failed = 0
-        for order in self.saga.pending_orders():
-            if self.stop_event.is_set():
-                break
-            try:
-                status = self.saga.advance(order)
-            except DependencyError as exc:
-                # Retried on the next pass: the order stays pending, its steps are idempotent.
-                failed += 1
-                self.metrics.step_failures.labels(dependency=exc.dependency).inc()
-                log.warning("saga_step_failed", order_id=order.order_id, dependency=exc.dependency, error=exc.message)
-                continue
-            except Exception:
-                # A bug on one order must not block the others; it stays pending and is logged.
-                failed += 1
-                log.exception("saga_step_crashed", order_id=order.order_id)
-                continue
+        orders = self.saga.pending_orders()
+        if self.concurrency > 1 and len(orders) > 1:
+            # Orders are independent; a slow payments simulator should not serialise them.
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="saga")
+            outcomes = list(self._pool.map(self._advance_one, orders))
+        else:
+            outcomes = [self._advance_one(order) for order in orders]
+        for status, step_failed in outcomes:
+            failed += step_failed
             if status != "pending":
                 progressed += 1
                 self.metrics.finished.labels(status=status).inc()
@@ -126,7 +139,14 @@ class Worker:
             else:
                 wait_s = min(self.idle_max_s, wait_s * 2)
             self.stop_event.wait(wait_s)
+        self.close()
         log.info("orders_worker_stopped")
+
+    def close(self) -> None:
+        """Let the saga threads finish their current order and end."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def stop(self) -> None:
         """Ask the loop to end after the current step."""
@@ -140,7 +160,8 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
     clients = {dep: ResilientClient(dep, url, caller="orders") for dep, url in settings.kit.dependency_urls.items()}
     peers = build_peers(clients)
     saga = Saga(store, **peers)
-    return Worker(saga, metrics=metrics, poll_interval_s=settings.poll_interval_s, idle_max_s=settings.idle_max_s)
+    return Worker(saga, metrics=metrics, poll_interval_s=settings.poll_interval_s, idle_max_s=settings.idle_max_s,
+                  concurrency=settings.concurrency)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,10 @@ class Faulty:
     down: bool = False
     crash_next: bool = False
     calls: int = 0
+
+    def __post_init__(self) -> None:
+        # The worker may call a peer from several threads; a real peer serialises in its database.
+        self.lock = threading.RLock()
 
     def _enter(self) -> None:
         self.calls += 1
@@ -68,6 +73,10 @@ class FakeCatalog(Faulty):
         return self.products.get(product_id)
 
     def reserve(self, order_id: str, items: Sequence[OrderItem]) -> Reservation:
+        with self.lock:
+            return self._reserve(order_id, items)
+
+    def _reserve(self, order_id: str, items: Sequence[OrderItem]) -> Reservation:
         self._enter()
         if order_id in self.reservations:
             return Reservation(ReservationOutcome.RESERVED)
@@ -80,12 +89,20 @@ class FakeCatalog(Faulty):
         return Reservation(ReservationOutcome.RESERVED)
 
     def commit(self, order_id: str) -> None:
+        with self.lock:
+            return self._commit(order_id)
+
+    def _commit(self, order_id: str) -> None:
         self._enter()
         if order_id in self.reservations:
             lines, _ = self.reservations[order_id]
             self.reservations[order_id] = (lines, "committed")
 
     def release(self, order_id: str) -> None:
+        with self.lock:
+            return self._release(order_id)
+
+    def _release(self, order_id: str) -> None:
         self._enter()
         entry = self.reservations.get(order_id)
         if entry and entry[1] == "reserved":
@@ -108,6 +125,10 @@ class FakePayments(Faulty):
     decline_card: str = "4000000000000002"
 
     def charge(self, order_id: str, amount_cents: int, card: str | None) -> Charge:
+        with self.lock:
+            return self._charge(order_id, amount_cents, card)
+
+    def _charge(self, order_id: str, amount_cents: int, card: str | None) -> Charge:
         self._enter()
         self.charge_calls += 1
         if order_id not in self.ledger:
@@ -125,6 +146,10 @@ class FakeNotifications(Faulty):
     applied: dict[str, OutboxEvent] = field(default_factory=dict)
 
     def deliver(self, event: OutboxEvent) -> None:
+        with self.lock:
+            return self._deliver(event)
+
+    def _deliver(self, event: OutboxEvent) -> None:
         self._enter()
         self.received[event.event_id] = self.received.get(event.event_id, 0) + 1
         self.applied.setdefault(event.event_id, event)

@@ -196,3 +196,20 @@ def test_the_worker_loop_drains_work_and_stops_when_asked(store: OrderStore, pee
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert worker.metrics.finished.labels(status="paid")._value.get() == 1
+
+
+def test_concurrent_advancing_never_sells_more_than_the_stock(store: OrderStore, peers: Peers) -> None:
+    peers.catalog.add(9, 100, 3)
+    orders = []
+    for n in range(6):
+        peers.cart.carts[f"c{n}"] = [CartLine(9, 1)]
+        orders.append(checkout(store, peers, user=f"c{n}"))
+    worker = Worker(Saga(store, **peers.as_kwargs()), concurrency=4)  # type: ignore[arg-type]
+    try:
+        result = worker.run_pass()
+    finally:
+        worker.close()
+    statuses = sorted(status_of(store, o) for o in orders)
+    assert statuses == ["paid"] * 3 + ["rejected"] * 3
+    assert peers.catalog.stock[9] == 0 and len(peers.payments.ledger) == 3
+    assert result.progressed >= 6 and result.remaining == 0
