@@ -23,7 +23,7 @@ class AppFaultRule:
     """One app-level fault on a service route: error rate, status code, added latency."""
 
     route: str
-    method: str = "GET"
+    method: str | None = None  # None: any method
     error_rate: float = 0.0
     status: int = 503
     latency_ms: int = 0
@@ -31,15 +31,16 @@ class AppFaultRule:
     def __post_init__(self) -> None:
         if not 0.0 <= self.error_rate <= 1.0:
             raise ValueError(f"error_rate must be within 0..1, got {self.error_rate}")
-        if not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status code, got {self.status}")
+        if not 400 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP error status (400..599), got {self.status}")
         if self.latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms}")
-        object.__setattr__(self, "method", self.method.upper())
+        if self.method is not None:
+            object.__setattr__(self, "method", self.method.upper())
 
     def to_api(self) -> dict[str, Any]:
-        """Return the JSON the admin API takes."""
-        return asdict(self)
+        """Return the JSON the admin API takes (``method`` left out when any method matches)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class ShopAdmin:

@@ -112,7 +112,7 @@ class AppFaultSpec:
     def describe(self) -> str:
         """Say what this fault does in a few words."""
         parts = [
-            f"{r.method} {r.route} error_rate={r.error_rate:g} status={r.status} latency_ms={r.latency_ms}"
+            f"{r.method or 'any'} {r.route} error_rate={r.error_rate:g} status={r.status} latency_ms={r.latency_ms}"
             for r in self.rules
         ]
         return f"app fault on {self.service}: " + "; ".join(parts)
@@ -362,14 +362,14 @@ def _parse_fault(source: str, data: Any, path: str, topology: Topology) -> Fault
             attrs_r.done()
             toxic_name = r.string("name", None)
             spec = ToxicFaultSpec(edge, make_toxic(toxic_type, stream=Stream(stream), toxicity=float(toxicity),
-                                                    name=toxic_name))
+                                                    name=toxic_name, **kwargs))
     elif kind == "app":
         service = r.string("service", choices=topology.service_names)
         rule = AppFaultRule(
             route=r.string("route"),
-            method=r.string("method", "GET", choices=("GET", "POST", "PUT", "DELETE", "PATCH", "*")),
+            method=r.string("method", None, choices=("GET", "POST", "PUT", "DELETE", "PATCH")),
             error_rate=float(r.number("error_rate", 0.0, low=0.0, high=1.0)),
-            status=int(r.number("status", 503, low=100, high=599, integer=True)),
+            status=int(r.number("status", 503, low=400, high=599, integer=True)),
             latency_ms=int(r.number("latency_ms", 0, low=0, integer=True)),
         )
         spec = AppFaultSpec(service, (rule,))

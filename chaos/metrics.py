@@ -19,8 +19,8 @@ from shop.topology import Topology
 REQUESTS_SERIES = "shoplab_dependency_requests_total"
 ATTEMPTS_SERIES = "shoplab_dependency_attempts_total"
 BREAKER_SERIES = "shoplab_breaker_state"
-# pybreaker's states as the kit encodes them in the gauge.
-BREAKER_STATES = {0: "closed", 1: "open", 2: "half_open"}
+# The kit's gauge encoding (shop/kit/resilience/instruments.py: 0 closed, 1 half-open, 2 open).
+BREAKER_STATES = {0: "closed", 1: "half_open", 2: "open"}
 
 
 @dataclass(frozen=True)

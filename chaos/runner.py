@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from chaos.errors import RunInterrupted
+from chaos.errors import ChaosError, RunInterrupted
 from chaos.experiment import Experiment, LoadSettings
 from chaos.faults import Fault, FaultFactory
 from chaos.metrics import MetricsSnapshot
@@ -105,6 +105,7 @@ class RunnerDeps:
     observers: Sequence[Observer] = ()
     sample_interval_s: float = 1.0
     run_audit: bool = True
+    load_start_timeout_s: float = 60.0
 
 
 @dataclass
@@ -170,8 +171,9 @@ class Runner:
             self._sweep(pr, t0, "before")
             deps.shop.set_profile(pr.profile)
             clock.sleep(exp.settle_s)
-            t0 = clock.monotonic()
             load_run = deps.load.start(exp.load, duration_s=exp.duration_s + 10, seed=exp.seed, label=pr.profile)
+            self._wait_for_load(load_run)
+            t0 = clock.monotonic()
             for phase in exp.phases:
                 start = clock.monotonic() - t0
                 window = PhaseWindow(phase.name, start, start + phase.duration_s,
@@ -217,6 +219,15 @@ class Runner:
             self._emit(RunEvent("profile_done", pr.profile, record=pr))
 
     # -- helpers ------------------------------------------------------------------------------
+    def _wait_for_load(self, load_run: LoadRun) -> None:
+        """Start the phases once Locust reports its first second (it needs a moment to start)."""
+        clock = self.deps.clock
+        deadline = clock.monotonic() + self.deps.load_start_timeout_s
+        while load_run.latest() is None:
+            if clock.monotonic() >= deadline:
+                raise ChaosError(f"the load reported nothing within {self.deps.load_start_timeout_s:.0f} s")
+            clock.sleep(0.25)
+
     def _fault_event(self, pr: ProfileRecord, t0: float, phase: str, action: str, fault: str,
                      error: str | None = None) -> None:
         event = FaultEvent(round(self.deps.clock.monotonic() - t0, 3), phase, action, fault, error)

@@ -10,7 +10,9 @@ import click
 # Add yours here (one line); keep the list sorted.
 COMMAND_MODULES: list[str] = [
     "shoplab.cmd_audit",
+    "shoplab.cmd_fault",
     "shoplab.cmd_load",
+    "shoplab.cmd_run",
     "shoplab.cmd_stack",
 ]
 

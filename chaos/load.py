@@ -1,0 +1,70 @@
+"""Drive Locust through ``loadtests.api`` and hand the runner one point per second.
+
+Locust's samples carry journey outcomes *so far*; the runner wants them per
+second, so this adapter subtracts the previous point it handed out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chaos.experiment import LoadSettings
+from chaos.samples import OUTCOMES, LoadPoint
+
+
+def journey_deltas(current: dict[str, dict[str, float]],
+                   previous: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Return per-journey outcome counts between two cumulative tallies."""
+    out: dict[str, dict[str, float]] = {}
+    for name, counts in current.items():
+        before = previous.get(name, {})
+        out[name] = {k: max(0.0, float(counts.get(k, 0)) - float(before.get(k, 0))) for k in OUTCOMES}
+    return out
+
+
+class PerSecondRun:
+    """Wrap a ``loadtests.api.LoadRun``: ``latest()`` answers per-interval journey counts."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self._last_t: float | None = None
+        self._last_cumulative: dict[str, dict[str, float]] = {}
+        self._last_point: LoadPoint | None = None
+
+    def latest(self) -> LoadPoint | None:
+        """Return Locust's newest second with journey counts since the previous call."""
+        raw = self.run.latest()
+        if raw is None:
+            return None
+        point = LoadPoint.from_any(raw)
+        if self._last_t is not None and point.t <= self._last_t and self._last_point is not None:
+            # no new second yet: same rates, no new journeys
+            return LoadPoint(self._last_point.t, self._last_point.rps, self._last_point.fail_ratio,
+                             self._last_point.p50_ms, self._last_point.p95_ms, self._last_point.p99_ms, {})
+        cumulative = {k: dict(v) for k, v in point.journeys.items()}
+        deltas = journey_deltas(cumulative, self._last_cumulative)
+        self._last_t, self._last_cumulative = point.t, cumulative
+        self._last_point = LoadPoint(point.t, point.rps, point.fail_ratio, point.p50_ms, point.p95_ms,
+                                     point.p99_ms, deltas)
+        return self._last_point
+
+    def stop(self) -> None:
+        """Stop Locust (idempotent)."""
+        self.run.stop()
+
+
+class LocustLoad:
+    """Start Locust against the gateway, one output folder per profile."""
+
+    def __init__(self, gateway_url: str, out_root: Path) -> None:
+        self.gateway_url = gateway_url
+        self.out_root = Path(out_root)
+
+    def start(self, settings: LoadSettings, *, duration_s: float, seed: int, label: str) -> PerSecondRun:
+        """Start a bounded run (it stops by itself after ``duration_s``)."""
+        from loadtests.api import LoadSpec, start_load
+
+        spec = LoadSpec(host=self.gateway_url, shape=settings.shape, users=settings.users,
+                        spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1)
+        return PerSecondRun(start_load(spec, out_dir=self.out_root / f"locust-{label}"))
