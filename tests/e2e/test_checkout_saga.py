@@ -1,6 +1,6 @@
 """End-to-end tests of checkout and the saga on the native stack (orders, payments, notifications, audit).
 
-They call the internal APIs directly (the gateway's public flow has its own tests) and use
+They call the internal APIs directly (one test walks the gateway's public flow) and use
 their own products, restocked through catalog's admin API, so they do not depend on
 what other tests bought.
 """
@@ -24,7 +24,7 @@ from tests.support import poll_until
 pytestmark = pytest.mark.e2e
 
 # Products these tests own (restocked where a test needs an exact count).
-HAPPY, IDEMPOTENT, OWNER, DECLINED, WORKER_DOWN, PAYMENTS_DOWN, SCARCE, BROKEN = 3, 4, 5, 19, 6, 7, 20, 8
+HAPPY, IDEMPOTENT, OWNER, DECLINED, WORKER_DOWN, PAYMENTS_DOWN, SCARCE, BROKEN, GATEWAY = 3, 4, 5, 19, 6, 7, 20, 8, 9
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,33 @@ def test_a_checkout_is_paid_clears_the_cart_and_notifies_the_owner(shop: ShopCli
     paid = shop.wait_for_notification(user, order["order_id"], "order.paid")
     assert order["order_id"] in paid["subject"]
     assert {n["type"] for n in shop.notifications(user)} >= {"order.created", "order.paid"}
+
+
+def test_the_public_checkout_through_the_gateway_ends_paid_and_notified(shop: ShopClient) -> None:
+    gateway = shop.stack.service_url("gateway")
+    email = f"e2e-{uuid.uuid4().hex[:12]}@example.test"
+    signup = shop.http.post(f"{gateway}/api/auth/signup",
+                            json={"email": email, "password": "correct horse battery", "name": "Gate"})
+    assert signup.status_code == 201, signup.text
+    auth = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+    added = shop.http.post(f"{gateway}/api/cart/items", json={"product_id": GATEWAY, "qty": 1}, headers=auth)
+    assert added.status_code == 200, added.text
+    key = uuid.uuid4().hex
+    checkout = shop.http.post(f"{gateway}/api/checkout", headers={**auth, "Idempotency-Key": key})
+    assert checkout.status_code == 201, checkout.text
+    order_id = checkout.json()["order_id"]
+    assert checkout.json()["status"] == "pending"
+
+    def paid() -> dict[str, object] | None:
+        body: dict[str, object] = shop.http.get(f"{gateway}/api/orders/{order_id}", headers=auth).json()
+        return body if body["status"] == "paid" else None
+
+    poll_until(paid, timeout_s=60, interval_s=0.1, message=f"order {order_id} is paid through the gateway")
+    user_id = shop.http.get(f"{gateway}/api/cart", headers=auth).json()["user_id"]
+    shop.wait_for_notification(user_id, order_id, "order.paid")
+    assert shop.http.post(f"{gateway}/api/checkout", headers={**auth, "Idempotency-Key": key}).json()["order_id"] \
+        == order_id
+    assert len(shop.charges_for(order_id)) == 1
 
 
 def test_a_declined_card_ends_payment_failed_and_the_stock_comes_back(shop: ShopClient) -> None:
