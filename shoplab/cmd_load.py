@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from loadtests.api import EXIT_BROKEN, LoadError, LoadResult, LoadRun, LoadSpec, start_load
@@ -63,7 +64,7 @@ def render_summary(result: LoadResult) -> list[Table]:
     for name, j in result.journeys.items():
         failure = int(j["failure"])
         journeys.add_row(
-            name,
+            escape(name),
             str(int(j["success"])),
             f"[yellow]{int(j['degraded'])}[/]" if j["degraded"] else "0",
             f"[red]{failure}[/]" if failure else "0",
@@ -71,13 +72,13 @@ def render_summary(result: LoadResult) -> list[Table]:
             f"{j['p95_ms']:.0f}",
             f"{j['p99_ms']:.0f}",
         )
-    routes = Table(title="requests by route")
-    routes.add_column("route", min_width=34, no_wrap=True)
-    for col in ("requests", "failures", "rps", "p50 ms", "p95 ms", "p99 ms"):
+    routes = Table(title="requests by route (latency in ms)")
+    routes.add_column("route", min_width=30, no_wrap=True)
+    for col in ("reqs", "fails", "rps", "p50", "p95", "p99"):
         routes.add_column(col, justify="right")
     for r in [*result.routes, result.totals]:
         routes.add_row(
-            f"{r['method']} {r['name']}".strip(),
+            escape(f"{r['method']} {r['name']}".strip()),  # route templates contain [id]
             str(r["requests"]),
             f"[red]{r['failures']}[/]" if r["failures"] else "0",
             f"{r['rps']:.1f}",
@@ -89,7 +90,7 @@ def render_summary(result: LoadResult) -> list[Table]:
     for col in ("threshold", "limit", "actual", "result"):
         checks.add_column(col)
     for c in result.checks:
-        checks.add_row(c.name, f"{c.limit:g}", f"{c.actual:.4g}", "[green]pass[/]" if c.passed else "[red]FAIL[/]")
+        checks.add_row(escape(c.name), f"{c.limit:g}", f"{c.actual:.4g}", "[green]pass[/]" if c.passed else "[red]FAIL[/]")
     return [journeys, routes, checks]
 
 
