@@ -378,3 +378,53 @@ def test_a_standalone_client_keeps_the_old_constructor() -> None:
     client = ResilientClient("catalog", "http://catalog.test", caller="cart", timeout_s=0.7)
     assert client.control.runtime("catalog").policy.read_timeout_s == 0.7
     client.close()
+
+
+# -- traces -----------------------------------------------------------------------------------
+
+
+def test_each_attempt_is_a_span_with_its_number_and_each_retry_a_span_event() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    answers = iter([503, 503, 200])
+    client = make_client(lambda r: httpx.Response(next(answers)))
+    client._tracer = provider.get_tracer("test")  # the global provider is the SDK's to set, once
+    with trace.use_span(provider.get_tracer("test").start_span("incoming"), end_on_exit=True):
+        assert client.get("/products").status_code == 200
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    attempts = sorted(
+        (s for s in spans.values() if "attempt" in s.name), key=lambda s: s.attributes["shoplab.attempt"]
+    )
+    assert [s.attributes["shoplab.attempt"] for s in attempts] == [1, 2, 3]
+    assert [s.attributes["http.response.status_code"] for s in attempts] == [503, 503, 200]
+    assert all(s.parent is not None and s.parent.span_id == spans["incoming"].context.span_id for s in attempts)
+    retries = [e for e in spans["incoming"].events if e.name == "retry"]
+    assert [e.attributes["shoplab.attempt"] for e in retries] == [1, 2]
+
+
+def test_a_breaker_rejection_is_a_span_event() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    client = make_client(Recorder(always(200)))
+    client._tracer = provider.get_tracer("test")
+    breaker = client.control.runtime("catalog").breaker
+    assert breaker is not None
+    breaker.reset_timeout = 60
+    breaker.open()
+    with trace.use_span(provider.get_tracer("test").start_span("incoming"), end_on_exit=True):
+        with pytest.raises(DependencyUnavailable):
+            client.get("/products")
+    incoming = next(s for s in exporter.get_finished_spans() if s.name == "incoming")
+    assert [e.name for e in incoming.events] == ["breaker_rejected"]

@@ -15,14 +15,16 @@ Order of the layers, outermost first, and why:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pybreaker
+from flask import has_request_context
 from opentelemetry import trace
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
@@ -30,7 +32,7 @@ from shop.kit.errors import DependencyError, DependencyTimeout, DependencyUnavai
 from shop.kit.resilience.control import DependencyRuntime, ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, format_header, get_remaining_s
 from shop.kit.resilience.instruments import get_instruments
-from shop.kit.resilience.policy import DependencyPolicy, get_default_profile_name
+from shop.kit.resilience.policy import get_default_profile_name
 
 Fallback = Callable[[Exception], Any]
 
@@ -73,7 +75,16 @@ class _Call:
     rt: DependencyRuntime
     attempt: int = 0
     stop_reason: str = ""
+    replayed: bool = False
     span: Any = field(default=None)
+
+
+@contextlib.contextmanager
+def _ended(span: trace.Span) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        span.end()
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -165,27 +176,22 @@ class ResilientClient:
         headers = dict(kwargs.pop("headers", None) or {})
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
-        request_id = get_request_id()
-        if request_id != "-":
-            headers.setdefault("X-Request-ID", request_id)
-        call = _Call(method, path, headers, kwargs, rt)
+        if has_request_context():
+            headers.setdefault("X-Request-ID", get_request_id())
+        # Decisions (retry, fallback, bulkhead, budget) are events on the span the caller is in;
+        # only attempts get spans of their own (one more span per call would cost more than it shows).
+        call = _Call(method, path, headers, kwargs, rt, span=trace.get_current_span())
         retryable = rt.policy.retry_max_attempts > 1 and (
             method in IDEMPOTENT_METHODS or idempotency_key is not None
         )
-        with self._tracer.start_as_current_span(
-            f"{self.dependency} {method}",
-            kind=trace.SpanKind.INTERNAL,
-            attributes={"shoplab.caller": self.caller, "shoplab.dependency": self.dependency},
-        ) as span:
-            call.span = span
-            error = self._run(call, retryable)
-            if isinstance(error, httpx.Response):
-                return error
-            if fallback is None:
-                raise error
-            self._fallbacks.inc()
-            span.add_event("fallback", {"shoplab.reason": error.code})
-            return fallback(error)
+        result = self._run(call, retryable)
+        if isinstance(result, httpx.Response):
+            return result
+        if fallback is None:
+            raise result
+        self._fallbacks.inc()
+        call.span.add_event("fallback", {"shoplab.dependency": self.dependency, "shoplab.reason": result.code})
+        return fallback(result)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         """GET (idempotent, so retryable)."""
@@ -222,7 +228,9 @@ class ResilientClient:
             if not bulkhead.try_acquire():
                 self._bulkhead_rejections.inc()
                 self._requests["bulkhead_full"].inc()
-                call.span.add_event("bulkhead_rejected", {"shoplab.limit": bulkhead.limit})
+                call.span.add_event(
+                    "bulkhead_rejected", {"shoplab.dependency": self.dependency, "shoplab.limit": bulkhead.limit}
+                )
                 return DependencyUnavailable(
                     f"{self.dependency}: bulkhead full ({bulkhead.limit} calls in flight)",
                     dependency=self.dependency,
@@ -233,10 +241,14 @@ class ResilientClient:
             if rt.budget is not None:
                 rt.budget.deposit()
             try:
-                if retryable:
-                    resp = self._retrying(self._attempt, call)
-                else:
+                try:
                     resp = self._attempt(call)
+                except (httpx.TransportError, UpstreamStatusError) as first:
+                    if not retryable:
+                        raise
+                    # tenacity decides every retry; it starts from the first attempt's failure,
+                    # replayed, so a call that succeeds at once does not pay for its machinery.
+                    resp = self._retrying(self._replay_then_attempt, call, first)
             except (httpx.TransportError, UpstreamStatusError, pybreaker.CircuitBreakerError, DeadlineSpent) as exc:
                 return self._to_kit_error(exc, call)
         finally:
@@ -246,12 +258,18 @@ class ResilientClient:
         self._requests["success" if resp.status_code < 400 else "client_error"].inc()
         return resp
 
+    def _replay_then_attempt(self, call: _Call, first: BaseException) -> httpx.Response:
+        """Raise the first attempt's failure on tenacity's attempt 1, then make real attempts."""
+        if call.attempt == 1 and not call.replayed:
+            call.replayed = True
+            raise first
+        return self._attempt(call)
+
     def _attempt(self, call: _Call) -> httpx.Response:
         """Make one attempt through the breaker, with timeouts capped by the deadline."""
         call.attempt += 1
-        policy = call.rt.policy
-        timeout = self._get_timeout(policy, call)
-        with self._tracer.start_as_current_span(
+        timeout = self._get_timeout(call)
+        span = self._tracer.start_span(
             f"{self.dependency} {call.method} attempt {call.attempt}",
             kind=trace.SpanKind.INTERNAL,
             attributes={
@@ -259,7 +277,10 @@ class ResilientClient:
                 "shoplab.attempt": call.attempt,
                 "http.request.resend_count": call.attempt - 1,
             },
-        ) as span:
+        )
+        # Only a recorded span needs to become the current one (parent of the httpx span);
+        # attaching a no-op span to the context costs more than the rest of the attempt's bookkeeping.
+        with trace.use_span(span, end_on_exit=True) if span.is_recording() else _ended(span):
             breaker = call.rt.breaker
             try:
                 if breaker is None:
@@ -273,7 +294,9 @@ class ResilientClient:
             except pybreaker.CircuitBreakerError:
                 self._attempts["breaker_open"].inc()
                 span.add_event("breaker_rejected", {"shoplab.dependency": self.dependency})
-                call.span.add_event("breaker_rejected", {"shoplab.attempt": call.attempt})
+                call.span.add_event(
+                    "breaker_rejected", {"shoplab.dependency": self.dependency, "shoplab.attempt": call.attempt}
+                )
                 raise
             except httpx.TimeoutException:
                 self._attempts["timeout"].inc()
@@ -295,17 +318,18 @@ class ResilientClient:
             raise UpstreamStatusError(resp)
         return resp
 
-    def _get_timeout(self, policy: DependencyPolicy, call: _Call) -> httpx.Timeout:
+    def _get_timeout(self, call: _Call) -> httpx.Timeout:
         """Return the attempt's timeouts, capped by the remaining deadline (also sent downstream)."""
-        connect, read = policy.connect_timeout_s, policy.read_timeout_s
+        policy = call.rt.policy
         if policy.propagate_deadline:
             remaining = get_remaining_s()
             if remaining is not None:
                 if remaining < _MIN_USEFUL_S:
                     raise DeadlineSpent(f"deadline spent before attempt {call.attempt}")
                 call.headers[DEADLINE_HEADER] = format_header(remaining)
-                connect, read = min(connect, remaining), min(read, remaining)
-        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+                connect, read = min(policy.connect_timeout_s, remaining), min(policy.read_timeout_s, remaining)
+                return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+        return call.rt.timeout
 
     # -- tenacity hooks (its statistics are thread-local and per last call: count here) -----
     def _should_stop(self, retry_state: RetryCallState) -> bool:
@@ -327,7 +351,10 @@ class ResilientClient:
         if budget is not None and not budget.try_withdraw():
             call.stop_reason = "budget"
             self._budget_exhausted.inc()
-            call.span.add_event("retry_budget_exhausted", {"shoplab.attempt": retry_state.attempt_number})
+            call.span.add_event(
+                "retry_budget_exhausted",
+                {"shoplab.dependency": self.dependency, "shoplab.attempt": retry_state.attempt_number},
+            )
             return True
         return False
 
@@ -354,6 +381,7 @@ class ResilientClient:
         call.span.add_event(
             "retry",
             {
+                "shoplab.dependency": self.dependency,
                 "shoplab.attempt": retry_state.attempt_number,
                 "shoplab.wait_s": float(wait),
                 "shoplab.reason": type(exc).__name__ if exc else "result",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pybreaker
 
 from shop.kit.resilience.components import Bulkhead, RetryBudget, make_breaker
@@ -33,6 +34,8 @@ class DependencyRuntime:
     breaker: pybreaker.CircuitBreaker | None
     bulkhead: Bulkhead | None
     budget: RetryBudget | None
+    # The policy's timeouts, made once: most calls run without a deadline to cap them.
+    timeout: httpx.Timeout
 
     def snapshot(self) -> dict[str, Any]:
         """Return the live state as data (for ``GET /admin/state``)."""
@@ -135,4 +138,6 @@ class ResilienceControl:
                 initial_tokens=policy.retry_budget_initial_tokens,
                 max_tokens=policy.retry_budget_max_tokens,
             )
-        return DependencyRuntime(policy=policy, breaker=breaker, bulkhead=bulkhead, budget=budget)
+        connect, read = policy.connect_timeout_s, policy.read_timeout_s
+        timeout = httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+        return DependencyRuntime(policy=policy, breaker=breaker, bulkhead=bulkhead, budget=budget, timeout=timeout)
