@@ -1,0 +1,127 @@
+"""The chaos parts without sockets: Toxiproxy client errors, metrics parsing, probes and the report files."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chaos.errors import ToxiproxyError
+from chaos.load import PerSecondRun
+from chaos.metrics import EdgeCounters, merge_edges, parse_edges
+from chaos.report import write_report
+from chaos.runner import Runner
+from chaos.toxiproxy import Latency, ResetPeer, Slicer, ToxiproxyClient
+from tests.unit.test_chaos_runner import experiment, make_world
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_toxic_spec_becomes_the_api_body_with_toxiproxy_attribute_names() -> None:
+    assert Latency(latency_ms=300, jitter_ms=20, toxicity=0.5).to_api() == {
+        "name": "latency_downstream", "type": "latency", "stream": "downstream", "toxicity": 0.5,
+        "attributes": {"latency": 300, "jitter": 20},
+    }
+    assert Slicer(average_size=64, delay_us=10, stream="upstream").to_api()["attributes"] == {
+        "average_size": 64, "size_variation": 0, "delay": 10}
+    with pytest.raises(ValueError, match="toxicity"):
+        ResetPeer(toxicity=2.0)
+
+
+def test_an_api_error_becomes_one_toxiproxy_error_with_the_status_and_the_cause_kept() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(409, json={"error": "toxic already exists", "status": 409})
+
+    client = ToxiproxyClient("http://toxiproxy.test", transport=httpx.MockTransport(handler))
+    with pytest.raises(ToxiproxyError) as info:
+        client.add_toxic("gateway__catalog", Latency(latency_ms=1))
+    assert info.value.status_code == 409 and "toxic already exists" in str(info.value)
+    assert isinstance(info.value.__cause__, httpx.HTTPStatusError)
+
+
+def test_an_unreachable_server_becomes_a_toxiproxy_error_saying_where() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client = ToxiproxyClient("http://toxiproxy.test", transport=httpx.MockTransport(handler))
+    with pytest.raises(ToxiproxyError, match="is it running at http://toxiproxy.test") as info:
+        client.reset()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+METRICS = """
+# HELP shoplab_dependency_requests_total Logical calls
+# TYPE shoplab_dependency_requests_total counter
+shoplab_dependency_requests_total{caller="gateway",dependency="catalog",outcome="success"} 90.0
+shoplab_dependency_requests_total{caller="gateway",dependency="catalog",outcome="unavailable"} 10.0
+# TYPE shoplab_dependency_attempts_total counter
+shoplab_dependency_attempts_total{caller="gateway",dependency="catalog",outcome="success"} 90.0
+shoplab_dependency_attempts_total{caller="gateway",dependency="catalog",outcome="transport_error"} 40.0
+# TYPE shoplab_breaker_state gauge
+shoplab_breaker_state{caller="gateway",dependency="catalog"} 2.0
+shoplab_breaker_state{caller="gateway",dependency="cart"} 0.0
+"""
+
+
+def test_metrics_give_requests_attempts_and_breaker_state_per_edge() -> None:
+    edges = parse_edges(METRICS)
+    assert edges["gateway__catalog"] == EdgeCounters(100.0, 130.0, "open")
+    assert edges["gateway__cart"].breaker == "closed"
+
+
+def test_the_orders_service_and_its_worker_add_up_on_one_edge() -> None:
+    merged = merge_edges([{"orders__payments": EdgeCounters(3, 4, "closed")},
+                          {"orders__payments": EdgeCounters(5, 9, "open")}])
+    assert merged["orders__payments"] == EdgeCounters(8, 13, "open")
+
+
+class _Run:
+    def __init__(self, points: list[dict]) -> None:
+        self.points = points
+
+    def latest(self) -> dict | None:
+        return self.points.pop(0) if self.points else None
+
+    def stop(self) -> None:
+        pass
+
+
+def test_cumulative_journey_counts_from_locust_become_per_second_counts() -> None:
+    base = {"rps": 5, "fail_ratio": 0, "p50_ms": 1, "p95_ms": 2, "p99_ms": 3}
+    run = PerSecondRun(_Run([
+        {**base, "t": 1, "journeys": {"browse": {"success": 4, "degraded": 0, "failure": 1}}},
+        {**base, "t": 1, "journeys": {"browse": {"success": 4, "degraded": 0, "failure": 1}}},
+        {**base, "t": 2, "journeys": {"browse": {"success": 10, "degraded": 1, "failure": 1}}},
+    ]))
+    first, same, second = run.latest(), run.latest(), run.latest()
+    assert first is not None and first.journeys["browse"] == {"success": 4, "degraded": 0, "failure": 1}
+    assert same is not None and same.journeys == {}
+    assert second is not None and second.journeys["browse"] == {"success": 6, "degraded": 1, "failure": 0}
+
+
+def test_the_report_folder_has_a_self_contained_page_a_journal_junit_and_the_samples(tmp_path: Path) -> None:
+    world = make_world()
+    record = Runner(experiment(), world.deps).run()
+    index = write_report(tmp_path, record, settings={"quick": True}, versions={"python": "3"})
+
+    assert {p.name for p in tmp_path.iterdir()} >= {"index.html", "summary.md", "journal.json", "junit.xml",
+                                                    "samples.csv", "samples.jsonl"}
+    page = index.read_text()
+    # offline: no script, style, image or link fetched from anywhere
+    assert not re.search(r'(src|href)=["\']?(https?:)?//', page)
+    assert len(re.findall(r'<svg class="chart"', page)) == 2 + 3 * len(record.profiles)
+    assert page.count('class="fault-window"') >= 2
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["seed"] == record.experiment.seed and journal["experiment"]["definition"]["title"]
+    assert [p["profile"] for p in journal["profiles"]] == ["naive", "resilient"]
+    suites = ET.parse(tmp_path / "junit.xml").getroot().findall("testsuite")
+    # naive misses its probes, but only the must-hold profile's misses are failures
+    assert [(s.get("name"), s.get("failures")) for s in suites] == [("test.naive", "0"), ("test.resilient", "0")]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| success ratio (fault phases) |" in summary and "PASSED" in summary
+    rows = (tmp_path / "samples.csv").read_text().splitlines()
+    assert rows[0].startswith("profile,t,phase,rps") and len(rows) == 1 + sum(len(p.samples) for p in record.profiles)
