@@ -362,14 +362,17 @@ def test_switching_the_profile_changes_the_next_call() -> None:
     assert len(rec.requests) == 1 + PROFILES["retries"].default.retry_max_attempts + 2
 
 
-def test_switching_rebuilds_a_changed_breaker_and_keeps_an_unchanged_one() -> None:
-    client = make_client(Recorder(always(200)))
-    first = client.control.runtime("catalog").breaker
-    client.control.switch("resilient")
-    assert client.control.runtime("catalog").breaker is first
+def test_switching_starts_fresh_parts_with_the_new_policy() -> None:
+    client = make_client(Recorder(always(503)), overrides={"breaker_fail_max": 1, "retry_max_attempts": 1})
+    with pytest.raises(DependencyUnavailable):
+        client.get("/products")
+    tripped = client.control.runtime("catalog").breaker
+    assert tripped is not None and tripped.current_state == "open"
     client.control.switch("resilient", {"catalog": {"breaker_fail_max": 9}})
     rebuilt = client.control.runtime("catalog").breaker
-    assert rebuilt is not first and rebuilt is not None and rebuilt.fail_max == 9
+    assert rebuilt is not tripped and rebuilt is not None
+    assert (rebuilt.current_state, rebuilt.fail_max) == ("closed", 9)
+    assert metric("shoplab_breaker_state", client) == 0
     client.control.switch("naive")
     assert client.control.runtime("catalog").breaker is None
 

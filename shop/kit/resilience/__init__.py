@@ -28,9 +28,11 @@ Metrics (labels ``caller``, ``dependency``; retry amplification = attempts / req
 - ``shoplab_deadline_exceeded_requests_total{service}``: incoming work refused, budget spent
 - ``shoplab_faults_injected_total{service,route,kind}``: app-level faults (``shop.kit.faults``)
 
-Each breaker transition is also a structlog event ``breaker_state_change``; each attempt
-is an OpenTelemetry span (``shoplab.attempt``), with span events ``retry``,
-``breaker_rejected``, ``bulkhead_rejected``, ``retry_budget_exhausted`` and ``fallback``.
+Each breaker transition is also a structlog event ``breaker_state_change``. Traces: each
+attempt is an OpenTelemetry span (attribute ``shoplab.attempt``; ``breaker_rejected`` event
+when the breaker refuses it); the decisions are span events on the caller's current span
+(its request span): ``retry``, ``breaker_rejected``, ``bulkhead_rejected``,
+``retry_budget_exhausted`` and ``fallback``, each naming ``shoplab.dependency``.
 """
 
 from __future__ import annotations

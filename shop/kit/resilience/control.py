@@ -1,8 +1,10 @@
 """Hold one service's live resilience setup: the profile, overrides, and each dependency's parts.
 
 Switching swaps an immutable ``DependencyRuntime`` per dependency in one assignment, so
-the next call uses the new policy while calls in flight finish on the parts they took.
-A dependency whose effective policy did not change keeps its breaker, bulkhead and budget.
+the next call uses the new policy while calls in flight finish on the parts they took
+(and give their bulkhead slot back to the old bulkhead). Every switch starts fresh parts:
+a closed breaker, an empty bulkhead, a budget at its initial tokens, so each profile of
+an experiment starts from the same state whatever the previous one left behind.
 """
 
 from __future__ import annotations
@@ -102,10 +104,8 @@ class ResilienceControl:
         with self._lock:
             self._profile = new_profile
             self._overrides = new_overrides
-            for dep, old in list(self._runtimes.items()):
-                policy = self._policy_for(dep)
-                if policy != old.policy:
-                    self._runtimes[dep] = self._build(dep, policy)
+            for dep in list(self._runtimes):
+                self._runtimes[dep] = self._build(dep, self._policy_for(dep))
 
     def effective_policies(self) -> dict[str, dict[str, Any]]:
         """Return each dependency's effective policy as data."""

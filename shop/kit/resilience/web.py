@@ -3,7 +3,8 @@
 ``GET /admin/resilience`` → ``{"service", "profile", "profiles", "request_budget_s", "overrides", "policies"}``
 ``PUT /admin/resilience`` ``{"profile": "retries", "overrides": {"catalog": {"read_timeout_s": 0.3}}}``
   replaces the setting (a missing ``profile`` keeps the current one, missing ``overrides``
-  clears them); the next call uses it; 422 names an unknown profile, dependency or key.
+  clears them); the next call uses it, with fresh breakers, bulkheads and retry budgets;
+  422 names an unknown profile, dependency or key and changes nothing.
 ``GET /admin/state`` → per dependency: breaker state/fail counter, bulkhead in-flight/limit,
   retry budget tokens.
 """
