@@ -22,8 +22,8 @@ from shoplab import REPO_ROOT
 TOOLS_DIR = Path(os.environ.get("SHOPLAB_TOOLS_DIR") or REPO_ROOT / ".tools" / "bin")
 
 TOXIPROXY_VERSION = "2.12.0"
-# Jaeger tags each release twice (v1.N and v2.M); only the v1 tags are valid Go module
-# versions, so v1.76.0 is how the Go proxy serves the Jaeger v2 binary (v2.13.0).
+# Jaeger tags each release twice (v1.N and v2.M, v1.62.0 being v2.0.0); only the v1 tags are
+# valid Go module versions, so v1.76.0 is how the Go proxy serves that Jaeger v2 release.
 JAEGER_VERSION = "1.76.0"
 
 
@@ -54,6 +54,8 @@ TOOLS: dict[str, Tool] = {
     "docker-compose": Tool(
         "docker-compose", "run `make setup` (or `apt-get update && apt-get install -y docker-compose`)", False
     ),
+    # Headless Chromium from Debian: the chaos report's index.html is checked by rendering it.
+    "chromium": Tool("chromium", "run `make setup` (or `apt-get update && apt-get install -y chromium`)", False),
     "jaeger": Tool(
         "jaeger",
         f"run `make setup` (it needs Go; it builds ./cmd/jaeger of github.com/jaegertracing/jaeger@v{JAEGER_VERSION})",
@@ -139,6 +141,13 @@ def install_docker_compose() -> None:
     _apt_install("docker-compose", "docker-compose")
 
 
+def install_chromium() -> None:
+    """Install Debian's ``chromium`` package (renders the chaos report headless) when missing."""
+    if find_tool("chromium"):
+        return
+    _apt_install("chromium", "chromium")
+
+
 def install_jaeger() -> None:
     """Build Jaeger v2 into the tools folder when missing.
 
@@ -176,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             "toxiproxy-server": install_toxiproxy,
             "prometheus": install_prometheus,
             "docker-compose": install_docker_compose,
+            "chromium": install_chromium,
             "jaeger": install_jaeger,
         }
         try:
