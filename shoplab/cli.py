@@ -11,6 +11,7 @@ import click
 COMMAND_MODULES: list[str] = [
     "shoplab.cmd_audit",
     "shoplab.cmd_fault",
+    "shoplab.cmd_gate",
     "shoplab.cmd_load",
     "shoplab.cmd_profile",
     "shoplab.cmd_run",

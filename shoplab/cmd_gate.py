@@ -1,0 +1,86 @@
+"""``shoplab gate <name>``: the CI gates (``contracts`` now; ``e2e`` and ``resilience`` join this group)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+_STYLE = {"verified": "[green]verified[/]", "failed": "[red]failed[/]", "missing": "[yellow]missing[/]"}
+
+
+@click.group("gate")
+def command() -> None:
+    """Run a CI gate; the exit code says whether it held."""
+
+
+def render_matrix(report: object) -> Table:
+    """Build the consumer × provider table of a contract gate report."""
+    from contracts.gate import GateReport
+
+    assert isinstance(report, GateReport)
+    consumers = list(dict.fromkeys(e.caller for e in report.edges))
+    providers = list(dict.fromkeys(e.callee for e in report.edges))
+    table = Table(title="contracts: consumer × provider")
+    table.add_column("consumer \\ provider")
+    for provider in providers:
+        table.add_column(provider, justify="center")
+    for consumer in consumers:
+        cells = []
+        for provider in providers:
+            try:
+                cells.append(_STYLE[report.status_of(consumer, provider).value])
+            except KeyError:
+                cells.append("[dim]·[/]")
+        table.add_row(consumer, *cells)
+    return table
+
+
+@command.command("contracts")
+@click.option("--use-running", is_flag=True,
+              help="Verify against the stack already running in the run folder instead of starting one.")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
+              help="Run folder of the stack (default: SHOPLAB_RUN_DIR/gate-contracts, or the running one).")
+@click.option("--extra-edge", "extra_edges", multiple=True, metavar="CALLER:CALLEE",
+              help="Judge the topology as if it had this edge too (shows what a new arrow needs).")
+def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[str, ...]) -> None:
+    """Run every consumer test, verify every provider against the pacts, print the matrix."""
+    from contracts.gate import run_contract_gate
+    from shop.topology import Topology
+    from shoplab.stack import Stack, StackError, default_run_dir
+    from shoplab.tools import ToolMissing
+
+    extra = []
+    for raw in extra_edges:
+        caller, sep, callee = raw.partition(":")
+        if not sep or not caller or not callee:
+            raise click.BadParameter(f"{raw!r} is not CALLER:CALLEE", param_hint="--extra-edge")
+        extra.append((caller, callee))
+    topology = Topology(port_offset=Topology.from_env().port_offset, extra_edges=tuple(extra))
+    stack = None
+    try:
+        if use_running:
+            stack = Stack.attach(run_dir)
+        else:
+            run_dir = run_dir or default_run_dir() / "gate-contracts"
+        with console.status("contract gate") as status:
+            report = run_contract_gate(topology, stack=stack, run_dir=run_dir,
+                                       progress=lambda msg: status.update(msg))
+    except (StackError, ToolMissing) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    console.print(render_matrix(report))
+    failures = report.failures()
+    for line in failures:
+        console.print(f"[red]✗[/] {line}")
+    if not report.ok:
+        console.print("[red]contract gate failed[/]: fix the edges above; refresh stale pacts with "
+                      "`make test-contracts` and commit contracts/pacts/.")
+        sys.exit(1)
+    console.print(f"[green]contract gate passed[/]: {len(report.edges)} edges verified")
