@@ -57,6 +57,7 @@ class LoadSpec:
     order_timeout_s: float = 30.0
     steps: int = 5
     user_classes: tuple[str, ...] = ()
+    buyer_mix: str = ""
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def validate(self) -> None:
@@ -69,6 +70,10 @@ class LoadSpec:
             raise LoadError(f"workers must be >= 0, got {self.workers}")
         if self.rate_per_s is not None and self.rate_per_s <= 0:
             raise LoadError(f"rate_per_s must be positive, got {self.rate_per_s}")
+        try:
+            self.settings(Path(".")).buyer_weights()
+        except ValueError as exc:
+            raise LoadError(str(exc)) from exc
         if not (self.host.startswith("http://127.0.0.1") or self.host.startswith("http://localhost")):
             # load only ever goes to this machine
             raise LoadError(f"load goes to 127.0.0.1 only, got host {self.host!r}")
@@ -86,6 +91,7 @@ class LoadSpec:
             think_scale=self.think_scale,
             order_timeout_s=self.order_timeout_s,
             steps=self.steps,
+            buyer_mix=self.buyer_mix,
             out_dir=str(out_dir),
         )
 

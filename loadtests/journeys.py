@@ -27,7 +27,7 @@ from loadtests.outcomes import (
     classify_order_status,
     classify_product_page,
 )
-from loadtests.settings import LoadSettings
+from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
 
 POLL_INTERVAL_S = 0.3
 
@@ -249,19 +249,21 @@ class BuyingShopper(ShopUser):
             self.signup()
         return self.token is not None
 
-    # after a first tour that walks every journey once, journeys are drawn by these weights
-    TOUR = ("checkout", "cart", "login")
-    WEIGHTS = {"checkout": 4, "cart": 1, "login": 1}
+    # after a first tour that walks every journey in the mix once, journeys are drawn by weight
+    # (SHOPLAB_LOAD_BUYER_MIX overrides the weights, e.g. ``checkout=1`` for a checkout-only bench)
+    WEIGHTS = DEFAULT_BUYER_WEIGHTS
 
     @task
     def shop(self) -> None:
         """Run the next journey: the tour first, then a seeded weighted draw."""
+        weights = self.state.settings.buyer_weights(self.WEIGHTS)
+        tour = [name for name in self.WEIGHTS if weights.get(name)]
         done = getattr(self, "_journeys_done", 0)
         self._journeys_done = done + 1
-        if done < len(self.TOUR):
-            name = self.TOUR[done]
+        if done < len(tour):
+            name = tour[done]
         else:
-            name = self.rng.choices(list(self.WEIGHTS), weights=list(self.WEIGHTS.values()))[0]
+            name = self.rng.choices(list(weights), weights=list(weights.values()))[0]
         getattr(self, name)()
 
     def checkout(self) -> None:

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 PREFIX = "SHOPLAB_LOAD_"
+# How often a buying shopper picks each journey (after a first tour through all of them).
+DEFAULT_BUYER_WEIGHTS: Mapping[str, int] = {"checkout": 4, "cart": 1, "login": 1}
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class LoadSettings:
     think_scale: float = 1.0
     order_timeout_s: float = 30.0
     steps: int = 5
+    buyer_mix: str = ""
     out_dir: str = ""
 
     @classmethod
@@ -50,6 +53,21 @@ class LoadSettings:
             except ValueError as exc:
                 raise ValueError(f"{PREFIX}{name.upper()}={raw!r}: {exc}") from exc
         return cls(**values)
+
+    def buyer_weights(self, default: Mapping[str, int] = DEFAULT_BUYER_WEIGHTS) -> dict[str, int]:
+        """Parse ``buyer_mix`` (``checkout=4,cart=1,login=1``); unknown journeys raise ValueError."""
+        if not self.buyer_mix.strip():
+            return dict(default)
+        weights: dict[str, int] = {}
+        for part in self.buyer_mix.split(","):
+            name, _, weight = part.partition("=")
+            name = name.strip()
+            if name not in default:
+                raise ValueError(f"{PREFIX}BUYER_MIX: unknown journey {name!r} (known: {', '.join(default)})")
+            weights[name] = int(weight or 1)
+        if not any(weights.values()):
+            raise ValueError(f"{PREFIX}BUYER_MIX: every weight is 0")
+        return weights
 
     def to_env(self) -> dict[str, str]:
         """Return the env vars that reproduce these settings in a Locust process."""

@@ -39,8 +39,6 @@ class ShapeParams:
 class Profile(Protocol):
     """Users over time: ``(users, spawn_rate)`` at run time ``t`` s, ``None`` when done."""
 
-    params: ShapeParams
-
     def tick(self, t: float) -> tuple[int, float] | None: ...
 
 

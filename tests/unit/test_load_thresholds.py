@@ -88,3 +88,11 @@ def test_settings_round_trip_through_the_environment() -> None:
     assert LoadSettings.from_env(settings.to_env()) == settings
     with pytest.raises(ValueError, match="SHOPLAB_LOAD_USERS"):
         LoadSettings.from_env({"SHOPLAB_LOAD_USERS": "many"})
+
+
+def test_a_buyer_mix_overrides_the_journey_weights_and_names_unknown_journeys() -> None:
+    default = {"checkout": 4, "cart": 1, "login": 1}
+    assert LoadSettings().buyer_weights(default) == default
+    assert LoadSettings(buyer_mix="checkout=1").buyer_weights(default) == {"checkout": 1}
+    with pytest.raises(ValueError, match="unknown journey 'pay'"):
+        LoadSettings(buyer_mix="pay=1").buyer_weights(default)
