@@ -32,7 +32,7 @@ def render_status(rows: list[ProcessStatus], title: str = "shoplab") -> Table:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[red]error:[/] {message}")
+    err_console.print(f"[red]error:[/] {message}", soft_wrap=True)
     sys.exit(code)
 
 
