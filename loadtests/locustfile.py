@@ -19,7 +19,7 @@ from typing import Any
 import gevent
 import locust.runners
 from locust import events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_INIT, MasterRunner, WorkerRunner
 
 from loadtests.arrivals import ArrivalSchedule, ArrivalStats
 from loadtests.journeys import BrowsingShopper, BuyingShopper, LoadState
@@ -130,9 +130,11 @@ def _stop_gracefully(environment: Any) -> None:
     if runner.shape_greenlet is not None:
         gevent.spawn(runner.stop)
         return
-    # no test under way (e.g. still waiting for workers): nothing to report, exit now
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    if runner.state == STATE_INIT:
+        # no test under way (e.g. still waiting for workers): nothing to report, exit now
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    # otherwise the run is already ending and Locust's own SIGTERM handler shuts it down
 
 
 def _watchdog(settings: LoadSettings, parent_pid: int) -> None:
