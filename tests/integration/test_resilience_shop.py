@@ -12,7 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from shop.kit.resilience import PROFILES
+from shop.kit.resilience import DEADLINE_HEADER, PROFILES
 from shoplab.cli import _register, cli
 from shoplab.stack import Stack
 from tests.integration.resilience_harness import read_counter
@@ -102,3 +102,33 @@ def test_the_real_product_page_answers_200_in_budget_naming_recommendations_degr
         assert elapsed < budget_s, f"the degraded page took {elapsed:.2f} s, past the {budget_s} s budget"
         assert read_counter(gateway, "shoplab_dependency_fallbacks", caller="gateway",
                             dependency="recommendations") >= 1
+
+
+def test_the_gateway_answers_504_within_its_budget_when_catalog_is_slower_than_its_timeout(
+    shop: Stack, toxiproxy: httpx.Client
+) -> None:
+    run_profile(shop, "resilient", "--override", "catalog.read_timeout_s=0.3")
+    budget_s = PROFILES["resilient"].request_budget_s
+    assert budget_s is not None
+    with httpx.Client(base_url=shop.service_url("gateway"), timeout=20) as gateway:
+        with toxic(toxiproxy, "gateway__catalog", "latency", latency=2000, jitter=0):
+            started = time.monotonic()
+            resp = gateway.get("/api/products")
+            elapsed = time.monotonic() - started
+    assert resp.status_code == 504
+    assert resp.json()["error"]["code"] == "dependency_timeout"
+    assert elapsed < budget_s, f"the gateway answered after {elapsed:.2f} s, past its {budget_s} s budget"
+
+
+def test_catalog_does_not_reserve_stock_for_a_request_whose_deadline_is_spent(shop: Stack) -> None:
+    order_id = f"ord-deadline-{uuid.uuid4().hex[:8]}"
+    body = {"order_id": order_id, "items": [{"product_id": 1, "qty": 1}]}
+    with httpx.Client(base_url=shop.service_url("catalog"), timeout=20) as catalog:
+        refused = catalog.post("/reservations", json=body, headers={DEADLINE_HEADER: "0"})
+        assert refused.status_code == 504
+        assert refused.json()["error"]["code"] == "deadline_exceeded"
+        try:
+            # 201, not the 200 of a repeat: the refused request reserved nothing.
+            assert catalog.post("/reservations", json=body, headers={DEADLINE_HEADER: "2000"}).status_code == 201
+        finally:
+            catalog.post(f"/reservations/{order_id}/release").raise_for_status()

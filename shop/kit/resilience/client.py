@@ -288,7 +288,8 @@ class ResilientClient:
                 else:
                     # Trap: CircuitBreaker.call() holds the breaker's one RLock for the whole
                     # call, so all calls through a breaker would run one at a time. calling()
-                    # takes the lock only to check the state, never during the body.
+                    # takes the lock only to check the state, never during the body (so in
+                    # half-open, concurrent calls may all go through as trials: the lesser evil).
                     with breaker.calling():
                         resp = self._send(call, timeout)
             except pybreaker.CircuitBreakerError:
