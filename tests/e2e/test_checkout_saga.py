@@ -24,7 +24,8 @@ from tests.support import poll_until
 pytestmark = pytest.mark.e2e
 
 # Products these tests own (restocked where a test needs an exact count).
-HAPPY, IDEMPOTENT, OWNER, DECLINED, WORKER_DOWN, PAYMENTS_DOWN, SCARCE, BROKEN, GATEWAY = 3, 4, 5, 19, 6, 7, 20, 8, 9
+HAPPY, IDEMPOTENT, OWNER, DECLINED, WORKER_DOWN, PAYMENTS_DOWN, SCARCE, BROKEN, GATEWAY, KILLED = (
+    3, 4, 5, 19, 6, 7, 20, 8, 9, 10)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +184,28 @@ def test_orders_wait_while_the_worker_is_stopped_and_finish_when_it_returns(shop
         stack.start_process("orders-worker")
     assert shop.wait_until_finished(user, order_id)["status"] == "paid"
     assert len(shop.charges_for(order_id)) == 1
+
+
+def test_a_worker_killed_after_the_charge_finishes_the_order_on_restart_with_one_charge(
+    shop: ShopClient, stack: Stack, toxiproxy: httpx.Client
+) -> None:
+    user = synthetic_user()
+    shop.add_to_cart(user, KILLED, 1)
+    # Hold the charge's answer so the worker is between "charged" and "paid" when it dies.
+    toxiproxy.post("/proxies/orders__payments/toxics", json={
+        "name": "hold_charge_answer", "type": "latency", "stream": "downstream", "attributes": {"latency": 5000},
+    }).raise_for_status()
+    try:
+        order_id = shop.checkout(user).json()["order_id"]
+        poll_until(lambda: shop.charges_for(order_id), timeout_s=30, message="payments records the charge")
+        stack.kill_process("orders-worker")
+        assert shop.order(user, order_id).json()["status"] == "pending"
+    finally:
+        toxiproxy.delete("/proxies/orders__payments/toxics/hold_charge_answer")
+        stack.start_process("orders-worker")
+    assert shop.wait_until_finished(user, order_id)["status"] == "paid"
+    assert [c["status"] for c in shop.charges_for(order_id)] == ["succeeded"]
+    shop.wait_for_notification(user, order_id, "order.paid")
 
 
 def test_an_unreachable_payments_service_delays_the_order_without_a_second_charge(
