@@ -29,6 +29,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -110,9 +111,10 @@ def _integer(value: Any, name: str, low: int, high: int) -> int:
 class FaultSet:
     """The faults active in one process (replaced as a whole, read lock-free)."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self._faults: tuple[FaultSpec, ...] = ()
         self._rng = rng or random.Random()
+        self.sleep = sleep
         self._lock = threading.Lock()
 
     @property
@@ -169,7 +171,7 @@ def init_app(app: Flask) -> None:
             return None
         if fault.latency_ms:
             injected.labels(service, fault.route, "latency").inc()
-            time.sleep(fault.latency_ms / 1000.0)  # the fault *is* the delay
+            fault_set.sleep(fault.latency_ms / 1000.0)  # the fault *is* the delay
         if fault_set.should_fail(fault):
             injected.labels(service, fault.route, "error").inc()
             resp = error_response(fault.status, "injected_fault", f"fault injected on {fault.route}")

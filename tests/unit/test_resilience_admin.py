@@ -229,3 +229,16 @@ def test_an_error_rate_injects_roughly_that_share() -> None:
     spec = FaultSpec(route="/", error_rate=0.3)
     hits = sum(faults.should_fail(spec) for _ in range(2000))
     assert 500 < hits < 700
+
+
+def test_a_latency_fault_delays_the_request_and_is_counted(app: Flask, client: FlaskClient) -> None:
+    from prometheus_client import REGISTRY
+
+    slept: list[float] = []
+    get_fault_set(app).sleep = slept.append
+    labels = {"service": "cart", "route": "/carts/u9", "kind": "latency"}
+    before = REGISTRY.get_sample_value("shoplab_faults_injected_total", labels) or 0.0
+    client.put("/admin/faults", headers=ADMIN, json={"faults": [{"route": "/carts/u9", "latency_ms": 250}]})
+    assert client.get("/carts/u9").status_code == 200
+    assert slept == [0.25]
+    assert REGISTRY.get_sample_value("shoplab_faults_injected_total", labels) == before + 1
