@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from shoplab.audit import run_audit
 from shoplab.stack import Stack, StackNotRunning
@@ -41,7 +42,8 @@ def command(run_dir: Path | None, drain_timeout_s: float, allow_pending: bool, a
         counts = ", ".join(f"{n} {what}" for what, n in report.counts.items())
         console.print(f"audited {counts}; drained: {'yes' if report.drained else 'no'}")
         for violation in report.violations:
-            console.print(f"[red]violation[/] {violation}", highlight=False)
+            # escape: "[invariant]" would otherwise be read as rich markup and vanish.
+            console.print(f"[red]violation[/] {escape(str(violation))}", highlight=False)
         if report.ok:
             console.print("[green]every invariant holds[/]")
         else:
