@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pact import Pact, generate, match
 from pact.match.matcher import GenericMatcher
@@ -58,3 +58,13 @@ def error_body(code: str | None = None, *, details: Any = None) -> dict[str, Any
 def unavailable_state(provider: str) -> str:
     """Return the provider state that makes ``provider`` answer 503 on every route."""
     return f"{provider} is unavailable"
+
+
+W = TypeVar("W")
+
+
+@contextmanager
+def serve_peer(pact: Pact, wrapper: Callable[[ResilientClient], W]) -> Iterator[W]:
+    """Serve the pact's mock provider on 127.0.0.1 and yield the consumer's real client aimed at it."""
+    with pact.serve(addr="127.0.0.1") as srv:
+        yield wrapper(make_resilient_client(pact.consumer, pact.provider, str(srv.url)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.states import StateContext, StateValues, provider_state
+from contracts.states import StateContext, StateSetupError, StateValues, provider_state
 
 
 # -- payments ------------------------------------------------------------------------------
@@ -21,3 +21,100 @@ def _payments_charged(ctx: StateContext, params: Mapping[str, Any]) -> StateValu
     ctx.call("payments", "POST", "/charges", json={"order_id": order_id, "amount_cents": amount},
              headers={"Idempotency-Key": order_id}, expect=(201,))
     return {"order_id": order_id}
+
+
+# -- catalog --------------------------------------------------------------------------------
+def _get_product(ctx: StateContext, product_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = ctx.call("catalog", "GET", f"/products/{product_id}", expect=(200,)).json()
+    return body
+
+
+def _ensure_stock(ctx: StateContext, product_id: int, at_least: int) -> None:
+    # Restock through the admin API only when needed: the audit's seeded stock moves along.
+    if _get_product(ctx, product_id)["stock"] < at_least:
+        ctx.call("catalog", "PUT", f"/admin/products/{product_id}/stock", admin=True,
+                 json={"stock": at_least + 100}, expect=(200,))
+
+
+@provider_state("catalog", "product 1 exists")
+def _catalog_product_exists(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    _get_product(ctx, int(params.get("product_id", 1)))
+    return {}
+
+
+@provider_state("catalog", "product 999999 does not exist")
+def _catalog_product_missing(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    ctx.call("catalog", "GET", f"/products/{int(params.get('product_id', 999999))}", expect=(404,))
+    return {}
+
+
+@provider_state("catalog", "the catalog has products")
+def _catalog_has_products(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    if not ctx.call("catalog", "GET", "/products", expect=(200,)).json()["items"]:
+        raise StateSetupError("catalog has no products: its seed did not run")
+    return {}
+
+
+@provider_state("catalog", "the order has no reservation yet")
+def _catalog_no_reservation(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    _ensure_stock(ctx, int(params["product_id"]), int(params["qty"]))
+    return {}  # the fresh order id has no reservation by construction
+
+
+@provider_state("catalog", "the order holds a reservation")
+def _catalog_reservation(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    product_id, qty, order_id = int(params["product_id"]), int(params["qty"]), str(params["order_id"])
+    _ensure_stock(ctx, product_id, qty)
+    ctx.call("catalog", "POST", "/reservations", expect=(201,),
+             json={"order_id": order_id, "items": [{"product_id": product_id, "qty": qty}]})
+    return {"order_id": order_id}
+
+
+@provider_state("catalog", "product 1 has less stock than requested")
+def _catalog_short_stock(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    product_id, qty = int(params["product_id"]), int(params["qty"])
+    if _get_product(ctx, product_id)["stock"] >= qty:
+        ctx.call("catalog", "PUT", f"/admin/products/{product_id}/stock", admin=True,
+                 json={"stock": qty - 1}, expect=(200,))
+    return {}
+
+
+# -- cart -------------------------------------------------------------------------------------
+def _fill_cart(ctx: StateContext, user_id: str, product_id: int, qty: int) -> None:
+    ctx.call("cart", "DELETE", f"/carts/{user_id}", expect=(200,))
+    ctx.call("cart", "POST", f"/carts/{user_id}/items", json={"product_id": product_id, "qty": qty}, expect=(200,))
+
+
+@provider_state("cart", "the user's cart holds a product")
+def _cart_holds_a_product(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    _fill_cart(ctx, str(params["user_id"]), int(params["product_id"]), int(params["qty"]))
+    return {"user_id": str(params["user_id"])}
+
+
+@provider_state("cart", "the user's cart is empty")
+def _cart_is_empty(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    ctx.call("cart", "DELETE", f"/carts/{params['user_id']}", expect=(200,))
+    return {"user_id": str(params["user_id"])}
+
+
+@provider_state("cart", "product 999999 does not exist")
+def _cart_unknown_product(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    # cart checks products with catalog (kept running in the stack): the product must be unknown there.
+    ctx.call("catalog", "GET", f"/products/{int(params.get('product_id', 999999))}", expect=(404,))
+    ctx.call("cart", "DELETE", f"/carts/{params['user_id']}", expect=(200,))
+    return {"user_id": str(params["user_id"])}
+
+
+# -- notifications ------------------------------------------------------------------------------
+@provider_state("notifications", "the event has not been received yet")
+def _notifications_new_event(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    return {}  # the fresh event id was never received by construction
+
+
+@provider_state("notifications", "the event was already received")
+def _notifications_known_event(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    event_id = str(params["event_id"])
+    ctx.call("notifications", "POST", "/events", expect=(201,), headers={"Idempotency-Key": event_id},
+             json={"event_id": event_id, "type": str(params.get("type", "order.paid")),
+                   "order_id": str(params["order_id"]), "user_id": str(params["user_id"]), "payload": {}})
+    return {"event_id": event_id}

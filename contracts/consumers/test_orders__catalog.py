@@ -1,0 +1,142 @@
+"""Contract orders→catalog: pricing at checkout, and the saga's reserve / commit / release of stock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pact import Pact, match
+
+from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
+from shop.kit.errors import DependencyUnavailable
+from shop.orders.clients import CatalogClient
+from shop.orders.service import ReservationOutcome
+from shop.orders.store import OrderItem
+
+pytestmark = pytest.mark.contracts
+
+ORDER_ID = "ord-contract-1"
+ORDER_ID_RE = r"^[A-Za-z0-9_.:-]+$"
+ITEMS = [OrderItem(product_id=1, qty=2, price_cents=1250)]
+
+
+@pytest.fixture
+def pact(pact_output_dir: Path) -> Iterator[Pact]:
+    """Give the orders→catalog pact."""
+    with open_pact("orders", "catalog", pact_output_dir) as pact:
+        yield pact
+
+
+def _order_id() -> object:
+    return from_state("${order_id}", ORDER_ID)
+
+
+def _order_path(action: str) -> object:
+    return from_state(f"/reservations/${{order_id}}/{action}", f"/reservations/{ORDER_ID}/{action}",
+                      regex=rf"^/reservations/[A-Za-z0-9_.:-]+/{action}$")
+
+
+def _reserve(pact: Pact, description: str, state: str, *, product_id: int = 1, qty: int = 2, **params: object):  # noqa: ANN202
+    return (
+        pact.upon_receiving(description)
+        .given(state, product_id=product_id, qty=qty, **params)
+        .with_request("POST", "/reservations")
+        .with_header("Idempotency-Key", _order_id())
+        .with_body({"order_id": _order_id(), "items": [{"product_id": product_id, "qty": qty}]},
+                   content_type="application/json")
+    )
+
+
+def test_orders_prices_a_product_at_checkout(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request for one product to price it")
+        .given("product 1 exists", product_id=1)
+        .with_request("GET", "/products/1")
+        .will_respond_with(200)
+        .with_body({"id": match.int(1), "name": match.str("Espresso cup"), "price_cents": match.int(1250)},
+                   content_type="application/json")
+    )
+    with serve_peer(pact, CatalogClient) as catalog:
+        product = catalog.get_product(1)
+    assert product is not None
+    assert (product.product_id, product.price_cents) == (1, 1250)
+
+
+def test_orders_learns_that_a_product_in_the_cart_is_gone(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request for an unknown product to price it")
+        .given("product 999999 does not exist", product_id=999999)
+        .with_request("GET", "/products/999999")
+        .will_respond_with(404)
+        .with_body(error_body(), content_type="application/json")
+    )
+    with serve_peer(pact, CatalogClient) as catalog:
+        assert catalog.get_product(999999) is None
+
+
+def test_orders_reserves_stock_for_a_new_order(pact: Pact) -> None:
+    _reserve(pact, "a reservation for a new order", "the order has no reservation yet").will_respond_with(
+        201
+    ).with_body(
+        {"order_id": _order_id(), "status": "reserved",
+         "items": match.each_like({"product_id": match.int(1), "qty": match.int(2)}, min=1)},
+        content_type="application/json",
+    )
+    with serve_peer(pact, CatalogClient) as catalog:
+        assert catalog.reserve(ORDER_ID, ITEMS).outcome is ReservationOutcome.RESERVED
+
+
+def test_orders_gets_the_same_reservation_when_it_repeats_one(pact: Pact) -> None:
+    _reserve(pact, "a repeated reservation for an order", "the order holds a reservation").will_respond_with(
+        200
+    ).with_body({"order_id": _order_id(), "status": "reserved"}, content_type="application/json")
+    with serve_peer(pact, CatalogClient) as catalog:
+        assert catalog.reserve(ORDER_ID, ITEMS).outcome is ReservationOutcome.RESERVED
+
+
+def test_orders_learns_which_product_lacks_stock(pact: Pact) -> None:
+    _reserve(
+        pact, "a reservation for more than the stock", "product 1 has less stock than requested", qty=10000
+    ).will_respond_with(409).with_body(
+        error_body("insufficient_stock", details={"product_id": 1, "requested": 10000,
+                                                   "available": match.int(5)}),
+        content_type="application/json",
+    )
+    with serve_peer(pact, CatalogClient) as catalog:
+        reservation = catalog.reserve(ORDER_ID, [OrderItem(product_id=1, qty=10000, price_cents=1250)])
+    assert reservation.outcome is ReservationOutcome.INSUFFICIENT_STOCK
+
+
+def test_orders_commits_a_reservation_once_the_charge_succeeded(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a commit of a reservation")
+        .given("the order holds a reservation", product_id=1, qty=2)
+        .with_request("POST", _order_path("commit"))
+        .with_header("Idempotency-Key", _order_id())
+        .will_respond_with(200)
+        .with_body({"status": "committed"}, content_type="application/json")
+    )
+    with serve_peer(pact, CatalogClient) as catalog:
+        catalog.commit(ORDER_ID)
+
+
+def test_orders_releases_a_reservation_after_a_declined_charge(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a release of a reservation")
+        .given("the order holds a reservation", product_id=1, qty=2)
+        .with_request("POST", _order_path("release"))
+        .with_header("Idempotency-Key", _order_id())
+        .will_respond_with(200)
+        .with_body({"status": "released"}, content_type="application/json")
+    )
+    with serve_peer(pact, CatalogClient) as catalog:
+        catalog.release(ORDER_ID)
+
+
+def test_orders_sees_a_catalog_outage_as_unavailable_so_the_worker_retries(pact: Pact) -> None:
+    _reserve(pact, "a reservation while catalog is unavailable", unavailable_state("catalog")).will_respond_with(
+        503
+    ).with_body(error_body(), content_type="application/json")
+    with serve_peer(pact, CatalogClient) as catalog, pytest.raises(DependencyUnavailable):
+        catalog.reserve(ORDER_ID, ITEMS)
