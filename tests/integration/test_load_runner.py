@@ -150,3 +150,18 @@ def test_stop_ends_every_locust_process_and_is_idempotent(fake_gateway: str, tmp
     assert all(p.poll() is not None for p in run.processes)
     result = run.wait(timeout_s=1)
     assert result.totals["requests"] > 0
+
+
+def test_open_loop_with_two_workers_splits_the_rate_and_the_master_adds_their_arrivals(
+    fake_gateway: str, tmp_path: Path
+) -> None:
+    spec = _spec(fake_gateway, users=4, workers=2, rate_per_s=10.0, duration_s=6.0, user_classes=("BrowsingShopper",))
+    result = start_load(spec, out_dir=tmp_path).wait(timeout_s=90)
+    assert result.exit_code == 0, result.problem or result.checks
+    arrivals = result.arrivals
+    assert arrivals is not None
+    started = arrivals["on_time"] + arrivals["late"]
+    # loose bound: 10/s for 6 s is 60 arrivals, half from each worker
+    assert 30 <= arrivals["scheduled"] <= 90
+    assert result.journeys["browse"]["total"] <= started
+    assert len(result.worker_requests) == 2 and all(n > 0 for n in result.worker_requests.values())
