@@ -13,7 +13,7 @@ from shop.kit.api_spec import INT_ID, MAX_ID, ApiModel, operation
 from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
 from shop.kit.db import init_service_db, make_session_factory
-from shop.kit.errors import NotFound, ValidationFailed
+from shop.kit.errors import Conflict, NotFound
 from shop.kit.resilience import make_clients
 
 USER = "<string(maxlength=128):user_id>"
@@ -75,15 +75,24 @@ def get_cart(user_id: str) -> CartOut:
     return CartOut.of(_service().get_cart(user_id))
 
 
-@operation(bp, "POST", f"/carts/{USER}/items", body=AddItemIn, responses={200: CartOut}, peers=("catalog",))
+@operation(
+    bp,
+    "POST",
+    f"/carts/{USER}/items",
+    body=AddItemIn,
+    responses={200: CartOut},
+    errors=(404, 409),
+    peers=("catalog",),
+)
 def add_item(user_id: str, body: AddItemIn) -> CartOut:
-    """Add units of a product; 404 unknown product, 422 bad qty or more than 100 in a line."""
+    """Add units of a product; 404 unknown product, 422 bad qty, 409 when the line would pass 100 units."""
     try:
         return CartOut.of(_service().add_item(user_id, body.product_id, body.qty))
     except UnknownProduct as exc:
         raise NotFound(str(exc), code="unknown_product", details={"product_id": exc.product_id}) from None
     except QuantityLimit as exc:
-        raise ValidationFailed(str(exc), code="qty_limit") from None
+        # 409, not 422: the request is valid on its own; it conflicts with what the cart holds.
+        raise Conflict(str(exc), code="qty_limit") from None
 
 
 @operation(

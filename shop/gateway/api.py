@@ -41,14 +41,14 @@ class PeerModel(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-# -- request bodies (the owning service checks the finer rules; its 422 passes through) --
+# -- request bodies (mirroring the owning service's rules; its own 4xx still passes through) --
 
 
 class SignUpIn(ApiModel):
-    """A sign-up request."""
+    """A sign-up request (the same rules identity applies, so the schema tells the truth)."""
 
-    email: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=128)
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=100)
 
 
@@ -234,11 +234,11 @@ def get_cart(user_id: str) -> CartOut:
     auth=True,
     body=CartItemIn,
     responses={200: CartOut},
-    errors=(404,),
+    errors=(404, 409),
     peers=("cart",),
 )
 def add_cart_item(user_id: str, body: CartItemIn) -> CartOut:
-    """Add units of a product to the caller's cart; 404 unknown product."""
+    """Add units of a product to the caller's cart; 404 unknown product, 409 past 100 units in a line."""
     return _as(CartOut, _peers()["cart"].add_item(user_id, body.model_dump()), "cart")
 
 

@@ -50,6 +50,7 @@ huge number is a 404, never an overflow; plain ``<name>`` is a non-empty string.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -152,12 +153,27 @@ def parse_body(model: type[BaseModel]) -> Any:
     if not raw.strip():
         raise BadRequest("the request body is empty")
     try:
-        return model.model_validate_json(raw)
+        # JSON Schema counts 2.0 as an integer but pydantic's strict int does not: turn
+        # integral floats into ints first, so the published schema stays truthful.
+        normalized = json.dumps(json.loads(raw, parse_float=_parse_json_number), allow_nan=False)
+    except ValueError:  # also UnicodeDecodeError and NaN/Infinity (allow_nan=False)
+        raise BadRequest("the request body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
+    try:
+        return model.model_validate_json(normalized)
     except ValidationError as exc:
         errors = _public_errors(exc)
         if any(e["type"] in ("json_invalid", "json_type") for e in errors):
             raise BadRequest("the request body is not valid JSON") from None
         raise ValidationFailed("the request body is invalid", details=errors) from None
+
+
+def _parse_json_number(text: str) -> float | int:
+    value = float(text)
+    if value.is_integer() and abs(value) < 1e300:
+        return int(value)
+    return value
 
 
 def parse_query(model: type[BaseModel]) -> Any:

@@ -100,6 +100,23 @@ def test_a_valid_body_is_parsed_and_answered_with_the_first_declared_status() ->
     assert resp.get_json() == {"order_id": "o1", "items": [{"product_id": 1, "qty": 2}]}
 
 
+def test_integral_floats_count_as_integers_like_json_schema_says() -> None:
+    resp = (
+        _app()
+        .test_client()
+        .post("/baskets", json={"order_id": "o1", "items": [{"product_id": 1.0, "qty": 2e0}]})
+    )
+    assert resp.status_code == 200
+    assert resp.get_json()["items"] == [{"product_id": 1, "qty": 2}]
+    assert (
+        _app()
+        .test_client()
+        .post("/baskets", json={"order_id": "o1", "items": [{"product_id": 1, "qty": 2.5}]})
+        .status_code
+        == 422
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "content_type"),
     [
@@ -107,6 +124,8 @@ def test_a_valid_body_is_parsed_and_answered_with_the_first_declared_status() ->
         ("", "application/json"),
         ('{"order_id": "o"}', "text/plain"),
         (b"\xff\xfe", "application/json"),
+        ('{"order_id": NaN}', "application/json"),
+        ("[" * 100000, "application/json"),
     ],
 )
 def test_malformed_json_or_a_wrong_content_type_is_a_400_json_error(data: Any, content_type: str) -> None:

@@ -82,7 +82,7 @@ def test_bad_input_is_a_4xx_json_error(
 def test_a_line_past_100_units_is_refused(client: FlaskClient) -> None:
     client.post("/carts/u1/items", json={"product_id": 1, "qty": 100})
     resp = client.post("/carts/u1/items", json={"product_id": 1, "qty": 1})
-    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "qty_limit"
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "qty_limit"
 
 
 def test_a_dead_catalog_is_a_503_json_error_but_clearing_still_works(tmp_path: Path) -> None:

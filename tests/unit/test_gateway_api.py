@@ -153,7 +153,7 @@ def test_sign_up_log_in_and_a_taken_email(shop: Shop) -> None:
     assert _error(again, 409)["code"] == "email_taken"
 
 
-def test_identity_validation_errors_pass_through_the_gateway(shop: Shop) -> None:
+def test_an_invalid_sign_up_is_a_422_with_the_validation_details(shop: Shop) -> None:
     resp = shop.client.post(
         "/api/auth/signup", json={"email": "not-an-email", "password": "correct horse", "name": "A"}
     )
