@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.states import StateContext, StateSetupError, StateValues, provider_state
+from contracts.states import StateContext, StateSetupError, StateValues, fresh_id, provider_state
 
 
 # -- payments ------------------------------------------------------------------------------
@@ -118,3 +118,68 @@ def _notifications_known_event(ctx: StateContext, params: Mapping[str, Any]) -> 
              json={"event_id": event_id, "type": str(params.get("type", "order.paid")),
                    "order_id": str(params["order_id"]), "user_id": str(params["user_id"]), "payload": {}})
     return {"event_id": event_id}
+
+
+# -- identity -----------------------------------------------------------------------------------
+@provider_state("identity", "no user has the email")
+def _identity_free_email(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    return {}  # the fresh email was never registered by construction
+
+
+@provider_state("identity", "a user is registered")
+def _identity_user(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    email = str(params["email"])
+    ctx.call("identity", "POST", "/users", expect=(201,),
+             json={"email": email, "password": str(params["password"]), "name": "Contract"})
+    return {"email": email}
+
+
+# -- recommendations --------------------------------------------------------------------------------
+@provider_state("recommendations", "product 1 has suggestions")
+def _recommendations_for(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    product_id = int(params.get("product_id", 1))
+    # recommendations reads catalog (kept running): the product must exist there, with neighbours.
+    _get_product(ctx, product_id)
+    items = ctx.call("recommendations", "GET", f"/recommendations/{product_id}", expect=(200,)).json()["items"]
+    if not items:
+        raise StateSetupError(f"recommendations has no suggestion for product {product_id}")
+    return {}
+
+
+@provider_state("recommendations", "product 999999 does not exist")
+def _recommendations_unknown(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    ctx.call("catalog", "GET", f"/products/{int(params.get('product_id', 999999))}", expect=(404,))
+    return {}
+
+
+# -- orders ---------------------------------------------------------------------------------------
+def _checkout(ctx: StateContext, params: Mapping[str, Any], key: str) -> str:
+    user_id = str(params["user_id"])
+    # orders prices the cart it reads from cart (its peer, kept running): fill that cart first.
+    _fill_cart(ctx, user_id, int(params["product_id"]), int(params["qty"]))
+    resp = ctx.call("orders", "POST", "/orders", json={"user_id": user_id}, expect=(201,),
+                    headers={"X-User-ID": user_id, "Idempotency-Key": key})
+    return str(resp.json()["order_id"])
+
+
+@provider_state("orders", "the user's cart holds a product")
+def _orders_cart_with_product(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    _fill_cart(ctx, str(params["user_id"]), int(params["product_id"]), int(params["qty"]))
+    return {"idempotency_key": fresh_id("key")}
+
+
+@provider_state("orders", "the user's cart is empty")
+def _orders_empty_cart(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    ctx.call("cart", "DELETE", f"/carts/{params['user_id']}", expect=(200,))
+    return {"idempotency_key": fresh_id("key")}
+
+
+@provider_state("orders", "the user already checked out with the key")
+def _orders_checked_out(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    key = fresh_id("key")
+    return {"idempotency_key": key, "order_id": _checkout(ctx, params, key)}
+
+
+@provider_state("orders", "the user has an order")
+def _orders_has_order(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    return {"order_id": _checkout(ctx, params, fresh_id("key"))}

@@ -80,6 +80,7 @@ def fresh_values() -> StateValues:
         "event_id": fresh_id("evt"),
         "user_id": fresh_id("usr"),
         "email": f"{fresh_id('user')}@example.test",
+        "idempotency_key": fresh_id("key"),
     }
 
 

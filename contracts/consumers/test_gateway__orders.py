@@ -1,0 +1,120 @@
+"""Contract gateway→orders: checkout (new and repeated key), the empty-cart 422, reads by the owner only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pact import Pact, match
+
+from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
+from shop.gateway.clients import OrdersClient
+from shop.kit.errors import DependencyUnavailable, NotFound, ValidationFailed
+
+pytestmark = pytest.mark.contracts
+
+USER_ID = "usr-contract-1"
+ORDER_ID = "ord-contract-1"
+KEY = "key-contract-1"
+ORDER = {"order_id": match.str(ORDER_ID), "status": match.str("pending")}
+
+
+@pytest.fixture
+def pact(pact_output_dir: Path) -> Iterator[Pact]:
+    """Give the gateway→orders pact."""
+    with open_pact("gateway", "orders", pact_output_dir) as pact:
+        yield pact
+
+
+def _user() -> object:
+    return from_state("${user_id}", USER_ID)
+
+
+def _checkout(pact: Pact, description: str, state: str, **params: object):  # noqa: ANN202
+    return (
+        pact.upon_receiving(description)
+        .given(state, **params)
+        .with_request("POST", "/orders")
+        .with_header("X-User-ID", _user())
+        .with_header("Idempotency-Key", from_state("${idempotency_key}", KEY))
+        .with_body({"user_id": _user()}, content_type="application/json")
+    )
+
+
+def test_gateway_checks_out_the_callers_cart_as_a_pending_order(pact: Pact) -> None:
+    _checkout(pact, "a checkout of a cart with a product", "the user's cart holds a product",
+              product_id=1, qty=1).will_respond_with(201).with_body(
+        {"order_id": match.str(ORDER_ID), "status": "pending"}, content_type="application/json"
+    )
+    with serve_peer(pact, OrdersClient) as orders:
+        order, status = orders.checkout(USER_ID, card=None, idempotency_key=KEY)
+    assert (status, order["status"]) == (201, "pending")
+
+
+def test_gateway_gets_the_same_order_back_for_a_repeated_idempotency_key(pact: Pact) -> None:
+    _checkout(pact, "a repeated checkout with the same key", "the user already checked out with the key",
+              product_id=1, qty=1).will_respond_with(200).with_body(
+        {"order_id": from_state("${order_id}", ORDER_ID), "status": match.str("pending")},
+        content_type="application/json",
+    )
+    with serve_peer(pact, OrdersClient) as orders:
+        order, status = orders.checkout(USER_ID, card=None, idempotency_key=KEY)
+    assert (status, order["order_id"]) == (200, ORDER_ID)
+
+
+def test_gateway_passes_on_422_for_an_empty_cart(pact: Pact) -> None:
+    _checkout(pact, "a checkout of an empty cart", "the user's cart is empty").will_respond_with(
+        422
+    ).with_body(error_body(), content_type="application/json")
+    with serve_peer(pact, OrdersClient) as orders, pytest.raises(ValidationFailed):
+        orders.checkout(USER_ID, card=None, idempotency_key=KEY)
+
+
+def test_gateway_reads_one_of_the_callers_orders(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request for the caller's order")
+        .given("the user has an order", product_id=1, qty=1)
+        .with_request("GET", from_state("/orders/${order_id}", f"/orders/{ORDER_ID}", regex=r"^/orders/[^/]+$"))
+        .with_header("X-User-ID", _user())
+        .will_respond_with(200)
+        .with_body({"order_id": from_state("${order_id}", ORDER_ID), "status": match.str("pending")},
+                   content_type="application/json")
+    )
+    with serve_peer(pact, OrdersClient) as orders:
+        assert orders.get_order(USER_ID, ORDER_ID)["order_id"] == ORDER_ID
+
+
+def test_gateway_passes_on_404_for_someone_elses_order(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request for another user's order")
+        .given("the user has an order", product_id=1, qty=1)
+        .with_request("GET", from_state("/orders/${order_id}", f"/orders/{ORDER_ID}", regex=r"^/orders/[^/]+$"))
+        .with_header("X-User-ID", "usr-someone-else")
+        .will_respond_with(404)
+        .with_body(error_body(), content_type="application/json")
+    )
+    with serve_peer(pact, OrdersClient) as orders, pytest.raises(NotFound):
+        orders.get_order("usr-someone-else", ORDER_ID)
+
+
+def test_gateway_lists_the_callers_orders(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request for the caller's orders")
+        .given("the user has an order", product_id=1, qty=1)
+        .with_request("GET", "/orders")
+        .with_query_parameter("user_id", _user())
+        .with_header("X-User-ID", _user())
+        .will_respond_with(200)
+        .with_body({"items": match.each_like(ORDER, min=1)}, content_type="application/json")
+    )
+    with serve_peer(pact, OrdersClient) as orders:
+        assert orders.list_orders(USER_ID)["items"][0]["order_id"] == ORDER_ID
+
+
+def test_gateway_sees_an_orders_outage_as_unavailable(pact: Pact) -> None:
+    _checkout(pact, "a checkout while orders is unavailable", unavailable_state("orders")).will_respond_with(
+        503
+    ).with_body(error_body(), content_type="application/json")
+    with serve_peer(pact, OrdersClient) as orders, pytest.raises(DependencyUnavailable):
+        orders.checkout(USER_ID, card=None, idempotency_key=KEY)
