@@ -20,6 +20,7 @@ class Settings:
     idle_max_s: float
     worker_metrics_port: int
     concurrency: int = 4
+    orders_url: str | None = None
     worker_metrics_host: str = "127.0.0.1"
 
     @classmethod
@@ -34,6 +35,7 @@ class Settings:
             idle_max_s=get_float_env("ORDERS_WORKER_IDLE_MAX_S", 1.0, source),
             worker_metrics_port=_metrics_port(source),
             concurrency=max(1, int(get_float_env("ORDERS_WORKER_CONCURRENCY", 4, source))),
+            orders_url=_orders_url(source),
             # Containers set 0.0.0.0 so Prometheus in another container can scrape the worker.
             worker_metrics_host=source.get("ORDERS_WORKER_METRICS_HOST") or "127.0.0.1",
         )
@@ -50,3 +52,11 @@ def _metrics_port(source: dict[str, str]) -> int:
     orders_port = source.get("ORDERS_PORT")
     offset = int(orders_port) - DEFAULT.service("orders").port if orders_port and orders_port.isdigit() else 0
     return WORKER_METRICS_PORT + offset
+
+
+def _orders_url(source: dict[str, str]) -> str | None:
+    # The worker reads the orders service's resilience profile from its admin API.
+    if source.get("ORDERS_SELF_URL"):
+        return source["ORDERS_SELF_URL"]
+    port = source.get("ORDERS_PORT")
+    return f"http://127.0.0.1:{port}" if port and port.isdigit() else None

@@ -4,7 +4,7 @@
 ``SHOPLAB_DATA_DIR``, ...), serves Prometheus metrics on ``ORDERS_WORKER_METRICS_PORT``
 (default: topology's worker metrics port at the orders port's offset; 0 disables) and
 loops until SIGTERM/SIGINT, advancing up to ``ORDERS_WORKER_CONCURRENCY`` (default 4)
-orders at once. All state lives in the database and every step is
+orders at once and following the orders service's resilience profile. All state lives in the database and every step is
 idempotent, so the worker can be killed at any point and restarted.
 """
 
@@ -13,10 +13,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
+import httpx
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
@@ -24,7 +28,8 @@ from shop.kit.db import make_engine
 from shop.kit.errors import DependencyError
 from shop.kit.logs import configure_logging
 from shop.kit.metrics import start_worker_metrics_server
-from shop.kit.resilience import ResilientClient
+from shop.kit.resilience import ResilienceControl, ResilientClient
+from shop.kit.resilience.policy import get_default_profile_name
 from shop.kit.telemetry import init_process
 from shop.orders.clients import build_peers
 from shop.orders.config import Settings
@@ -53,6 +58,42 @@ class WorkerMetrics:
                                   "Pending orders plus undelivered outbox events.", registry=self.registry)
 
 
+class ProfileFollower:
+    """Keep the worker's resilience profile equal to the orders service's.
+
+    Experiments switch a profile through ``PUT /admin/resilience`` on the orders
+    service; the saga's calls run here, so the worker reads that setting (at most once
+    per ``every_s``) and switches its own clients to match.
+    """
+
+    def __init__(self, control: ResilienceControl, fetch: Callable[[], dict[str, Any]], *,
+                 every_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.control = control
+        self.fetch = fetch
+        self.every_s = every_s
+        self.clock = clock
+        self._next_at = 0.0
+
+    def maybe_sync(self) -> bool:
+        """Follow the orders service's profile and overrides when due; say whether they changed."""
+        now = self.clock()
+        if now < self._next_at:
+            return False
+        self._next_at = now + self.every_s
+        try:
+            described = self.fetch()
+            profile = str(described["profile"])
+            overrides = dict(described.get("overrides") or {})
+        except Exception as exc:  # orders down or restarting: keep the current policy
+            log.debug("resilience_follow_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
+        if profile == self.control.profile.name and overrides == self.control.overrides:
+            return False
+        self.control.switch(profile, overrides)
+        log.info("resilience_followed", profile=profile, overrides=overrides)
+        return True
+
+
 @dataclass(frozen=True)
 class PassResult:
     """What one pass did."""
@@ -66,8 +107,10 @@ class Worker:
     """Loop over pending orders and undelivered events until told to stop."""
 
     def __init__(self, saga: Saga, *, metrics: WorkerMetrics | None = None,
-                 poll_interval_s: float = 0.1, idle_max_s: float = 1.0, concurrency: int = 1) -> None:
+                 poll_interval_s: float = 0.1, idle_max_s: float = 1.0, concurrency: int = 1,
+                 profile_follower: ProfileFollower | None = None) -> None:
         self.saga = saga
+        self.profile_follower = profile_follower
         self.metrics = metrics or WorkerMetrics()
         self.poll_interval_s = poll_interval_s
         self.idle_max_s = max(idle_max_s, poll_interval_s)
@@ -93,6 +136,8 @@ class Worker:
     def run_pass(self) -> PassResult:
         """Advance every pending order once, then deliver what the outbox holds."""
         progressed = failed = 0
+        if self.profile_follower is not None:
+            self.profile_follower.maybe_sync()
         orders = self.saga.pending_orders()
         if self.concurrency > 1 and len(orders) > 1:
             # Orders are independent; a slow payments simulator should not serialise them.
@@ -154,14 +199,27 @@ class Worker:
 
 
 def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) -> Worker:
-    """Wire the real store and peer clients into a worker."""
+    """Wire the real store, peer clients and profile follower into a worker."""
     store = OrderStore(make_engine(settings.db_path))
     store.create_schema()
-    clients = {dep: ResilientClient(dep, url, caller="orders") for dep, url in settings.kit.dependency_urls.items()}
-    peers = build_peers(clients)
-    saga = Saga(store, **peers)
+    deps = settings.kit.dependency_urls
+    control = ResilienceControl("orders", get_default_profile_name(), deps)
+    clients = {dep: ResilientClient(dep, url, caller="orders", control=control) for dep, url in deps.items()}
+    saga = Saga(store, **build_peers(clients))
+    follower = None
+    if settings.orders_url:
+        admin = httpx.Client(base_url=settings.orders_url, timeout=2.0,
+                             headers={"Authorization": f"Bearer {settings.kit.admin_token}"})
+
+        def fetch() -> dict[str, Any]:
+            resp = admin.get("/admin/resilience")
+            resp.raise_for_status()
+            body: dict[str, Any] = resp.json()
+            return body
+
+        follower = ProfileFollower(control, fetch)
     return Worker(saga, metrics=metrics, poll_interval_s=settings.poll_interval_s, idle_max_s=settings.idle_max_s,
-                  concurrency=settings.concurrency)
+                  concurrency=settings.concurrency, profile_follower=follower)
 
 
 def main() -> None:

@@ -227,6 +227,19 @@ def test_an_unreachable_payments_service_delays_the_order_without_a_second_charg
     assert len(shop.charges_for(order_id)) == 1
 
 
+def test_the_worker_follows_a_profile_switched_on_the_orders_service(shop: ShopClient, stack: Stack) -> None:
+    log_path = stack.log_dir / "orders-worker.log"
+    admin = shop.url("orders", "/admin/resilience")
+    assert shop.http.put(admin, json={"profile": "timeouts"}, headers=shop.admin_headers).status_code == 200
+    try:
+        poll_until(lambda: '"profile": "timeouts"' in log_path.read_text(), timeout_s=20,
+                   message="the worker switches to the timeouts profile")
+    finally:
+        shop.http.put(admin, json={"profile": "resilient"}, headers=shop.admin_headers).raise_for_status()
+    poll_until(lambda: log_path.read_text().rfind('"profile": "resilient"') > log_path.read_text().rfind(
+        '"profile": "timeouts"'), timeout_s=20, message="the worker switches back")
+
+
 def worker_failures(shop: ShopClient, dependency: str) -> float:
     """Read the worker's failed-step counter for ``dependency`` from its /metrics."""
     topo = shop.stack.topology

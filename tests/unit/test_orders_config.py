@@ -27,3 +27,9 @@ def test_the_database_lives_in_the_data_dir_and_the_poll_interval_is_tunable() -
     settings = Settings.from_env({**BASE, "ORDERS_WORKER_POLL_S": "0.5"})
     assert str(settings.db_path) == "/tmp/x/orders.db" and settings.poll_interval_s == 0.5
     assert Settings.from_env(BASE).db_path.name == "orders.db"
+
+
+def test_the_worker_finds_the_orders_service_for_its_profile() -> None:
+    assert Settings.from_env({**BASE, "ORDERS_PORT": "8284"}).orders_url == "http://127.0.0.1:8284"
+    assert Settings.from_env({**BASE, "ORDERS_SELF_URL": "http://orders:8084"}).orders_url == "http://orders:8084"
+    assert Settings.from_env(BASE).orders_url is None

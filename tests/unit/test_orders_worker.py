@@ -213,3 +213,27 @@ def test_concurrent_advancing_never_sells_more_than_the_stock(store: OrderStore,
     assert statuses == ["paid"] * 3 + ["rejected"] * 3
     assert peers.catalog.stock[9] == 0 and len(peers.payments.ledger) == 3
     assert result.progressed >= 6 and result.remaining == 0
+
+
+def test_the_worker_follows_the_orders_services_resilience_profile() -> None:
+    from shop.kit.resilience import ResilienceControl
+    from shop.orders.worker import ProfileFollower
+
+    control = ResilienceControl("orders", "resilient", ["payments"])
+    answers: list[object] = [{"profile": "naive", "overrides": {}}, RuntimeError("orders restarting"),
+                             {"profile": "naive", "overrides": {}}]
+    now = [0.0]
+
+    def fetch() -> dict[str, object]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    follower = ProfileFollower(control, fetch, every_s=1.0, clock=lambda: now[0])
+    assert follower.maybe_sync() is True and control.profile.name == "naive"
+    assert follower.maybe_sync() is False and len(answers) == 2  # throttled: not asked again yet
+    now[0] = 1.5
+    assert follower.maybe_sync() is False and control.profile.name == "naive"  # an error keeps the policy
+    now[0] = 3.0
+    assert follower.maybe_sync() is False and answers == []  # unchanged: no switch
