@@ -100,3 +100,19 @@ def test_two_workers_against_the_shop_both_drive_load_and_the_master_adds_it_up(
     assert len(result.worker_requests) == 2
     assert all(n > 0 for n in result.worker_requests.values())
     assert sum(result.worker_requests.values()) == result.totals["requests"]
+
+
+def test_with_an_app_level_fault_failing_every_order_the_run_fails_its_thresholds(
+    stack: Stack, admin: httpx.Client, tmp_path: Path
+) -> None:
+    faults_url = f"{stack.service_url('orders')}/admin/faults"
+    admin.put(faults_url, json={"faults": [{"route": "/orders", "method": "POST", "error_rate": 1.0, "status": 503}]}
+              ).raise_for_status()
+    try:
+        result = _run(stack, tmp_path, duration_s=10.0)
+    finally:
+        admin.delete(faults_url).raise_for_status()
+    assert result.exit_code == 1
+    assert result.journeys["checkout"]["failure"] > 0
+    assert result.journeys["checkout"]["success"] == 0
+    assert [c.name for c in result.checks if not c.passed] == ["request failure ratio", "journey failure ratio"]
