@@ -105,10 +105,19 @@ class ShopUser(FastHttpUser):
             yield journey
         except JourneyAborted:
             pass
+        except Exception as exc:
+            # a bug or an answer we could not even parse: count the journey failed, let Locust log it
+            journey.steps.append(StepResult("unexpected", False, reason=repr(exc)))
+            self._record(journey)
+            raise
         finally:
+            # a journey cut short by the end of the run (GreenletExit, StopUser) is not counted
             self.journey = None
+        self._record(journey)
+
+    def _record(self, journey: Journey) -> None:
         active_ms = max(0.0, (time.perf_counter() - journey.started - journey.think_s) * 1000.0)
-        self.state.tally.record(name, classify_journey(journey.steps), active_ms)
+        self.state.tally.record(journey.name, classify_journey(journey.steps), active_ms)
 
     def step(
         self,
@@ -121,9 +130,8 @@ class ShopUser(FastHttpUser):
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """Send one request named ``route``; record the step; abort the journey outside ``expect``."""
-        name = f"{route}"
         with self.client.request(
-            method, path, name=name, json=json, headers=headers, catch_response=True
+            method, path, name=route, json=json, headers=headers, catch_response=True
         ) as resp:
             status = int(resp.status_code or 0)
             body: Any = None
