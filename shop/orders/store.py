@@ -67,7 +67,7 @@ outbox = Table(
     Column("payload", JSON, nullable=False),
     Column("trace_context", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(512), nullable=True),
 )
@@ -266,7 +266,7 @@ class OrderStore:
                 OutboxEvent(
                     event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
                     payload=dict(r["payload"] or {}), delivered=r["delivered_at"] is not None,
-                    attempts=r["attempts"],
+                    attempts=r["attempts"], trace_context=r["trace_context"],
                 )
                 for r in conn.execute(query).mappings()
             ]
