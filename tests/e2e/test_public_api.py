@@ -88,6 +88,23 @@ def test_the_product_page_degrades_without_recommendations_and_recovers_when_it_
     poll_until(recovered, timeout_s=60, interval_s=0.5, message="the product page has recommendations again")
 
 
+def test_the_product_page_degrades_when_recommendations_is_slow(
+    api: httpx.Client, toxiproxy: httpx.Client
+) -> None:
+    toxic = {"name": "slow_recs", "type": "latency", "stream": "downstream", "attributes": {"latency": 5000}}
+    toxiproxy.post("/proxies/gateway__recommendations/toxics", json=toxic).raise_for_status()
+    resp = api.get("/products/2")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["degraded"] == ["recommendations"]
+    assert resp.json()["id"] == 2
+    toxiproxy.delete("/proxies/gateway__recommendations/toxics/slow_recs").raise_for_status()
+
+    def recovered() -> bool:
+        return bool(api.get("/products/2").json()["degraded"] == [])
+
+    poll_until(recovered, timeout_s=60, interval_s=0.5, message="the product page has recommendations again")
+
+
 def test_the_cart_can_be_filled_listed_and_emptied_by_its_owner_only(api: httpx.Client) -> None:
     _, ada = _sign_up(api)
     _, bob = _sign_up(api)
