@@ -35,13 +35,17 @@ Decorator keywords:
 - ``query=Model``: ``request.args`` parsed (lax, so "4" → 4) and passed as ``query``.
 - ``headers=[Header("Idempotency-Key", max_length=128)]``: documented and checked
   (missing required or too long → 400); read them with ``request.headers``.
-- ``responses={status: Model | None}``: the handler returns a model (first declared
-  status), ``(model, status)``, or a Flask ``Response``.
+- ``responses={status: Model | None}``: the handler returns a model (answered with
+  the lowest declared status), ``(model, status)``, or a Flask ``Response``.
 - ``auth=True``: the authenticator given to ``init_app(app, authenticate=fn)`` runs
   first (it raises ``Unauthorized``); what it returns is passed as ``user_id``.
 - ``errors=(404, 409)``: extra error statuses. Added automatically: 400/422 with a
   body or query, 404 with path parameters, 401 with ``auth=True`` (bearer),
   503/504 with ``peers=("catalog",)`` (the route calls a peer).
+
+Truthful schemas (schemathesis fuzzes them): integral floats (``2.0``) count as
+integers, as in JSON Schema; a request the schema allows but the current state refuses
+(sold out, line limit) is a 409/404, not a 422, which means "the schema forbids this".
 
 Path parameters: use ``INT_ID`` (``int(min=1, max=2**31-1)``) for numeric ids so a
 huge number is a 404, never an overflow; plain ``<name>`` is a non-empty string.
