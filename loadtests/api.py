@@ -230,14 +230,15 @@ class LoadRun:
         return self.processes[0].poll() is None
 
     def wait(self, timeout_s: float | None = None) -> LoadResult:
-        """Wait for the run to end by itself (killing it at ``timeout_s``) and return its result."""
+        """Wait up to ``timeout_s`` from now for the run to end by itself (then stop it) and return its result."""
         if self._result is not None:
             return self._result
         if timeout_s is None:
-            timeout_s = self.spec.duration_s + STARTUP_ALLOWANCE_S + 60.0
+            remaining = self.spec.duration_s + STARTUP_ALLOWANCE_S + 60.0 - (time.monotonic() - self.started)
+            timeout_s = max(remaining, 10.0)
         problem = ""
         try:
-            self.processes[0].wait(timeout=max(0.0, timeout_s - (time.monotonic() - self.started)))
+            self.processes[0].wait(timeout=max(0.0, timeout_s))
         except subprocess.TimeoutExpired:
             problem = f"the run did not end within {timeout_s:.0f} s and was stopped"
         self.stop()
