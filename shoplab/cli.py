@@ -12,6 +12,7 @@ COMMAND_MODULES: list[str] = [
     "shoplab.cmd_audit",
     "shoplab.cmd_fault",
     "shoplab.cmd_gate",
+    "shoplab.cmd_lab",
     "shoplab.cmd_load",
     "shoplab.cmd_profile",
     "shoplab.cmd_run",
