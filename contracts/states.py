@@ -42,7 +42,15 @@ class StateContext:
     provider: str
     topology: Topology
     admin_token: str
+    # Where the provider under verification really runs, when not at its stack URL.
+    provider_url: str | None = None
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+
+    def service_url(self, service: str) -> str:
+        """Return the URL of ``service``: the provider under verification, or the stack's."""
+        if service == self.provider and self.provider_url:
+            return self.provider_url
+        return self.topology.service_url(service)
 
     def call(
         self,
@@ -58,7 +66,7 @@ class StateContext:
         headers = dict(kwargs.pop("headers", None) or {})
         if admin:
             headers["Authorization"] = f"Bearer {self.admin_token}"
-        url = self.topology.service_url(service) + path
+        url = self.service_url(service) + path
         try:
             resp = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
@@ -108,9 +116,11 @@ def get_state_names(provider: str) -> list[str]:
 class ProviderStates:
     """Set up and tear down the states of one provider's pacts."""
 
-    def __init__(self, provider: str, topology: Topology, admin_token: str) -> None:
+    def __init__(
+        self, provider: str, topology: Topology, admin_token: str, *, provider_url: str | None = None
+    ) -> None:
         self.provider = provider
-        self.context = StateContext(provider, topology, admin_token)
+        self.context = StateContext(provider, topology, admin_token, provider_url)
 
     def setup(self, state: str, params: Mapping[str, Any]) -> StateValues:
         """Make ``state`` true and return the provider-state values for the interaction."""

@@ -49,7 +49,7 @@ def verify_pact(
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
     consumer, provider = parse_pact_filename(pact_file)
     url = provider_url or topology.service_url(provider)
-    states = ProviderStates(provider, topology, admin_token)
+    states = ProviderStates(provider, topology, admin_token, provider_url=url)
     try:
         with serve_states(states) as server:
             # Trap: Verifier defaults its host to "localhost" and refuses a 127.0.0.1 transport URL.

@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Not a terminal (CI logs): wide enough for the 5-provider matrix without wrapping its cells.
+console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
 _STYLE = {"verified": "[green]verified[/]", "failed": "[red]failed[/]", "missing": "[yellow]missing[/]"}

@@ -1,0 +1,140 @@
+"""The contract gate bites: a provider that renames a field, an expectation no provider meets, an edge without a contract."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pact import Pact, match
+
+from contracts.gate import EdgeStatus, run_contract_gate
+from contracts.pactfiles import PACT_DIR, pact_filename
+from contracts.verify import verify_pact
+from shop.topology import Topology
+from shoplab import REPO_ROOT
+from shoplab.stack import Stack
+from tests.support import poll_until
+
+pytestmark = pytest.mark.contracts
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def renamed_payments(stack: Stack, tmp_path: Path) -> Iterator[str]:
+    """Run the real payments service, answering ``id`` instead of ``charge_id``, as its own gunicorn process."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        **stack.topology.service_env("payments"),
+        "SHOPLAB_ADMIN_TOKEN": stack.admin_token,
+        "SHOPLAB_JWT_SECRET": stack.jwt_secret,
+        "SHOPLAB_DATA_DIR": str(tmp_path / "payments"),
+        "SHOPLAB_MUTANT_SERVICE": "payments",
+        "SHOPLAB_MUTANT_RENAME": "charge_id:id",
+    }
+    cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "4",
+           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "tests.contracts.mutant_app:create_app()"]
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def is_ready() -> bool:
+            assert proc.poll() is None, f"the renamed payments exited: {proc.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+            return httpx.get(url + "/readyz", timeout=1).status_code == 200
+
+        poll_until(is_ready, timeout_s=60, message="the renamed payments to be ready")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_a_provider_that_renames_a_field_the_consumer_reads_fails_verification(
+    stack: Stack, renamed_payments: str
+) -> None:
+    charge = httpx.post(renamed_payments + "/charges", json={"order_id": "ord-bite-1", "amount_cents": 100},
+                        headers={"Idempotency-Key": "ord-bite-1"}, timeout=10).json()
+    assert "id" in charge and "charge_id" not in charge, "the mutant did not rename the field"
+
+    result = verify_pact(PACT_DIR / pact_filename("orders", "payments"), topology=stack.topology,
+                         admin_token=stack.admin_token, provider_url=renamed_payments)
+
+    assert not result.ok
+    assert "a first charge of an order" in result.failed_interactions
+    assert "charge_id" in result.output
+    # The outage interaction does not read charge_id, so it still verifies: the failure is the field.
+    assert "a charge while payments is unavailable" not in result.failed_interactions
+
+
+def test_the_real_provider_passes_the_same_pact_the_renamed_one_fails(stack: Stack) -> None:
+    result = verify_pact(PACT_DIR / pact_filename("orders", "payments"), topology=stack.topology,
+                         admin_token=stack.admin_token)
+    assert result.ok, result.output
+
+
+def test_a_consumer_expectation_the_provider_cannot_meet_fails_verification(stack: Stack, tmp_path: Path) -> None:
+    pact = Pact("cart", "catalog").with_specification("V4")
+    (
+        pact.upon_receiving("a request for one product with its colour")
+        .given("product 1 exists", product_id=1)
+        .with_request("GET", "/products/1")
+        .will_respond_with(200)
+        .with_body({"id": match.int(1), "colour": match.str("teal")}, content_type="application/json")
+    )
+    with pact.serve(addr="127.0.0.1") as srv:
+        assert httpx.get(f"{srv.url}/products/1").json()["colour"] == "teal"
+    pact.write_file(tmp_path)
+
+    result = verify_pact(tmp_path / pact_filename("cart", "catalog"), topology=stack.topology,
+                         admin_token=stack.admin_token)
+
+    assert not result.ok
+    assert result.failed_interactions == ("a request for one product with its colour",)
+    assert "colour" in result.output
+
+
+def test_an_unknown_provider_state_fails_verification_naming_the_state(stack: Stack, tmp_path: Path) -> None:
+    pact = Pact("cart", "catalog").with_specification("V4")
+    (
+        pact.upon_receiving("a request for a product under a state nobody set up")
+        .given("product 1 is on sale")
+        .with_request("GET", "/products/1")
+        .will_respond_with(200)
+        .with_body({"id": match.int(1)}, content_type="application/json")
+    )
+    with pact.serve(addr="127.0.0.1") as srv:
+        httpx.get(f"{srv.url}/products/1")
+    pact.write_file(tmp_path)
+
+    result = verify_pact(tmp_path / pact_filename("cart", "catalog"), topology=stack.topology,
+                         admin_token=stack.admin_token)
+
+    assert not result.ok
+    assert any("product 1 is on sale" in err for err in result.state_errors)
+
+
+def test_the_gate_fails_naming_an_edge_the_topology_gained_without_a_contract(stack: Stack) -> None:
+    topology = Topology(port_offset=stack.topology.port_offset, extra_edges=(("payments", "catalog"),))
+
+    report = run_contract_gate(topology, stack=stack)
+
+    assert not report.ok
+    assert report.status_of("payments", "catalog") is EdgeStatus.MISSING
+    assert any(line.startswith("payments → catalog: missing") for line in report.failures()), report.failures()
+    others = [e for e in report.edges if (e.caller, e.callee) != ("payments", "catalog")]
+    assert len(others) == 11
+    assert all(e.status is EdgeStatus.VERIFIED for e in others), report.failures()
