@@ -112,6 +112,8 @@ def fmt(value: Any, unit: str = "", digits: int = 3) -> str:
     if isinstance(value, float):
         if unit == "%":
             return f"{value * 100:.1f}%"
+        if abs(value) >= 10**digits:  # no exponent for big numbers (2000 ms, not 2e+03)
+            return f"{value:.0f}{unit}"
         return f"{value:.{digits}g}{unit}"
     return f"{value}{unit}"
 

@@ -188,3 +188,37 @@ def locust_processes_writing_to(folder: Path) -> list[int]:
         if "locust" in cmdline and str(folder) in cmdline:
             pids.append(int(proc_dir.name))
     return pids
+
+
+def test_faults_injected_by_hand_show_in_the_list_and_reset_removes_them_all(stack: Stack, tmp_path: Path,
+                                                                            resilient_afterwards: None) -> None:
+    topology = stack.topology
+    added = run_shoplab(stack, tmp_path, "fault", "add", "orders__payments", "latency", "latency_ms=300",
+                        "jitter_ms=20", "--toxicity", "0.5")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert run_shoplab(stack, tmp_path, "fault", "down", "gateway__recommendations").returncode == 0
+    app = run_shoplab(stack, tmp_path, "fault", "app", "payments", "--route", "/charges", "--method", "POST",
+                      "--error-rate", "0.5", "--status", "503")
+    assert app.returncode == 0, app.stdout + app.stderr
+    with ToxiproxyClient(topology.toxiproxy_url) as tp, ShopAdmin(topology, stack.admin_token) as admin:
+        (toxic,) = tp.list_toxics("orders__payments")
+        assert (toxic.type, toxic.toxicity, toxic.attributes) == ("latency", 0.5, {"latency": 300, "jitter": 20})
+        assert tp.get_proxy("gateway__recommendations").enabled is False
+        assert [(f["route"], f["error_rate"], f["status"]) for f in admin.get_faults("payments")] == [
+            ("/charges", 0.5, 503)]
+        listing = run_shoplab(stack, tmp_path, "fault", "list")
+        assert listing.returncode == 0 and "latency_downstream" in listing.stdout and "DOWN" in listing.stdout
+
+        reset = run_shoplab(stack, tmp_path, "fault", "reset")
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        assert all(p.enabled and not p.toxics for p in tp.list_proxies().values())
+        assert admin.get_faults("payments") == []
+
+
+def test_a_bad_fault_by_hand_is_refused_naming_what_was_expected(stack: Stack, tmp_path: Path) -> None:
+    wrong_edge = run_shoplab(stack, tmp_path, "fault", "add", "gateway__payments", "latency", "latency_ms=1")
+    assert wrong_edge.returncode == 2 and "unknown edge 'gateway__payments'" in wrong_edge.stderr
+    wrong_attr = run_shoplab(stack, tmp_path, "fault", "add", "gateway__catalog", "latency", "delay=1")
+    assert wrong_attr.returncode == 2 and "key one of latency_ms, jitter_ms" in wrong_attr.stderr
+    missing = run_shoplab(stack, tmp_path, "fault", "add", "gateway__catalog", "bandwidth")
+    assert missing.returncode == 2 and "bandwidth needs rate_kbps=..." in missing.stderr

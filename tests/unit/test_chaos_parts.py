@@ -11,10 +11,13 @@ import httpx
 import pytest
 
 from chaos.errors import ToxiproxyError
+from chaos.experiment import Probe, ProbeKind, Tolerance
 from chaos.load import PerSecondRun
 from chaos.metrics import EdgeCounters, merge_edges, parse_edges
+from chaos.probes import run_probe
 from chaos.report import write_report
 from chaos.runner import Runner
+from chaos.samples import LoadPoint, PhaseWindow, ProfileRecord, Sample
 from chaos.toxiproxy import Latency, ResetPeer, Slicer, ToxiproxyClient
 from tests.unit.test_chaos_runner import experiment, make_world
 
@@ -125,3 +128,65 @@ def test_the_report_folder_has_a_self_contained_page_a_journal_junit_and_the_sam
     assert "| success ratio (fault phases) |" in summary and "PASSED" in summary
     rows = (tmp_path / "samples.csv").read_text().splitlines()
     assert rows[0].startswith("profile,t,phase,rps") and len(rows) == 1 + sum(len(p.samples) for p in record.profiles)
+
+
+def _record(ratios: list[float | None], *, breaker: list[str | None] | None = None,
+            latency: list[float] | None = None) -> ProfileRecord:
+    """One sample per second: phases baseline 0-3 s, fault 3-6 s, recovery after."""
+    samples = []
+    for t, ratio in enumerate(ratios):
+        phase = "baseline" if t < 3 else ("fault" if t < 6 else "recovery")
+        load = None
+        if ratio is not None:
+            ok = round(ratio * 10)
+            load = LoadPoint(float(t), rps=10, p95_ms=(latency[t] if latency else 50.0),
+                             journeys={"browse": {"success": ok - 1 if ok else 0, "degraded": 1 if ok else 0,
+                                                  "failure": 10 - ok}})
+        state = breaker[t] if breaker else None
+        samples.append(Sample(float(t), phase, load, {"gateway__catalog": EdgeCounters(t * 10, t * 10, state)}))
+    return ProfileRecord("resilient", True, samples=samples,
+                         phases=[PhaseWindow("baseline", 0, 3), PhaseWindow("fault", 3, 6, ("x",)),
+                                 PhaseWindow("recovery", 6, len(ratios))])
+
+
+def _probe(kind: str, **kw: object) -> Probe:
+    tolerance = Tolerance(equals=True) if kind.startswith(("breaker", "audit")) else Tolerance(min=0)
+    return Probe(ProbeKind(kind), tolerance, **kw)  # type: ignore[arg-type]
+
+
+def test_time_to_recover_counts_from_the_end_of_the_phase_to_three_good_seconds_in_a_row() -> None:
+    record = _record([1, 1, 1, 0.2, 0.2, 0.2, 0.5, 1, 0.4, 1, 1, 1, 1])
+    result = run_probe(_probe("time_to_recover_s", phase="fault", threshold=0.9), record)
+    assert result.value == 3.0  # t=7 is good but t=8 is not; from t=9 on it stays good
+    never = run_probe(_probe("time_to_recover_s", phase="fault"), _record([1, 1, 1, 0, 0, 0, 0.5, 0.5]))
+    assert never.value is None and not never.met
+
+
+def test_success_counts_degraded_journeys_as_answered_and_degraded_ratio_counts_them_alone() -> None:
+    record = _record([1, 1, 1, 0.5, 0.5, 0.5])
+    success = run_probe(_probe("success_ratio", phase="fault"), record)
+    degraded = run_probe(_probe("degraded_ratio", phase="fault"), record)
+    assert success.value == 0.5 and degraded.value == pytest.approx(0.1)
+
+
+def test_breaker_probes_read_the_state_seen_in_the_phase() -> None:
+    states = ["closed"] * 3 + ["closed", "open", "half_open"] + ["closed"] * 2
+    record = _record([1] * 8, breaker=states)
+    assert run_probe(_probe("breaker_opened", edge="gateway__catalog", phase="fault"), record).value is True
+    assert run_probe(_probe("breaker_opened", edge="gateway__catalog", phase="baseline"), record).value is False
+    assert run_probe(_probe("breaker_closed", edge="gateway__catalog", phase="recovery"), record).value is True
+    unknown = run_probe(_probe("breaker_opened", edge="gateway__catalog"), _record([1] * 4))
+    assert unknown.value is None and not unknown.met
+
+
+def test_latency_probes_aggregate_the_per_second_percentiles() -> None:
+    record = _record([1] * 6, latency=[10, 10, 10, 100, 300, 200])
+    assert run_probe(_probe("p95_ms", phase="fault"), record).value == 200
+    assert run_probe(_probe("p95_ms", phase="fault", aggregate="max"), record).value == 300
+
+
+def test_tolerances_check_bounds_and_booleans_and_never_accept_a_missing_value() -> None:
+    assert Tolerance(min=0.9).is_met(0.95) and not Tolerance(min=0.9).is_met(0.85)
+    assert Tolerance(max=2).is_met(2) and not Tolerance(max=2).is_met(2.01)
+    assert Tolerance(equals=False).is_met(False) and not Tolerance(equals=False).is_met(True)
+    assert not Tolerance(min=0).is_met(None) and not Tolerance(equals=True).is_met(None)
