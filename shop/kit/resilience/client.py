@@ -20,7 +20,7 @@ import email.utils
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx
 import pybreaker
@@ -35,6 +35,7 @@ from shop.kit.resilience.instruments import get_instruments
 from shop.kit.resilience.policy import get_default_profile_name
 
 Fallback = Callable[[Exception], Any]
+T = TypeVar("T")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REQUEST_OUTCOMES = (
@@ -157,15 +158,31 @@ class ResilientClient:
         self._fallbacks = inst.fallbacks.labels(caller, dependency)
 
     # -- public interface -----------------------------------------------------------------
+    @overload
+    def request(
+        self, method: str, path: str, *, idempotency_key: str | None = None, fallback: None = None, **kwargs: Any
+    ) -> httpx.Response: ...
+
+    @overload
     def request(
         self,
         method: str,
         path: str,
         *,
         idempotency_key: str | None = None,
-        fallback: Fallback | None = None,
+        fallback: Callable[[DependencyError], T],
         **kwargs: Any,
-    ) -> Any:
+    ) -> httpx.Response | T: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotency_key: str | None = None,
+        fallback: Callable[[DependencyError], T] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response | T:
         """Send one logical request; return the response (2xx-4xx) or ``fallback(error)``.
 
         Raises DependencyUnavailable (503: refused, reset, 5xx, breaker open, bulkhead
@@ -193,21 +210,53 @@ class ResilientClient:
         call.span.add_event("fallback", {"shoplab.dependency": self.dependency, "shoplab.reason": result.code})
         return fallback(result)
 
-    def get(self, path: str, **kwargs: Any) -> Any:
+    @overload
+    def get(self, path: str, *, fallback: None = None, **kwargs: Any) -> httpx.Response: ...
+
+    @overload
+    def get(self, path: str, *, fallback: Callable[[DependencyError], T], **kwargs: Any) -> httpx.Response | T: ...
+
+    def get(
+        self, path: str, *, fallback: Callable[[DependencyError], T] | None = None, **kwargs: Any
+    ) -> httpx.Response | T:
         """GET (idempotent, so retryable)."""
-        return self.request("GET", path, **kwargs)
+        return self.request("GET", path, fallback=fallback, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> Any:
+    @overload
+    def post(self, path: str, *, fallback: None = None, **kwargs: Any) -> httpx.Response: ...
+
+    @overload
+    def post(self, path: str, *, fallback: Callable[[DependencyError], T], **kwargs: Any) -> httpx.Response | T: ...
+
+    def post(
+        self, path: str, *, fallback: Callable[[DependencyError], T] | None = None, **kwargs: Any
+    ) -> httpx.Response | T:
         """POST (retried only with an idempotency key)."""
-        return self.request("POST", path, **kwargs)
+        return self.request("POST", path, fallback=fallback, **kwargs)
 
-    def put(self, path: str, **kwargs: Any) -> Any:
+    @overload
+    def put(self, path: str, *, fallback: None = None, **kwargs: Any) -> httpx.Response: ...
+
+    @overload
+    def put(self, path: str, *, fallback: Callable[[DependencyError], T], **kwargs: Any) -> httpx.Response | T: ...
+
+    def put(
+        self, path: str, *, fallback: Callable[[DependencyError], T] | None = None, **kwargs: Any
+    ) -> httpx.Response | T:
         """PUT (idempotent)."""
-        return self.request("PUT", path, **kwargs)
+        return self.request("PUT", path, fallback=fallback, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> Any:
+    @overload
+    def delete(self, path: str, *, fallback: None = None, **kwargs: Any) -> httpx.Response: ...
+
+    @overload
+    def delete(self, path: str, *, fallback: Callable[[DependencyError], T], **kwargs: Any) -> httpx.Response | T: ...
+
+    def delete(
+        self, path: str, *, fallback: Callable[[DependencyError], T] | None = None, **kwargs: Any
+    ) -> httpx.Response | T:
         """DELETE (idempotent)."""
-        return self.request("DELETE", path, **kwargs)
+        return self.request("DELETE", path, fallback=fallback, **kwargs)
 
     def close(self) -> None:
         """Close the underlying connection pool."""
