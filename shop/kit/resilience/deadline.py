@@ -6,6 +6,9 @@ request reaches without the header) starts the budget from its profile's
 ``request_budget_s``; every outgoing call sends what is left and is capped by it; a
 callee that receives a budget of 0 or less answers 504 ``deadline_exceeded`` without
 starting the work.
+
+The deadline lives in a contextvar, set for the request's thread: code that fans calls
+out to a thread pool must submit ``contextvars.copy_context().run`` to keep it.
 """
 
 from __future__ import annotations
