@@ -164,10 +164,11 @@ class Series:
 
 
 def _nice_max(value: float) -> float:
+    """Return the smallest 1/2/2.5/5 x 10^n at or above ``value`` (the chart's top)."""
     if value <= 0:
         return 1.0
-    for step in (1, 2, 2.5, 5, 10):
-        for mag in range(-3, 7):
+    for mag in range(-3, 9):
+        for step in (1, 2, 2.5, 5):
             candidate = step * 10.0**mag
             if candidate >= value:
                 return candidate
@@ -281,16 +282,25 @@ def svg_breaker_timeline(chart_id: str, title: str, rows: Sequence[tuple[str, Se
 
 
 # -- per-second series -------------------------------------------------------------------------------
+RATIO_WINDOW = 5  # seconds: a few journeys end each second, so a rolling window keeps the chart readable
+
+
 def _ratio_series(samples: Sequence[Sample], outcome: str) -> list[tuple[float, float | None]]:
+    """Return the share of journeys ending in ``outcome`` over the last few seconds, per second."""
     points: list[tuple[float, float | None]] = []
-    for s in samples:
-        if s.load is None:
+    for i, s in enumerate(samples):
+        window = [w for w in samples[max(0, i - RATIO_WINDOW + 1): i + 1] if w.load is not None]
+        if s.load is None or not window:
             points.append((s.t, None))
             continue
-        counts = s.load.outcome_counts()
-        total = sum(counts.values())
+        totals = dict.fromkeys(OUTCOMES, 0.0)
+        for w in window:
+            assert w.load is not None
+            for k, v in w.load.outcome_counts().items():
+                totals[k] += v
+        total = sum(totals.values())
         if total > 0:
-            points.append((s.t, counts[outcome] / total))
+            points.append((s.t, totals[outcome] / total))
         elif outcome == "failure" and s.load.rps > 0:
             points.append((s.t, s.load.fail_ratio))
         else:
@@ -412,7 +422,7 @@ def render_html(record: RunRecord, *, settings: dict[str, Any], versions: dict[s
         color = PROFILE_COLORS.get(pr.profile, "#333")
         fail_series.append(Series(f"{pr.profile} failed", color, _ratio_series(pr.samples, "failure")))
         fail_series.append(Series(f"{pr.profile} degraded", color, _ratio_series(pr.samples, "degraded"), dashed=True))
-    parts.append(svg_line_chart("failures", "Failed and degraded journeys (share per second)", fail_series,
+    parts.append(svg_line_chart("failures", f"Failed and degraded journeys (share over the last {RATIO_WINDOW} s)", fail_series,
                                 t_max=t_max, windows=windows, y_max=1.0))
 
     hyp_edges = [p.edge for p in exp.hypothesis if p.edge]

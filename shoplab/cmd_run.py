@@ -82,9 +82,14 @@ def run_experiment_cli(exp: Experiment, *, quick: bool, reports_dir: Path | None
                 toxiproxy_version = None
                 with contextlib.suppress(ChaosError), ToxiproxyClient(stack.topology.toxiproxy_url) as tp:
                     toxiproxy_version = tp.version()
-                with stack_deps(stack, out / "load", observers=[ConsoleObserver(console)]) as deps:
-                    record = Runner(exp, deps).run()
-                    record.quick = quick
+                original_profile = _get_profile(stack)
+                try:
+                    with stack_deps(stack, out / "load", observers=[ConsoleObserver(console)]) as deps:
+                        record = Runner(exp, deps).run()
+                        record.quick = quick
+                finally:
+                    with signals_deferred():
+                        _restore_profile(stack, original_profile)
                 settings = {
                     "port_offset": stack.topology.port_offset, "run_dir": str(stack.run_dir), "quick": quick,
                     "profiles": list(exp.profiles), "sample_interval_s": deps.sample_interval_s,
@@ -108,6 +113,30 @@ def run_experiment_cli(exp: Experiment, *, quick: bool, reports_dir: Path | None
     elif code:
         err_console.print("[red]a hypothesis that must hold did not hold[/] (see the report)")
     return code, out
+
+
+def _get_profile(stack: Any) -> str | None:
+    """Return the gateway's resilience profile (the shop's, unless switched by hand)."""
+    from chaos.admin import ShopAdmin
+
+    with ShopAdmin(stack.topology, stack.admin_token) as admin:
+        try:
+            return admin.get_profile("gateway")
+        except ChaosError:
+            return None
+
+
+def _restore_profile(stack: Any, profile: str | None) -> None:
+    """Leave the shop in the profile it had before the run."""
+    from chaos.admin import PROFILES, ShopAdmin
+
+    if profile not in PROFILES:
+        return
+    with ShopAdmin(stack.topology, stack.admin_token) as admin:
+        try:
+            admin.set_profile(profile)
+        except ChaosError as exc:
+            err_console.print(f"[yellow]could not restore profile {profile}: {exc}[/]")
 
 
 @click.command("run")
