@@ -264,7 +264,7 @@ def parse_faults(source: str, raw: Any, path: str, topology: Topology = DEFAULT_
 def _parse_target(source: str, data: Any, path: str, topology: Topology) -> Target:
     m = _mapping(source, data, path, ("measure", "route", "journey", "min", "max", "expected"))
     try:
-        measure = Measure(m.get("measure"))
+        measure = Measure(str(m.get("measure")))
     except ValueError:
         raise LabInvalid(source, f"{path}.measure: expected one of {', '.join(x.value for x in Measure)}, "
                                  f"got {m.get('measure')!r}") from None
