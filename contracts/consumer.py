@@ -16,6 +16,8 @@ from shop.kit.resilience import ResilientClient
 # retried 503 would only replay the same interaction against the mock server.
 CONTRACT_PROFILE = "timeouts"
 
+Matcher = GenericMatcher[Any]
+
 
 @contextmanager
 def open_pact(consumer: str, provider: str, output_dir: Path) -> Iterator[Pact]:
@@ -30,7 +32,7 @@ def make_resilient_client(caller: str, callee: str, base_url: str) -> ResilientC
     return ResilientClient(callee, base_url, caller=caller, profile=CONTRACT_PROFILE)
 
 
-def from_state(expression: str, example: Any, *, regex: str | None = None) -> GenericMatcher[Any]:
+def from_state(expression: str, example: Any, *, regex: str | None = None) -> Matcher:
     """Match ``example`` by type (or regex) and let the provider's state fill the real value.
 
     ``expression`` is a Pact provider-state expression such as ``"${order_id}"``: the

@@ -82,8 +82,8 @@ def run_consumer_tests(output_dir: Path, *, consumer_dir: Path = CONSUMER_DIR) -
     if junit.exists():
         ran: dict[Edge, bool] = {}
         for case in ET.parse(junit).iter("testcase"):
-            module = str(case.get("classname", "")).rsplit(".", 1)[-1]
-            edge = edge_of_consumer_module(Path(module + ".py"))
+            module_name = str(case.get("classname", "")).rsplit(".", 1)[-1]
+            edge = edge_of_consumer_module(Path(module_name + ".py"))
             if edge is None:
                 continue
             ok = not any(child.tag in ("failure", "error") for child in case)

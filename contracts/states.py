@@ -121,6 +121,7 @@ class ProviderStates:
     ) -> None:
         self.provider = provider
         self.context = StateContext(provider, topology, admin_token, provider_url)
+        self._saved_faults: list[dict[str, Any]] = []
 
     def setup(self, state: str, params: Mapping[str, Any]) -> StateValues:
         """Make ``state`` true and return the provider-state values for the interaction."""
@@ -128,6 +129,9 @@ class ProviderStates:
         if not state:
             return values
         if state == self.provider + UNAVAILABLE_SUFFIX:
+            # Keep the faults someone else injected, to put them back in the teardown.
+            current = self.context.call(self.provider, "GET", "/admin/faults", admin=True, expect=(200,))
+            self._saved_faults = list(current.json().get("faults", []))
             # Every route answers 503 like a failing instance; /admin and /metrics stay reachable.
             self.context.call(self.provider, "PUT", "/admin/faults", admin=True,
                               json={"faults": [{"route": "/", "error_rate": 1.0, "status": 503}]})
@@ -142,7 +146,9 @@ class ProviderStates:
     def teardown(self, state: str, params: Mapping[str, Any]) -> None:
         """Undo what ``setup`` left behind that would leak into the next interaction."""
         if state == self.provider + UNAVAILABLE_SUFFIX:
-            self.context.call(self.provider, "DELETE", "/admin/faults", admin=True)
+            self.context.call(self.provider, "PUT", "/admin/faults", admin=True,
+                              json={"faults": self._saved_faults})
+            self._saved_faults = []
             return
         fn = _TEARDOWNS.get((self.provider, state))
         if fn is not None:
@@ -213,5 +219,5 @@ def serve_states(states: ProviderStates) -> Iterator[_StateHTTPServer]:
 
 def get_state_url(server: _StateHTTPServer) -> str:
     """Return the URL of a running state server."""
-    host, port = server.server_address[:2]
-    return f"http://{host}:{port}/pact-states"
+    port = server.server_address[1]
+    return f"http://127.0.0.1:{port}/pact-states"

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-# Not a terminal (CI logs): wide enough for the 5-provider matrix without wrapping its cells.
+# Not a terminal (CI logs): wide enough for the 7-provider matrix without wrapping its cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
@@ -77,6 +77,9 @@ def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[s
         err_console.print(f"[red]error:[/] {exc}")
         sys.exit(2)
     console.print(render_matrix(report))
+    if any(e.detail == "consumer tests failed" for e in report.edges):
+        console.print("[red]consumer tests failed[/]; last lines of their run:", markup=True)
+        console.print(report.consumer_output[-3000:], markup=False, highlight=False)
     failures = report.failures()
     for line in failures:
         console.print(f"[red]✗[/] {line}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pact import Pact, match
 
-from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
+from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.gateway.clients import IdentityClient
 from shop.kit.errors import Conflict, DependencyUnavailable, Unauthorized
 
@@ -25,7 +25,7 @@ def pact(pact_output_dir: Path) -> Iterator[Pact]:
         yield pact
 
 
-def _email() -> object:
+def _email() -> Matcher:
     return from_state("${email}", EMAIL)
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from pact import Pact, match
+from pact.interaction import HttpInteraction
 
-from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
+from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.gateway.clients import OrdersClient
 from shop.kit.errors import DependencyUnavailable, NotFound, ValidationFailed
 
@@ -27,11 +28,11 @@ def pact(pact_output_dir: Path) -> Iterator[Pact]:
         yield pact
 
 
-def _user() -> object:
+def _user() -> Matcher:
     return from_state("${user_id}", USER_ID)
 
 
-def _checkout(pact: Pact, description: str, state: str, **params: object):  # noqa: ANN202
+def _checkout(pact: Pact, description: str, state: str, **params: object) -> HttpInteraction:
     return (
         pact.upon_receiving(description)
         .given(state, **params)
@@ -64,9 +65,8 @@ def test_gateway_gets_the_same_order_back_for_a_repeated_idempotency_key(pact: P
 
 
 def test_gateway_passes_on_422_for_an_empty_cart(pact: Pact) -> None:
-    _checkout(pact, "a checkout of an empty cart", "the user's cart is empty").will_respond_with(
-        422
-    ).with_body(error_body(), content_type="application/json")
+    interaction = _checkout(pact, "a checkout of an empty cart", "the user's cart is empty")
+    interaction.will_respond_with(422).with_body(error_body(), content_type="application/json")
     with serve_peer(pact, OrdersClient) as orders, pytest.raises(ValidationFailed):
         orders.checkout(USER_ID, card=None, idempotency_key=KEY)
 
@@ -113,8 +113,7 @@ def test_gateway_lists_the_callers_orders(pact: Pact) -> None:
 
 
 def test_gateway_sees_an_orders_outage_as_unavailable(pact: Pact) -> None:
-    _checkout(pact, "a checkout while orders is unavailable", unavailable_state("orders")).will_respond_with(
-        503
-    ).with_body(error_body(), content_type="application/json")
+    interaction = _checkout(pact, "a checkout while orders is unavailable", unavailable_state("orders"))
+    interaction.will_respond_with(503).with_body(error_body(), content_type="application/json")
     with serve_peer(pact, OrdersClient) as orders, pytest.raises(DependencyUnavailable):
         orders.checkout(USER_ID, card=None, idempotency_key=KEY)

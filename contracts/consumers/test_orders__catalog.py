@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from pact import Pact, match
+from pact.interaction import HttpInteraction
 
-from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
+from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.clients import CatalogClient
 from shop.orders.service import ReservationOutcome
@@ -28,16 +29,16 @@ def pact(pact_output_dir: Path) -> Iterator[Pact]:
         yield pact
 
 
-def _order_id() -> object:
+def _order_id() -> Matcher:
     return from_state("${order_id}", ORDER_ID)
 
 
-def _order_path(action: str) -> object:
+def _order_path(action: str) -> Matcher:
     return from_state(f"/reservations/${{order_id}}/{action}", f"/reservations/{ORDER_ID}/{action}",
                       regex=rf"^/reservations/[A-Za-z0-9_.:-]+/{action}$")
 
 
-def _reserve(pact: Pact, description: str, state: str, *, product_id: int = 1, qty: int = 2, **params: object):  # noqa: ANN202
+def _reserve(pact: Pact, description: str, state: str, *, product_id: int = 1, qty: int = 2, **params: object) -> HttpInteraction:
     return (
         pact.upon_receiving(description)
         .given(state, product_id=product_id, qty=qty, **params)
@@ -76,9 +77,8 @@ def test_orders_learns_that_a_product_in_the_cart_is_gone(pact: Pact) -> None:
 
 
 def test_orders_reserves_stock_for_a_new_order(pact: Pact) -> None:
-    _reserve(pact, "a reservation for a new order", "the order has no reservation yet").will_respond_with(
-        201
-    ).with_body(
+    interaction = _reserve(pact, "a reservation for a new order", "the order has no reservation yet")
+    interaction.will_respond_with(201).with_body(
         {"order_id": _order_id(), "status": "reserved",
          "items": match.each_like({"product_id": match.int(1), "qty": match.int(2)}, min=1)},
         content_type="application/json",
@@ -88,9 +88,8 @@ def test_orders_reserves_stock_for_a_new_order(pact: Pact) -> None:
 
 
 def test_orders_gets_the_same_reservation_when_it_repeats_one(pact: Pact) -> None:
-    _reserve(pact, "a repeated reservation for an order", "the order holds a reservation").will_respond_with(
-        200
-    ).with_body({"order_id": _order_id(), "status": "reserved"}, content_type="application/json")
+    interaction = _reserve(pact, "a repeated reservation for an order", "the order holds a reservation")
+    interaction.will_respond_with(200).with_body({"order_id": _order_id(), "status": "reserved"}, content_type="application/json")
     with serve_peer(pact, CatalogClient) as catalog:
         assert catalog.reserve(ORDER_ID, ITEMS).outcome is ReservationOutcome.RESERVED
 
@@ -135,8 +134,7 @@ def test_orders_releases_a_reservation_after_a_declined_charge(pact: Pact) -> No
 
 
 def test_orders_sees_a_catalog_outage_as_unavailable_so_the_worker_retries(pact: Pact) -> None:
-    _reserve(pact, "a reservation while catalog is unavailable", unavailable_state("catalog")).will_respond_with(
-        503
-    ).with_body(error_body(), content_type="application/json")
+    interaction = _reserve(pact, "a reservation while catalog is unavailable", unavailable_state("catalog"))
+    interaction.will_respond_with(503).with_body(error_body(), content_type="application/json")
     with serve_peer(pact, CatalogClient) as catalog, pytest.raises(DependencyUnavailable):
         catalog.reserve(ORDER_ID, ITEMS)

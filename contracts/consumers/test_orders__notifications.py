@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from pact import Pact
+from pact.interaction import HttpInteraction
 
-from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
+from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.clients import NotificationsClient
 from shop.orders.store import OutboxEvent
@@ -26,11 +27,11 @@ def pact(pact_output_dir: Path) -> Iterator[Pact]:
         yield pact
 
 
-def _event_id() -> object:
+def _event_id() -> Matcher:
     return from_state("${event_id}", EVENT.event_id)
 
 
-def _deliver(pact: Pact, description: str, state: str):  # noqa: ANN202
+def _deliver(pact: Pact, description: str, state: str) -> HttpInteraction:
     return (
         pact.upon_receiving(description)
         .given(state, type=EVENT.type)
@@ -50,16 +51,14 @@ def test_orders_delivers_a_new_event(pact: Pact) -> None:
 
 
 def test_orders_redelivers_an_event_without_a_second_effect(pact: Pact) -> None:
-    _deliver(pact, "an event delivered twice", "the event was already received").will_respond_with(
-        200
-    ).with_body({"event_id": _event_id()}, content_type="application/json")
+    interaction = _deliver(pact, "an event delivered twice", "the event was already received")
+    interaction.will_respond_with(200).with_body({"event_id": _event_id()}, content_type="application/json")
     with serve_peer(pact, NotificationsClient) as notifications:
         notifications.deliver(EVENT)
 
 
 def test_orders_keeps_the_event_when_notifications_is_unavailable(pact: Pact) -> None:
-    _deliver(pact, "an event while notifications is unavailable", unavailable_state("notifications")).will_respond_with(
-        503
-    ).with_body(error_body(), content_type="application/json")
+    interaction = _deliver(pact, "an event while notifications is unavailable", unavailable_state("notifications"))
+    interaction.will_respond_with(503).with_body(error_body(), content_type="application/json")
     with serve_peer(pact, NotificationsClient) as notifications, pytest.raises(DependencyUnavailable):
         notifications.deliver(EVENT)

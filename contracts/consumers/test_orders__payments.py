@@ -9,7 +9,7 @@ import pytest
 from pact import Pact, match
 from pact.interaction import HttpInteraction
 
-from contracts.consumer import error_body, from_state, make_resilient_client, open_pact, unavailable_state
+from contracts.consumer import error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.clients import PaymentsClient
 
@@ -26,16 +26,16 @@ def pact(pact_output_dir: Path) -> Iterator[Pact]:
         yield pact
 
 
-def _charge_request(pact: Pact, description: str, state: str, *, card: str | None = None) -> HttpInteraction:
-    body: dict[str, object] = {"order_id": from_state("${order_id}", ORDER_ID), "amount_cents": 4200}
+def _charge(pact: Pact, description: str, state: str, *, card: str | None = None) -> HttpInteraction:
+    request: dict[str, object] = {"order_id": from_state("${order_id}", ORDER_ID), "amount_cents": 4200}
     if card:
-        body["card"] = card
+        request["card"] = card
     return (
         pact.upon_receiving(description)
-        .given(state)
+        .given(state, amount_cents=4200)
         .with_request("POST", "/charges")
         .with_header("Idempotency-Key", from_state("${order_id}", ORDER_ID))
-        .with_body(body, content_type="application/json")
+        .with_body(request, content_type="application/json")
     )
 
 
@@ -49,44 +49,31 @@ def _charge_body(status: str) -> dict[str, object]:
 
 
 def test_orders_charges_an_order_once_and_reads_the_charge_id(pact: Pact) -> None:
-    _charge_request(pact, "a first charge of an order", "the order has no charge yet").will_respond_with(201).with_body(
-        _charge_body("succeeded"), content_type="application/json"
-    )
-    with pact.serve(addr="127.0.0.1") as srv:
-        charge = PaymentsClient(make_resilient_client("orders", "payments", str(srv.url))).charge(
-            ORDER_ID, 4200, None
-        )
-    assert charge.status == "succeeded"
-    assert charge.charge_id == "ch_7d1f0c2a"
+    interaction = _charge(pact, "a first charge of an order", "the order has no charge yet")
+    interaction.will_respond_with(201).with_body(_charge_body("succeeded"), content_type="application/json")
+    with serve_peer(pact, PaymentsClient) as payments:
+        charge = payments.charge(ORDER_ID, 4200, None)
+    assert (charge.charge_id, charge.status) == ("ch_7d1f0c2a", "succeeded")
 
 
 def test_orders_sees_a_declined_charge_for_the_decline_test_card(pact: Pact) -> None:
-    _charge_request(pact, "a charge with the decline test card", "the order has no charge yet", card=DECLINED_CARD).will_respond_with(201).with_body(
-        _charge_body("declined"), content_type="application/json"
-    )
-    with pact.serve(addr="127.0.0.1") as srv:
-        charge = PaymentsClient(make_resilient_client("orders", "payments", str(srv.url))).charge(
-            ORDER_ID, 4200, DECLINED_CARD
-        )
-    assert charge.status == "declined"
+    interaction = _charge(pact, "a charge with the decline test card", "the order has no charge yet",
+                          card=DECLINED_CARD)
+    interaction.will_respond_with(201).with_body(_charge_body("declined"), content_type="application/json")
+    with serve_peer(pact, PaymentsClient) as payments:
+        assert payments.charge(ORDER_ID, 4200, DECLINED_CARD).status == "declined"
 
 
 def test_orders_gets_the_first_charge_back_when_it_repeats_the_idempotency_key(pact: Pact) -> None:
-    _charge_request(pact, "a repeated charge of an order", "the order was already charged").will_respond_with(200).with_body(
-        _charge_body("succeeded"), content_type="application/json"
-    )
-    with pact.serve(addr="127.0.0.1") as srv:
-        charge = PaymentsClient(make_resilient_client("orders", "payments", str(srv.url))).charge(
-            ORDER_ID, 4200, None
-        )
+    interaction = _charge(pact, "a repeated charge of an order", "the order was already charged")
+    interaction.will_respond_with(200).with_body(_charge_body("succeeded"), content_type="application/json")
+    with serve_peer(pact, PaymentsClient) as payments:
+        charge = payments.charge(ORDER_ID, 4200, None)
     assert (charge.charge_id, charge.status) == ("ch_7d1f0c2a", "succeeded")
 
 
 def test_orders_treats_a_payments_outage_as_unavailable_so_the_worker_retries(pact: Pact) -> None:
-    _charge_request(pact, "a charge while payments is unavailable", unavailable_state("payments")).will_respond_with(503).with_body(
-        error_body(), content_type="application/json"
-    )
-    with pact.serve(addr="127.0.0.1") as srv:
-        client = PaymentsClient(make_resilient_client("orders", "payments", str(srv.url)))
-        with pytest.raises(DependencyUnavailable):
-            client.charge(ORDER_ID, 4200, None)
+    interaction = _charge(pact, "a charge while payments is unavailable", unavailable_state("payments"))
+    interaction.will_respond_with(503).with_body(error_body(), content_type="application/json")
+    with serve_peer(pact, PaymentsClient) as payments, pytest.raises(DependencyUnavailable):
+        payments.charge(ORDER_ID, 4200, None)

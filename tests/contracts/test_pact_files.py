@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_staleness_ignores_volatile_metadata_but_names_a_changed_pact(tmp_path: 
     committed, generated = tmp_path / "committed", tmp_path / "generated"
     committed.mkdir()
     generated.mkdir()
-    pact = {
+    pact: dict[str, Any] = {
         "consumer": {"name": "orders"},
         "provider": {"name": "payments"},
         "interactions": [{"description": "b"}, {"description": "a"}],
