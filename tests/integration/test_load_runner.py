@@ -165,3 +165,22 @@ def test_open_loop_with_two_workers_splits_the_rate_and_the_master_adds_their_ar
     assert 30 <= arrivals["scheduled"] <= 90
     assert result.journeys["browse"]["total"] <= started
     assert len(result.worker_requests) == 2 and all(n > 0 for n in result.worker_requests.values())
+
+
+def test_a_spike_run_jumps_to_the_peak_and_falls_back_to_its_baseline(fake_gateway: str, tmp_path: Path) -> None:
+    run = start_load(_spec(fake_gateway, shape="spike", users=5, duration_s=10.0), out_dir=tmp_path)
+    result = run.wait(timeout_s=60)
+    assert result.exit_code == 0, result.problem or result.checks
+    users = [s.users for s in run.samples() if s.t < 10.0]
+    peak_at = users.index(5)
+    assert users[0] == 1  # the baseline is a fifth of the peak
+    assert 1 in users[peak_at:]  # ...and the run falls back to it after the spike
+
+
+def test_a_step_run_climbs_its_stairs_in_order(fake_gateway: str, tmp_path: Path) -> None:
+    run = start_load(_spec(fake_gateway, shape="step", users=3, steps=3, duration_s=9.0), out_dir=tmp_path)
+    result = run.wait(timeout_s=60)
+    assert result.exit_code == 0, result.problem or result.checks
+    users = [s.users for s in run.samples() if s.t < 9.0]
+    assert users == sorted(users)
+    assert {1, 2, 3} <= set(users)
