@@ -34,6 +34,11 @@ CLIENTS = int(os.environ.get("BENCH_TELEMETRY_CLIENTS", "8"))
 WINDOW_S = float(os.environ.get("BENCH_TELEMETRY_WINDOW_S", "4"))
 ROUNDS = int(os.environ.get("BENCH_TELEMETRY_ROUNDS", "6"))
 WARMUP_S = 2.0
+# Unset: every trace is recorded and exported (full instrumentation). A ratio such as 0.1
+# measures head sampling instead (OTEL_TRACES_SAMPLER=parentbased_traceidratio).
+SAMPLE_RATIO = os.environ.get("BENCH_TELEMETRY_SAMPLE_RATIO", "")
+# "0" keeps the instrumentation but runs no Prometheus/Jaeger (splits in-process cost from the backends').
+WITH_BACKENDS = os.environ.get("BENCH_TELEMETRY_BACKENDS", "1") != "0"
 AIM_RATIO = 0.85
 
 
@@ -75,10 +80,16 @@ def main() -> None:
     m = machine()
     print(f"machine: {m['cores']} cores, load {m['loadavg_1m']:.2f}; {CLIENTS} clients, "
           f"{ROUNDS} x {WINDOW_S:.0f} s windows per variant", flush=True)
+    on_env = {}
+    if SAMPLE_RATIO:
+        on_env = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": SAMPLE_RATIO}
+    sampling = f"{float(SAMPLE_RATIO):.0%} of traces" if SAMPLE_RATIO else "every trace"
+    backends = "with Prometheus and Jaeger" if WITH_BACKENDS else "without Prometheus and Jaeger"
+    print(f"instrumented stack records {sampling}, {backends}", flush=True)
     with tempfile.TemporaryDirectory(prefix="slbtel") as tmp, ExitStack() as stacks:
         on = stacks.enter_context(
-            running_stack(Path(tmp) / "on", base.with_offset(base.port_offset + ON_SHIFT), observability=True,
-                          timeout_s=120)
+            running_stack(Path(tmp) / "on", base.with_offset(base.port_offset + ON_SHIFT), observability=WITH_BACKENDS,
+                          env=on_env, timeout_s=120)
         )
         off = stacks.enter_context(
             running_stack(Path(tmp) / "off", base.with_offset(base.port_offset + OFF_SHIFT), observability=False,
@@ -103,6 +114,8 @@ def main() -> None:
     ratio = medians["instrumented"] / medians["off"] if medians["off"] else 0.0
     result = {
         "clients": CLIENTS,
+        "sampled": sampling,
+        "backends": backends,
         "window_s": WINDOW_S,
         "rounds": ROUNDS,
         "rps_median": {k: round(v, 1) for k, v in medians.items()},
@@ -114,7 +127,8 @@ def main() -> None:
     path = write_result("telemetry", result)
     print(
         f"gateway product page throughput: instrumented {medians['instrumented']:.0f} req/s vs off "
-        f"{medians['off']:.0f} req/s → ratio {ratio:.3f} (aim >= {AIM_RATIO}) on {m['cores']} cores"
+        f"{medians['off']:.0f} req/s → ratio {ratio:.3f} (aim >= {AIM_RATIO}) on {m['cores']} cores, "
+        f"{sampling} recorded"
     )
     print(f"written to {path}")
 

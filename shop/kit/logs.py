@@ -134,6 +134,9 @@ def configure_logging(
     handler._shoplab = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level_no)
+    # httpx logs every request at INFO; the access line and the attempt spans already tell it.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level_no, logging.WARNING))
 
 
 def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:

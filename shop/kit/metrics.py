@@ -145,7 +145,7 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
         elapsed = time.perf_counter() - started
         route = _route_of_request()
         inst.http_requests.labels(service=service, method=request.method, route=route, status=str(resp.status_code)).inc()
-        ids = get_trace_ids()
+        ids = get_trace_ids(sampled_only=True)
         exemplar: dict[str, Any] | None = {"trace_id": ids[0]} if ids else None
         inst.http_duration.labels(service=service, method=request.method, route=route).observe(elapsed, exemplar)
         return resp

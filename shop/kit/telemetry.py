@@ -13,7 +13,9 @@ Switches (read once, at ``init_app``/``init_process``):
 - ``SHOPLAB_TELEMETRY=off`` turns every instrumentation off (the benchmark's baseline);
 - ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used verbatim, so it must end in ``/v1/traces``)
   or ``OTEL_EXPORTER_OTLP_ENDPOINT`` (``/v1/traces`` is appended) turns OTLP/HTTP export on;
-- ``OTEL_SERVICE_NAME`` names the process (defaults to the service).
+- ``OTEL_SERVICE_NAME`` names the process (defaults to the service);
+- ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` (read by the SDK) sample traces,
+  e.g. ``parentbased_traceidratio`` and ``0.1``; the default records every trace.
 """
 
 from __future__ import annotations
@@ -213,10 +215,14 @@ def get_tracer(name: str = "shoplab") -> trace.Tracer:
     return provider.get_tracer(name)
 
 
-def get_trace_ids() -> tuple[str, str] | None:
-    """Return the current ``(trace_id, span_id)`` as hex, or None outside a recorded span."""
+def get_trace_ids(*, sampled_only: bool = False) -> tuple[str, str] | None:
+    """Return the current ``(trace_id, span_id)`` as hex, or None outside a span.
+
+    ``sampled_only`` also answers None for a trace the sampler dropped (an exemplar
+    must point at a trace Jaeger has; a log line may still carry it for correlation).
+    """
     ctx = trace.get_current_span().get_span_context()
-    if not ctx.is_valid:
+    if not ctx.is_valid or (sampled_only and not ctx.trace_flags.sampled):
         return None
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 

@@ -279,3 +279,13 @@ def test_secrets_never_reach_the_log() -> None:
     assert len(lines) == 2
     assert lines[0]["headers"] == {"Authorization": "[REDACTED]", "Accept": "application/json"}
     assert lines[1]["logger"] == "gunicorn.error" and lines[1]["service"] == "catalog"
+
+
+def test_exemplars_only_point_at_sampled_traces_but_logs_keep_the_trace_id() -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    dropped = SpanContext(trace_id=0xABC, span_id=0xDEF, is_remote=True, trace_flags=TraceFlags(0))
+    with trace.use_span(NonRecordingSpan(dropped)):
+        assert telemetry.get_trace_ids(sampled_only=True) is None
+        assert telemetry.get_trace_ids() == (format(0xABC, "032x"), format(0xDEF, "016x"))
