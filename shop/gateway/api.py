@@ -23,7 +23,7 @@ from shop.gateway.clients import (
 from shop.gateway.config import Settings
 from shop.gateway.service import GatewayService
 from shop.kit import api_spec
-from shop.kit.api_spec import INT_ID, MAX_ID, ApiModel, Header, operation
+from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, operation
 from shop.kit.app import get_kit
 from shop.kit.auth import get_bearer_token, verify_token
 from shop.kit.config import KitSettings
@@ -47,7 +47,7 @@ class PeerModel(BaseModel):
 class SignUpIn(ApiModel):
     """A sign-up request (the same rules identity applies, so the schema tells the truth)."""
 
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=100)
 

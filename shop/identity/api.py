@@ -9,13 +9,11 @@ from shop.identity.config import Settings
 from shop.identity.service import BadCredentials, EmailTaken, IdentityService
 from shop.identity.store import Argon2Hasher, Base, JwtIssuer, SqlUserRepository
 from shop.kit import api_spec
-from shop.kit.api_spec import ApiModel, operation
+from shop.kit.api_spec import EMAIL_PATTERN, ApiModel, operation
 from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
 from shop.kit.db import init_service_db, make_session_factory
 from shop.kit.errors import Conflict, Unauthorized
-
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 bp = Blueprint("identity", __name__)
 

@@ -85,6 +85,11 @@ _STATUS_TEXT = {
     504: "A dependency timed out",
 }
 
+# One email rule for every service. Whitespace is spelled out: ``\s`` means different
+# sets in pydantic's regex engine (Unicode, e.g. U+0085) and in the JSON Schema (ECMA)
+# one the fuzzer generates from, so a published pattern must avoid it.
+EMAIL_PATTERN = r"^[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+$"
+
 
 class ApiModel(BaseModel):
     """Base of request and response models: strict types, unknown fields rejected."""
