@@ -10,7 +10,7 @@ from pact import Pact, match
 
 from contracts.consumer import error_body, open_pact, serve_peer, unavailable_state
 from shop.gateway.clients import CartClient
-from shop.kit.errors import DependencyUnavailable, NotFound, ValidationFailed
+from shop.kit.errors import Conflict, DependencyUnavailable, NotFound, ValidationFailed
 
 pytestmark = pytest.mark.contracts
 
@@ -91,6 +91,21 @@ def test_gateway_passes_on_422_for_a_quantity_cart_refuses(pact: Pact) -> None:
     )
     with serve_peer(pact, CartClient) as cart, pytest.raises(ValidationFailed):
         cart.add_item(USER_ID, {"product_id": 1, "qty": 0})
+
+
+def test_gateway_passes_on_409_when_a_line_would_pass_the_quantity_limit(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request to add past the line limit")
+        .given("the user's cart holds a product", user_id=USER_ID, product_id=1, qty=100)
+        .with_request("POST", f"/carts/{USER_ID}/items")
+        .with_header("X-User-ID", USER_ID)
+        .with_body({"product_id": 1, "qty": 1}, content_type="application/json")
+        .will_respond_with(409)
+        .with_body(error_body("qty_limit"), content_type="application/json")
+    )
+    with serve_peer(pact, CartClient) as cart, pytest.raises(Conflict) as caught:
+        cart.add_item(USER_ID, {"product_id": 1, "qty": 1})
+    assert caught.value.code == "qty_limit"
 
 
 def test_gateway_removes_a_product_and_gets_the_cart_back(pact: Pact) -> None:

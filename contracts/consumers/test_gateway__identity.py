@@ -10,7 +10,7 @@ from pact import Pact, match
 
 from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.gateway.clients import IdentityClient
-from shop.kit.errors import Conflict, DependencyUnavailable, Unauthorized
+from shop.kit.errors import Conflict, DependencyUnavailable, Unauthorized, ValidationFailed
 
 pytestmark = pytest.mark.contracts
 
@@ -56,6 +56,19 @@ def test_gateway_passes_on_409_when_the_email_is_taken(pact: Pact) -> None:
     with serve_peer(pact, IdentityClient) as identity, pytest.raises(Conflict) as caught:
         identity.sign_up({"email": EMAIL, "password": PASSWORD, "name": "Ada"})
     assert caught.value.code == "email_taken"
+
+
+def test_gateway_passes_on_422_for_an_email_identity_refuses(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a sign-up with an invalid email")
+        .given("no user has the email")
+        .with_request("POST", "/users")
+        .with_body({"email": "not-an-email", "password": PASSWORD, "name": "Ada"}, content_type="application/json")
+        .will_respond_with(422)
+        .with_body(error_body("validation_failed"), content_type="application/json")
+    )
+    with serve_peer(pact, IdentityClient) as identity, pytest.raises(ValidationFailed):
+        identity.sign_up({"email": "not-an-email", "password": PASSWORD, "name": "Ada"})
 
 
 def test_gateway_logs_a_user_in_for_a_bearer_token(pact: Pact) -> None:

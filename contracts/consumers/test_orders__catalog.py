@@ -138,3 +138,12 @@ def test_orders_sees_a_catalog_outage_as_unavailable_so_the_worker_retries(pact:
     interaction.will_respond_with(503).with_body(error_body(), content_type="application/json")
     with serve_peer(pact, CatalogClient) as catalog, pytest.raises(DependencyUnavailable):
         catalog.reserve(ORDER_ID, ITEMS)
+
+
+def test_orders_gets_a_refusal_it_does_not_retry_for_a_product_catalog_no_longer_has(pact: Pact) -> None:
+    interaction = _reserve(pact, "a reservation for an unknown product", "product 999999 does not exist",
+                           product_id=999999, qty=1)
+    interaction.will_respond_with(404).with_body(error_body("unknown_product"), content_type="application/json")
+    with serve_peer(pact, CatalogClient) as catalog:
+        reservation = catalog.reserve(ORDER_ID, [OrderItem(product_id=999999, qty=1, price_cents=100)])
+    assert (reservation.outcome, reservation.detail) == (ReservationOutcome.REFUSED, "unknown_product")

@@ -77,3 +77,19 @@ def test_orders_treats_a_payments_outage_as_unavailable_so_the_worker_retries(pa
     interaction.will_respond_with(503).with_body(error_body(), content_type="application/json")
     with serve_peer(pact, PaymentsClient) as payments, pytest.raises(DependencyUnavailable):
         payments.charge(ORDER_ID, 4200, None)
+
+
+def test_orders_gets_a_refusal_it_does_not_retry_when_the_key_was_used_for_another_amount(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a charge reusing an order's key for another amount")
+        .given("the order was already charged", amount_cents=4200)
+        .with_request("POST", "/charges")
+        .with_header("Idempotency-Key", from_state("${order_id}", ORDER_ID))
+        .with_body({"order_id": from_state("${order_id}", ORDER_ID), "amount_cents": 9900},
+                   content_type="application/json")
+        .will_respond_with(409)
+        .with_body(error_body("idempotency_key_reused"), content_type="application/json")
+    )
+    with serve_peer(pact, PaymentsClient) as payments:
+        charge = payments.charge(ORDER_ID, 9900, None)
+    assert (charge.status, charge.detail) == ("refused", "idempotency_key_reused")
