@@ -294,6 +294,36 @@ def get_order(user_id: str, order_id: str) -> OrderOut:
     return _as(OrderOut, _peers()["orders"].get_order(user_id, order_id), "orders")
 
 
+class NotificationOut(ApiModel):
+    """One email sent about an order."""
+
+    event_id: str
+    type: str
+    order_id: str
+    subject: str
+    body: str
+    sent_at: str
+
+
+class NotificationList(ApiModel):
+    """The emails sent about one order, oldest first."""
+
+    items: list[NotificationOut]
+
+
+@operation(
+    bp,
+    "GET",
+    "/orders/<string(maxlength=128):order_id>/notifications",
+    auth=True,
+    responses={200: NotificationList},
+    peers=("orders",),
+)
+def get_order_notifications(user_id: str, order_id: str) -> NotificationList:
+    """Return the emails sent about one of the caller's orders; anyone else's is a 404."""
+    return _as(NotificationList, _peers()["orders"].get_notifications(user_id, order_id), "orders")
+
+
 def init_app(app: Flask, kit: KitSettings, settings: Settings) -> None:
     """Wire the peers, the token check and the public routes into ``app``."""
     clients = make_clients(app, kit)

@@ -122,6 +122,11 @@ class OrdersClient:
         resp = self.client.get(f"/orders/{_seg(order_id)}", headers=_user(user_id))
         return get_json(ensure_success(resp, "orders"), "orders")
 
+    def get_notifications(self, user_id: str, order_id: str) -> dict[str, Any]:
+        """Return the emails sent about one of the user's orders; anyone else's is a 404."""
+        resp = self.client.get(f"/orders/{_seg(order_id)}/notifications", headers=_user(user_id))
+        return get_json(ensure_success(resp, "orders"), "orders")
+
     def list_orders(self, user_id: str) -> dict[str, Any]:
         """Return the user's orders."""
         resp = self.client.get("/orders", params={"user_id": user_id}, headers=_user(user_id))

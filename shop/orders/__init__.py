@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None, env: dict[str, str] | 
         # Tests hand in fakes through test_config["ORDERS_PEERS"]; otherwise the real clients.
         peers = app.config.get("ORDERS_PEERS") or build_peers(make_clients(app, kit))
         state.extras["orders"] = OrderService(store, cart=peers["cart"], catalog=peers["catalog"])
+        state.extras["notifications"] = peers.get("notifications")
         state.readiness_checks["database"] = store.ping
         app.register_blueprint(bp)
         app.register_blueprint(admin_bp)

@@ -108,6 +108,39 @@ def list_orders(query: OrdersQuery) -> OrdersOut:
     return OrdersOut(items=[OrderOut.model_validate(order_to_dict(o)) for o in orders])
 
 
+class OrderNotificationOut(ApiModel):
+    """One email sent about an order."""
+
+    event_id: str
+    type: str
+    order_id: str
+    subject: str
+    body: str
+    sent_at: str
+
+
+class OrderNotificationsOut(ApiModel):
+    """The emails sent about one order, oldest first."""
+
+    items: list[OrderNotificationOut]
+
+
+@operation(
+    bp, "GET", "/orders/<order_id>/notifications",
+    headers=[Header("X-User-ID", required=True, description="Only the owner sees an order's emails")],
+    responses={200: OrderNotificationsOut}, peers=("notifications",),
+)
+def get_order_notifications(order_id: str) -> OrderNotificationsOut:
+    """Return the emails sent about one order to its owner; 404 for anyone else."""
+    user_id = request.headers.get("X-User-ID", "")
+    if not user_id:
+        raise BadRequest("header X-User-ID is required")
+    get_service().get_for_user(order_id, user_id)  # 404 unless the caller owns it
+    notifications = get_kit(current_app).extras["notifications"]
+    items = notifications.list_for_order(user_id, order_id)
+    return OrderNotificationsOut(items=[OrderNotificationOut.model_validate(i) for i in items])
+
+
 @admin_bp.get("/audit")
 def audit() -> Response:
     """Return orders, the outbox and the pending work count for the consistency audit."""

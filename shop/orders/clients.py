@@ -154,6 +154,14 @@ class NotificationsClient:
         if resp.status_code not in (200, 201):
             raise _unexpected("notifications", "POST /events", resp)
 
+    def list_for_order(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
+        """Return the emails sent to ``user_id`` about one order, oldest first."""
+        resp = self.client.get("/notifications", params={"user_id": user_id})
+        if resp.status_code != 200:
+            raise _unexpected("notifications", "GET /notifications", resp)
+        items = _json(resp).get("items", [])
+        return [i for i in items if isinstance(i, dict) and i.get("order_id") == order_id]
+
 
 def build_peers(clients: dict[str, ResilientClient]) -> dict[str, Any]:
     """Wrap the kit's per-dependency clients in the typed ports the domain uses."""

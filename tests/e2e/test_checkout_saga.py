@@ -83,6 +83,15 @@ def test_the_public_checkout_through_the_gateway_ends_paid_and_notified(shop: Sh
     poll_until(paid, timeout_s=60, interval_s=0.1, message=f"order {order_id} is paid through the gateway")
     user_id = shop.http.get(f"{gateway}/api/cart", headers=auth).json()["user_id"]
     shop.wait_for_notification(user_id, order_id, "order.paid")
+    # The owner reads the emails through the gateway; anyone else gets a 404.
+    emails = shop.http.get(f"{gateway}/api/orders/{order_id}/notifications", headers=auth)
+    assert emails.status_code == 200, emails.text
+    assert {n["type"] for n in emails.json()["items"]} >= {"order.created", "order.paid"}
+    assert all(n["order_id"] == order_id for n in emails.json()["items"])
+    other = shop.http.post(f"{gateway}/api/auth/signup", json={
+        "email": f"e2e-{uuid.uuid4().hex[:12]}@example.test", "password": "correct horse battery", "name": "Eve"})
+    eve = {"Authorization": f"Bearer {other.json()['access_token']}"}
+    assert shop.http.get(f"{gateway}/api/orders/{order_id}/notifications", headers=eve).status_code == 404
     assert shop.http.post(f"{gateway}/api/checkout", headers={**auth, "Idempotency-Key": key}).json()["order_id"] \
         == order_id
     assert len(shop.charges_for(order_id)) == 1
