@@ -334,3 +334,53 @@ def test_retry_amplification_is_attempts_over_requests_within_the_phase() -> Non
     fault, baseline = pr.probes
     assert fault.value == pytest.approx(3.0, abs=0.15) and not fault.met
     assert baseline.value == pytest.approx(1.0) and baseline.met
+
+
+def test_ctrl_c_mid_fault_phase_rolls_back_and_exits_130() -> None:
+    world = make_world()
+
+    def press_ctrl_c(now: float) -> None:
+        if any(f.active for f in world.factory.built):
+            world.clock.on_sleep.clear()
+            raise KeyboardInterrupt
+
+    world.clock.on_sleep.append(press_ctrl_c)
+    record = Runner(experiment(), world.deps).run()
+    assert record.interrupted == "SIGINT" and exit_code(record) == 130
+    assert world.factory.built and all(not f.active for f in world.factory.built)
+    assert world.load.runs[0].stopped
+
+
+def test_phases_start_only_once_the_load_reports_its_first_second() -> None:
+    world = make_world()
+    original_start = world.load.start
+
+    def slow_start(*args: Any, **kwargs: Any) -> FakeLoadRun:
+        run = original_start(*args, **kwargs)
+        ready_at = world.clock.now + 4.0
+        real_latest = run.latest
+        run.latest = lambda: real_latest() if world.clock.now >= ready_at else None  # type: ignore[method-assign]
+        return run
+
+    world.deps.load = type("SlowLoad", (), {"start": staticmethod(slow_start)})()
+    pr = Runner(experiment(profiles=["resilient"]), world.deps).run().profiles[0]
+    first_apply = next(e[0] for e in world.log.events if e[1] == "apply")
+    load_start = next(e[0] for e in world.log.events if e[1] == "load_start")
+    assert first_apply - load_start == pytest.approx(4.0 + 10.0, abs=0.3)  # waited for Locust, then baseline
+    assert all(s.load is not None for s in pr.samples)
+
+
+def test_a_load_that_never_reports_fails_the_profile_without_faulting_anything() -> None:
+    world = make_world()
+    world.deps.load_start_timeout_s = 5
+    original_start = world.load.start
+
+    def silent_start(*args: Any, **kwargs: Any) -> FakeLoadRun:
+        run = original_start(*args, **kwargs)
+        run.latest = lambda: None  # type: ignore[method-assign]
+        return run
+
+    world.deps.load = type("SilentLoad", (), {"start": staticmethod(silent_start)})()
+    pr = Runner(experiment(profiles=["resilient"]), world.deps).run().profiles[0]
+    assert pr.error is not None and "reported nothing within 5 s" in pr.error
+    assert world.factory.built == [] and world.load.runs[0].stopped
