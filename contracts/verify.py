@@ -59,6 +59,7 @@ def verify_pact(
                 .add_source(pact_file)
                 .state_handler(get_state_url(server), teardown=True, body=True)
                 .set_request_timeout(timeout_ms)
+                .set_coloured_output(enabled=False)
             )
             try:
                 verifier.verify()

@@ -54,7 +54,7 @@ def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[s
     """Run every consumer test, verify every provider against the pacts, print the matrix."""
     from contracts.gate import run_contract_gate
     from shop.topology import Topology
-    from shoplab.stack import Stack, StackError, default_run_dir
+    from shoplab.stack import PortTaken, Stack, StackError, default_run_dir
     from shoplab.tools import ToolMissing
 
     extra = []
@@ -73,6 +73,10 @@ def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[s
         with console.status("contract gate") as status:
             report = run_contract_gate(topology, stack=stack, run_dir=run_dir,
                                        progress=lambda msg: status.update(msg))
+    except PortTaken as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        err_console.print("A stack already runs here? Verify against it: `shoplab gate contracts --use-running`.")
+        sys.exit(2)
     except (StackError, ToolMissing) as exc:
         err_console.print(f"[red]error:[/] {exc}")
         sys.exit(2)

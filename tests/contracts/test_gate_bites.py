@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from pact import Pact, match
 
-from contracts.gate import EdgeStatus, run_contract_gate
 from contracts.pactfiles import PACT_DIR, pact_filename
 from contracts.verify import verify_pact
-from shop.topology import Topology
 from shoplab import REPO_ROOT
+from shoplab.cli import _register, cli
 from shoplab.stack import Stack
 from tests.support import poll_until
 
@@ -127,14 +127,20 @@ def test_an_unknown_provider_state_fails_verification_naming_the_state(stack: St
     assert any("product 1 is on sale" in err for err in result.state_errors)
 
 
-def test_the_gate_fails_naming_an_edge_the_topology_gained_without_a_contract(stack: Stack) -> None:
-    topology = Topology(port_offset=stack.topology.port_offset, extra_edges=(("payments", "catalog"),))
+def test_the_gate_fails_naming_an_edge_the_topology_gained_without_a_contract(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPLAB_PORT_OFFSET", str(stack.topology.port_offset))
+    _register()
 
-    report = run_contract_gate(topology, stack=stack)
+    # --extra-edge judges Topology(extra_edges=(("payments", "catalog"),)): a new arrow nobody contracted.
+    result = CliRunner().invoke(cli, ["gate", "contracts", "--use-running", "--run-dir", str(stack.run_dir),
+                                      "--extra-edge", "payments:catalog"])
 
-    assert not report.ok
-    assert report.status_of("payments", "catalog") is EdgeStatus.MISSING
-    assert any(line.startswith("payments → catalog: missing") for line in report.failures()), report.failures()
-    others = [e for e in report.edges if (e.caller, e.callee) != ("payments", "catalog")]
-    assert len(others) == 11
-    assert all(e.status is EdgeStatus.VERIFIED for e in others), report.failures()
+    assert result.exit_code == 1, result.output
+    assert "payments → catalog: missing (no consumer test contracts/consumers/test_payments__catalog.py)" in result.output
+    assert "contract gate failed" in result.output
+    matrix = result.output.split("✗")[0]
+    assert matrix.count("verified") == 11
+    assert matrix.count("missing") == 1
+
