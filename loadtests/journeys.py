@@ -301,15 +301,16 @@ class BuyingShopper(ShopUser):
             self.poll_order(str(order_id))
 
     def poll_order(self, order_id: str) -> None:
-        """Poll the order until ``paid``; ``payment_failed`` or the deadline is a failure."""
+        """Poll the order until ``paid``; ``payment_failed``, ``rejected`` or the deadline is a failure."""
         deadline = time.monotonic() + self.state.settings.order_timeout_s
         while True:
             _, order = self.step("GET", "/api/orders/[id]", f"/api/orders/{order_id}", headers=self.auth())
-            state = classify_order_status(str(order.get("status", "")) if isinstance(order, dict) else "")
+            status = str(order.get("status", "")) if isinstance(order, dict) else ""
+            state = classify_order_status(status)
             if state is OrderState.SETTLED_PAID:
                 break
             if state is OrderState.SETTLED_FAILED:
-                self.fail_step("GET /api/orders/[id]", "order ended payment_failed")
+                self.fail_step("GET /api/orders/[id]", f"order ended {status}")
             if time.monotonic() >= deadline:
                 self.fail_step("GET /api/orders/[id]", f"order still pending after {self.state.settings.order_timeout_s:.0f} s")
             gevent.sleep(POLL_INTERVAL_S)

@@ -75,14 +75,15 @@ class OrderState(enum.StrEnum):
     PENDING = "pending"
 
 
-TERMINAL_ORDER_STATUSES = frozenset({"paid", "payment_failed"})
+# ``rejected``: the catalog refused the reservation (sold out); nothing was charged.
+TERMINAL_ORDER_STATUSES = frozenset({"paid", "payment_failed", "rejected"})
 
 
 def classify_order_status(status: str) -> OrderState:
-    """Map an order's status onto paid / payment_failed / still pending."""
+    """Map an order's status onto paid / failed (payment_failed or rejected) / still pending."""
     if status == "paid":
         return OrderState.SETTLED_PAID
-    if status == "payment_failed":
+    if status in TERMINAL_ORDER_STATUSES:
         return OrderState.SETTLED_FAILED
     return OrderState.PENDING
 

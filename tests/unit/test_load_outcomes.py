@@ -54,6 +54,7 @@ def test_a_product_page_outside_the_contract_fails(status: int, body: object) ->
 def test_order_statuses_map_onto_settled_or_pending() -> None:
     assert classify_order_status("paid") is OrderState.SETTLED_PAID
     assert classify_order_status("payment_failed") is OrderState.SETTLED_FAILED
+    assert classify_order_status("rejected") is OrderState.SETTLED_FAILED
     assert classify_order_status("pending") is OrderState.PENDING
 
 
