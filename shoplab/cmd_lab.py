@@ -143,7 +143,7 @@ def start(number: str) -> None:
     for line in done:
         console.print(f"  [dim]• {escape(line)}[/]")
     console.print()
-    console.print(escape(item.task))
+    console.print(escape(item.task.replace("\n", "\n\n")))
     console.print()
     console.print(f"the story and steps: {item.readme}")
     console.print(f"when you think it is fixed: [bold]shoplab lab check {item.number}[/]"
@@ -203,9 +203,7 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
     for col in ("", "measure", "measured", "target", "detail"):
         table.add_column(col)
     for r in result.results:
-        shown = r.detail.split(":")[0] if r.kind == "answer" else ("-" if r.value is None else f"{r.value:g}"
-                                                                  if not isinstance(r.value, bool) else str(r.value).lower())
-        table.add_row("[green]✔[/]" if r.met else "[red]✘[/]", escape(r.label), escape(shown),
+        table.add_row("[green]✔[/]" if r.met else "[red]✘[/]", escape(r.label), escape(_shown(r)),
                       escape(r.tolerance), escape(r.detail))
     console.print(table)
     for problem in result.problems:
@@ -217,6 +215,17 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
         sys.exit(0)
     console.print(f"[bold red]FAIL[/]: not yet. `shoplab lab hint {item.number}` gives the next hint.")
     sys.exit(1)
+
+
+def _shown(result: Any) -> str:
+    """Return a measured value as the table shows it (the answer itself for answer targets)."""
+    if result.kind == "answer":
+        return str(result.detail.split(":")[0])
+    if result.value is None:
+        return "-"
+    if isinstance(result.value, bool):
+        return str(result.value).lower()
+    return f"{result.value:g}"
 
 
 @lab.command("hint")
