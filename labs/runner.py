@@ -288,5 +288,8 @@ def run_check(stack: Any, lab: Lab, *, quick: bool, out_dir: Path, answer: str |
     if record.interrupted:
         result.problems.append(f"interrupted by {record.interrupted}")
     summary = load.summary()
-    result.results.extend(measure_target(t, summary, answer) for t in lab.check.targets)
+    measured = [measure_target(t, summary, answer) for t in lab.check.targets]
+    result.results.extend(measured)
+    if pr is not None:
+        pr.probes.extend(measured)  # the report, journal and junit show the lab targets too
     return result

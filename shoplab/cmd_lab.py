@@ -163,7 +163,7 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
     from chaos.journal import get_versions
     from chaos.report import report_dir_name, write_report
     from chaos.signals import raise_on_sigterm, signals_deferred
-    from labs.runner import check_stack_ready, run_check
+    from labs.runner import check_stack_ready, get_live_settings, run_check
     from shoplab.cmd_run import reports_root
 
     item = _lab(number)
@@ -188,6 +188,7 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
     console.print(f"{exp.duration_s:g} s of load on the live settings{' (quick)' if quick else ''}"
                   + (f", with {answer} healed" if answer else ""))
     out = (reports_dir or reports_root()) / report_dir_name(f"lab-{item.number}")
+    live = get_live_settings(stack)  # what was measured: the journal keeps it to re-run the check
     with raise_on_sigterm():
         result = run_check(stack, item, quick=quick, out_dir=out, answer=answer,
                            observers=[ConsoleObserver(console)])
@@ -195,7 +196,8 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
             try:
                 index = write_report(out, result.record, settings={
                     "lab": item.name, "quick": quick, "answer": answer, "port_offset": stack.topology.port_offset,
-                    "run_dir": str(stack.run_dir), "argv": sys.argv}, versions=get_versions(None))
+                    "run_dir": str(stack.run_dir), "argv": sys.argv,
+                    "live_settings": live}, versions=get_versions(None))
             except Exception as exc:  # the verdict stands without the report
                 index = None
                 result.problems.append(f"report not written: {exc!r}")
