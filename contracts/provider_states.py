@@ -183,3 +183,25 @@ def _orders_checked_out(ctx: StateContext, params: Mapping[str, Any]) -> StateVa
 @provider_state("orders", "the user has an order")
 def _orders_has_order(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
     return {"order_id": _checkout(ctx, params, fresh_id("key"))}
+
+
+def _send_email(ctx: StateContext, user_id: str, order_id: str, event_type: str = "order.paid") -> None:
+    event_id = fresh_id("evt")
+    ctx.call("notifications", "POST", "/events", expect=(201,), headers={"Idempotency-Key": event_id},
+             json={"event_id": event_id, "type": event_type, "order_id": order_id, "user_id": user_id,
+                   "payload": {"total_cents": 2500}})
+
+
+@provider_state("notifications", "the user was sent an email about an order")
+def _notifications_sent_email(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    _send_email(ctx, str(params["user_id"]), str(params["order_id"]))
+    return {}
+
+
+@provider_state("orders", "the user was sent an email about an order")
+def _orders_sent_email(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    order_id = _checkout(ctx, params, fresh_id("key"))
+    # The email itself lives in notifications (orders' peer, kept running): send it there directly
+    # rather than wait for the worker's outbox delivery, which would make the state timing-dependent.
+    _send_email(ctx, str(params["user_id"]), order_id, "order.created")
+    return {"order_id": order_id}

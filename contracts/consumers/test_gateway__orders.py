@@ -98,6 +98,43 @@ def test_gateway_passes_on_404_for_someone_elses_order(pact: Pact) -> None:
         orders.get_order("usr-someone-else", ORDER_ID)
 
 
+def test_gateway_reads_the_emails_sent_about_one_of_the_callers_orders(pact: Pact) -> None:
+    email = {
+        "event_id": match.str("evt-contract-1"),
+        "type": match.str("order.created"),
+        "order_id": match.str(ORDER_ID),
+        "subject": match.str("We received your order ord-contract-1"),
+        "body": match.str("We received your order ord-contract-1."),
+        "sent_at": match.str("2026-11-22T00:00:00+00:00"),
+    }
+    (
+        pact.upon_receiving("a request for the emails about the caller's order")
+        .given("the user was sent an email about an order", product_id=1, qty=1)
+        .with_request("GET", from_state("/orders/${order_id}/notifications", f"/orders/{ORDER_ID}/notifications",
+                                        regex=r"^/orders/[^/]+/notifications$"))
+        .with_header("X-User-ID", _user())
+        .will_respond_with(200)
+        .with_body({"items": match.each_like(email, min=1)}, content_type="application/json")
+    )
+    with serve_peer(pact, OrdersClient) as orders:
+        items = orders.get_notifications(USER_ID, ORDER_ID)["items"]
+    assert items[0]["type"] == "order.created"
+
+
+def test_gateway_passes_on_404_for_the_emails_of_someone_elses_order(pact: Pact) -> None:
+    (
+        pact.upon_receiving("a request for the emails about another user's order")
+        .given("the user has an order", product_id=1, qty=1)
+        .with_request("GET", from_state("/orders/${order_id}/notifications", f"/orders/{ORDER_ID}/notifications",
+                                        regex=r"^/orders/[^/]+/notifications$"))
+        .with_header("X-User-ID", "usr-someone-else")
+        .will_respond_with(404)
+        .with_body(error_body(), content_type="application/json")
+    )
+    with serve_peer(pact, OrdersClient) as orders, pytest.raises(NotFound):
+        orders.get_notifications("usr-someone-else", ORDER_ID)
+
+
 def test_gateway_lists_the_callers_orders(pact: Pact) -> None:
     (
         pact.upon_receiving("a request for the caller's orders")
