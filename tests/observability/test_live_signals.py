@@ -79,7 +79,7 @@ def _checkout(gw: httpx.Client, token: str, product_id: int, *, card: str | None
 
     def final_status() -> str | None:
         status = gw.get(f"/api/orders/{order_id}", headers=auth).json().get("status")
-        return status if status in ("paid", "payment_failed") else None
+        return status if status in ("paid", "payment_failed", "rejected") else None
 
     poll_until(final_status, timeout_s=30, message=f"order {order_id} to leave pending")
     return order_id
