@@ -1,7 +1,8 @@
 """The contract gate: run every consumer test, verify every pact against its real provider, judge the edges.
 
-An edge of the topology is *verified* when its consumer tests pass, its pact is
-committed unchanged and its provider verifies it; *failed* when any of those breaks;
+An edge of the topology is *verified* when its consumer tests pass and drive every
+method of the caller's client for it, its pact is committed unchanged and its provider
+verifies it; *failed* when any of those breaks;
 *missing* when no consumer test writes a pact for it. The gate passes only when every
 edge is verified.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from contracts.coverage import find_uncovered_methods
 from contracts.pactfiles import (
     OUTPUT_ENV,
     PACT_DIR,
@@ -144,8 +146,13 @@ def build_report(
     generated: dict[Edge, Path],
     verifications: dict[Edge, VerificationResult],
     stale: list[StalePact],
+    uncovered: dict[Edge, list[str]] | None = None,
 ) -> GateReport:
-    """Judge every topology edge from the consumer run, the pacts, their staleness and verifications."""
+    """Judge every topology edge from the consumer run, the pacts, their staleness and verifications.
+
+    ``uncovered`` lists, per edge, the caller's client methods no consumer test drives.
+    """
+    uncovered = uncovered or {}
     stale_by_edge = {parse_pact_filename(Path(s.name)): s for s in stale}
     results = []
     for edge in topology.edges:
@@ -162,6 +169,9 @@ def build_report(
         elif not verifications[key].ok:
             failed = ", ".join(verifications[key].failed_interactions) or "no interaction verified"
             results.append(EdgeResult(*key, EdgeStatus.FAILED, f"provider verification failed: {failed}"))
+        elif uncovered.get(key):
+            results.append(EdgeResult(*key, EdgeStatus.FAILED,
+                                      f"client methods without a contract: {', '.join(uncovered[key])}"))
         elif key in stale_by_edge:
             results.append(EdgeResult(*key, EdgeStatus.FAILED, f"committed pact is stale: {stale_by_edge[key].reason}"))
         else:
@@ -215,4 +225,12 @@ def run_contract_gate(
                     say(f"verifying {key[1]} against {key[0]}'s pact")
                     verifications[key] = verify_pact(path, topology=stack_topology, admin_token=admin_token)
         return build_report(topology, consumers=consumers, generated=generated,
-                            verifications=verifications, stale=stale)
+                            verifications=verifications, stale=stale,
+                            uncovered={k: _uncovered(*k, consumer_dir) for k in generated if k in known})
+
+
+def _uncovered(caller: str, callee: str, consumer_dir: Path) -> list[str]:
+    try:
+        return find_uncovered_methods(caller, callee, consumer_dir)
+    except (LookupError, ImportError) as exc:
+        return [str(exc)]

@@ -75,3 +75,11 @@ def test_an_edge_with_no_consumer_test_is_missing() -> None:
     assert report.failures() == [
         "payments → catalog: missing (no consumer test contracts/consumers/test_payments__catalog.py)"
     ]
+
+
+def test_a_client_method_no_consumer_test_drives_fails_its_edge() -> None:
+    consumers, generated, verifications = _all_good()
+    report = build_report(TOPOLOGY, consumers=consumers, generated=generated, verifications=verifications,
+                          stale=[], uncovered={("gateway", "orders"): ["OrdersClient.cancel"]})
+    assert report.status_of("gateway", "orders") is EdgeStatus.FAILED
+    assert report.failures() == ["gateway → orders: failed (client methods without a contract: OrdersClient.cancel)"]
