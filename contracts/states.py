@@ -165,7 +165,7 @@ class _StateRequestHandler(BaseHTTPRequestHandler):
     server: _StateHTTPServer
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
-        """Run one setup or teardown and answer its values as JSON (500 naming the error)."""
+        """Run one setup or teardown and answer its values as JSON (400 naming the error)."""
         try:
             length = int(self.headers.get("Content-Length") or 0)
             data = json.loads(self.rfile.read(length) or b"{}")
@@ -178,6 +178,7 @@ class _StateRequestHandler(BaseHTTPRequestHandler):
                 values = self.server.states.setup(state, params)
         except Exception as exc:  # reported to the verifier, which fails the interaction with it
             self.server.errors.append(f"{type(exc).__name__}: {exc}")
+            # 400, not 500: the verifier retries a 5xx state change with backoff for about two minutes.
             self._answer(400, {"error": f"{type(exc).__name__}: {exc}"})
             return
         self._answer(200, values)
