@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def renamed_payments(stack: Stack, tmp_path: Path) -> Iterator[str]:
-    """Run the real payments service, answering ``id`` instead of ``charge_id``, as its own gunicorn process."""
+    """Run the real payments service as its own gunicorn process, answering ``id`` for ``charge_id`` and no ``status``."""
     port = _free_port()
     env = {
         **os.environ,
@@ -41,7 +41,7 @@ def renamed_payments(stack: Stack, tmp_path: Path) -> Iterator[str]:
         "SHOPLAB_JWT_SECRET": stack.jwt_secret,
         "SHOPLAB_DATA_DIR": str(tmp_path / "payments"),
         "SHOPLAB_MUTANT_SERVICE": "payments",
-        "SHOPLAB_MUTANT_RENAME": "charge_id:id",
+        "SHOPLAB_MUTANT_RENAME": "charge_id:id,status:",
     }
     cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "4",
            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "tests.contracts.mutant_app:create_app()"]
@@ -63,20 +63,20 @@ def renamed_payments(stack: Stack, tmp_path: Path) -> Iterator[str]:
             proc.wait(timeout=5)
 
 
-def test_a_provider_that_renames_a_field_the_consumer_reads_fails_verification(
+def test_a_provider_that_renames_or_drops_a_field_the_consumer_reads_fails_verification(
     stack: Stack, renamed_payments: str
 ) -> None:
     charge = httpx.post(renamed_payments + "/charges", json={"order_id": "ord-bite-1", "amount_cents": 100},
                         headers={"Idempotency-Key": "ord-bite-1"}, timeout=10).json()
-    assert "id" in charge and "charge_id" not in charge, "the mutant did not rename the field"
+    assert "id" in charge and "charge_id" not in charge and "status" not in charge, charge
 
     result = verify_pact(PACT_DIR / pact_filename("orders", "payments"), topology=stack.topology,
                          admin_token=stack.admin_token, provider_url=renamed_payments)
 
     assert not result.ok
     assert "a first charge of an order" in result.failed_interactions
-    assert "charge_id" in result.output
-    # The outage interaction does not read charge_id, so it still verifies: the failure is the field.
+    assert "missing the following keys: charge_id, status" in result.output
+    # The outage interaction reads neither field, so it still verifies: the failure is the fields.
     assert "a charge while payments is unavailable" not in result.failed_interactions
 
 
