@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contracts.coverage import find_uncovered_methods
 from contracts.pactfiles import (
@@ -31,6 +32,9 @@ from contracts.pactfiles import (
 )
 from contracts.verify import VerificationResult, verify_pact
 from shop.topology import Topology
+
+if TYPE_CHECKING:
+    from shoplab.stack import Stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONSUMER_DIR = Path(__file__).resolve().parent / "consumers"
@@ -182,9 +186,9 @@ def build_report(
 
 
 @contextmanager
-def _provider_stack(topology: Topology, stack: object | None, run_dir: Path | None) -> Iterator[tuple[Topology, str]]:
+def _provider_stack(topology: Topology, stack: Stack | None, run_dir: Path | None) -> Iterator[tuple[Topology, str]]:
     if stack is not None:
-        yield stack.topology, stack.admin_token  # type: ignore[attr-defined]
+        yield stack.topology, stack.admin_token
         return
     from shoplab.stack import running_stack
 
@@ -196,7 +200,7 @@ def _provider_stack(topology: Topology, stack: object | None, run_dir: Path | No
 def run_contract_gate(
     topology: Topology,
     *,
-    stack: object | None = None,
+    stack: Stack | None = None,
     run_dir: Path | None = None,
     committed_dir: Path = PACT_DIR,
     consumer_dir: Path = CONSUMER_DIR,
