@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from chaos.report import comparison_rows
@@ -21,10 +22,10 @@ class ConsoleObserver:
         if event.kind == "profile_started":
             c.rule(f"[bold]profile {event.profile}")
         elif event.kind == "phase_started":
-            c.print(f"[cyan]▶ phase {event.phase}[/]: {event.message}")
+            c.print(f"[cyan]▶ phase {escape(event.phase)}[/]: {escape(event.message)}")
         elif event.kind == "fault":
             color = "red" if "failed" in event.message else "yellow"
-            c.print(f"  [{color}]{event.message}[/]")
+            c.print(f"  [{color}]{escape(event.message)}[/]")
         elif event.kind == "sample" and event.sample is not None:
             s = event.sample
             if int(s.t) % self.every_s:
@@ -45,7 +46,7 @@ class ConsoleObserver:
             verdict = "[green]held[/]" if pr.held else "[red]not held[/]"
             c.print(f"  hypothesis {verdict} for {pr.profile}: {met}/{len(pr.probes)} probes met")
         elif event.kind == "note":
-            c.print(f"  [dim]{event.message}[/]")
+            c.print(f"  [dim]{escape(event.message)}[/]")
 
 
 def print_comparison(record: RunRecord, console: Console | None = None) -> None:
@@ -56,7 +57,8 @@ def print_comparison(record: RunRecord, console: Console | None = None) -> None:
     for pr in record.profiles:
         table.add_column(pr.profile + (" (must hold)" if pr.must_hold else ""))
     for label, cells in comparison_rows(record):
-        styled = [f"[green]{c}[/]" if c.startswith(("✔", "HELD")) else
-                  (f"[red]{c}[/]" if c.startswith(("✘", "NOT")) else c) for c in cells]
-        table.add_row(label, *styled)
+        # labels carry [journey] and [edge]: escape them, or rich takes them for markup
+        styled = [f"[green]{escape(c)}[/]" if c.startswith(("✔", "HELD")) else
+                  (f"[red]{escape(c)}[/]" if c.startswith(("✘", "NOT")) else escape(c)) for c in cells]
+        table.add_row(escape(label), *styled)
     console.print(table)

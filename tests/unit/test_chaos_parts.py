@@ -190,3 +190,18 @@ def test_tolerances_check_bounds_and_booleans_and_never_accept_a_missing_value()
     assert Tolerance(max=2).is_met(2) and not Tolerance(max=2).is_met(2.01)
     assert Tolerance(equals=False).is_met(False) and not Tolerance(equals=False).is_met(True)
     assert not Tolerance(min=0).is_met(None) and not Tolerance(equals=True).is_met(None)
+
+
+def test_the_terminal_table_shows_probe_labels_with_their_brackets_side_by_side() -> None:
+    from rich.console import Console
+
+    from chaos.console import print_comparison
+
+    exp = experiment(hypothesis=[
+        {"probe": "retry_amplification", "edge": "gateway__catalog", "phase": "fault", "tolerance": {"max": 1.5}}])
+    record = Runner(exp, make_world().deps).run()
+    console = Console(record=True, width=160)
+    print_comparison(record, console)
+    text = console.export_text()
+    assert "retry_amplification[gateway__catalog]@fault (<= 1.5)" in text
+    assert "NOT HELD" not in text and "HELD (must hold)" in text and "naive" in text
