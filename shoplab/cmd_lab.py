@@ -203,7 +203,7 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
                 result.problems.append(f"report not written: {exc!r}")
     table = Table(title=f"lab {item.number}: measured vs target")
     for col in ("", "measure", "measured", "target", "detail"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a learner must read the whole label, not an ellipsis
     for r in result.results:
         table.add_row("[green]✔[/]" if r.met else "[red]✘[/]", escape(r.label), escape(_shown(r)),
                       escape(r.tolerance), escape(r.detail))
