@@ -45,7 +45,7 @@ test-observability: setup
 	$(PYTEST) -m observability -q
 
 lint: setup
-	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts tests bench
+	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts labs tests bench
 	$(VENV)/bin/mypy
 
 bench: setup
