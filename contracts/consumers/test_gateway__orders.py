@@ -1,4 +1,4 @@
-"""Contract gateway→orders: checkout (new and repeated key), the empty-cart 422, reads by the owner only."""
+"""Contract gateway→orders: checkout (new and repeated key), the empty-cart 409, reads by the owner only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pact.interaction import HttpInteraction
 
 from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.gateway.clients import OrdersClient
-from shop.kit.errors import DependencyUnavailable, NotFound, ValidationFailed
+from shop.kit.errors import Conflict, DependencyUnavailable, NotFound
 
 pytestmark = pytest.mark.contracts
 
@@ -64,10 +64,10 @@ def test_gateway_gets_the_same_order_back_for_a_repeated_idempotency_key(pact: P
     assert (status, order["order_id"]) == (200, ORDER_ID)
 
 
-def test_gateway_passes_on_422_for_an_empty_cart(pact: Pact) -> None:
+def test_gateway_passes_on_409_for_an_empty_cart(pact: Pact) -> None:
     interaction = _checkout(pact, "a checkout of an empty cart", "the user's cart is empty")
-    interaction.will_respond_with(422).with_body(error_body(), content_type="application/json")
-    with serve_peer(pact, OrdersClient) as orders, pytest.raises(ValidationFailed):
+    interaction.will_respond_with(409).with_body(error_body(), content_type="application/json")
+    with serve_peer(pact, OrdersClient) as orders, pytest.raises(Conflict):
         orders.checkout(USER_ID, card=None, idempotency_key=KEY)
 
 

@@ -268,7 +268,7 @@ def remove_cart_item(user_id: str, product_id: int) -> CartOut:
     peers=("orders",),
 )
 def checkout(user_id: str, body: CheckoutIn) -> tuple[OrderOut, int]:
-    """Turn the caller's cart into a pending order; 422 when the cart is empty."""
+    """Turn the caller's cart into a pending order; 409 when the cart is empty."""
     # Without a client key, make one: the gateway→orders call may then be retried safely.
     key = request.headers.get("Idempotency-Key") or f"gw-{uuid.uuid4().hex}"
     order, status = _peers()["orders"].checkout(user_id, card=body.card, idempotency_key=key)

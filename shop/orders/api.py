@@ -76,7 +76,7 @@ def _ensure_caller_is(user_id: str) -> None:
 @operation(
     bp, "POST", "/orders", body=OrderIn,
     headers=[Header("Idempotency-Key", max_length=128, description="Same key and user: same order"), USER_HEADER],
-    responses={201: OrderOut, 200: OrderOut}, errors=(403,), peers=("cart", "catalog"),
+    responses={201: OrderOut, 200: OrderOut}, errors=(403, 409), peers=("cart", "catalog"),
 )
 def create_order(body: OrderIn) -> tuple[OrderOut, int]:
     """Check out the user's cart: 201 a new pending order, 200 the order an Idempotency-Key already made."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from shop.kit.errors import NotFound, ValidationFailed
+from shop.kit.errors import Conflict, NotFound, ValidationFailed
 from shop.kit.metrics import record_order
 from shop.kit.telemetry import inject_context, start_span_from_carrier
 from shop.orders.store import DuplicateOrder, Order, OrderItem, OrderStore, OutboxEvent
@@ -139,8 +139,8 @@ class OrderService:
                  idempotency_key: str | None = None) -> tuple[Order, bool]:
         """Turn the user's cart into a pending order; return it and whether it is new.
 
-        The same (user, key) always answers the first order. Raises ValidationFailed
-        (422) for an empty cart or a product the catalog no longer has, and the kit's
+        The same (user, key) always answers the first order. Raises Conflict (409)
+        for an empty cart, ValidationFailed (422) for a product the catalog no longer has, and the kit's
         DependencyError when cart or catalog cannot answer.
         """
         if idempotency_key:
@@ -153,7 +153,8 @@ class OrderService:
                 merged[line.product_id] = merged.get(line.product_id, 0) + line.qty
         lines = [CartLine(pid, qty) for pid, qty in merged.items()]
         if not lines:
-            raise ValidationFailed("the cart is empty", code="empty_cart")
+            # A state, not a bad body: the same request succeeds once the cart has lines.
+            raise Conflict("the cart is empty", code="empty_cart")
         items = []
         for line in lines:
             # Prices come from the catalog now, not from what the cart remembered.

@@ -166,7 +166,7 @@ def test_another_users_order_is_not_found(shop: ShopClient) -> None:
 
 def test_an_empty_cart_and_bad_bodies_get_json_4xx(shop: ShopClient) -> None:
     empty = shop.checkout(synthetic_user())
-    assert empty.status_code == 422 and empty.json()["error"]["code"] == "empty_cart"
+    assert empty.status_code == 409 and empty.json()["error"]["code"] == "empty_cart"
     cases = [
         ("orders", "/orders", b"{not json", {}),
         ("orders", "/orders", b'{"user_id": 42}', {}),

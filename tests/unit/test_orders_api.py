@@ -48,9 +48,9 @@ def test_the_same_idempotency_key_answers_200_with_the_same_order(client: FlaskC
     assert len(client.get("/admin/audit", headers=ADMIN).json["orders"]) == 1
 
 
-def test_checkout_of_an_empty_cart_is_422(client: FlaskClient) -> None:
+def test_checkout_of_an_empty_cart_is_409(client: FlaskClient) -> None:
     resp = client.post("/orders", json={"user_id": "u9"})
-    assert resp.status_code == 422 and resp.json["error"]["code"] == "empty_cart"
+    assert resp.status_code == 409 and resp.json["error"]["code"] == "empty_cart"
 
 
 def test_checkout_answers_503_when_the_cart_is_down(client: FlaskClient, peers: Peers) -> None:

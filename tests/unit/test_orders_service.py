@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shop.kit.db import make_engine
-from shop.kit.errors import DependencyUnavailable, NotFound, ValidationFailed
+from shop.kit.errors import Conflict, DependencyUnavailable, NotFound, ValidationFailed
 from shop.orders.service import CartLine, OrderService
 from shop.orders.store import OrderStore
 from tests.unit.orders_fakes import FakeCart, FakeCatalog
@@ -59,8 +59,8 @@ def test_checkout_prices_items_with_the_catalogs_current_price(service: OrderSer
     assert order.total_cents == 2 * 999 + 1250
 
 
-def test_checkout_of_an_empty_cart_is_refused_with_422(service: OrderService, store: OrderStore) -> None:
-    with pytest.raises(ValidationFailed) as err:
+def test_checkout_of_an_empty_cart_is_refused_with_409(service: OrderService, store: OrderStore) -> None:
+    with pytest.raises(Conflict) as err:
         service.checkout("nobody")
     assert err.value.code == "empty_cart"
     assert store.list_orders() == [] and store.list_outbox() == []
