@@ -1,7 +1,8 @@
-"""``shoplab gate <name>``: the CI gates (``contracts`` now; ``e2e`` and ``resilience`` join this group)."""
+"""``shoplab gate contracts|e2e|resilience``: the CI gates; the exit code says whether each held."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,3 +93,57 @@ def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[s
                       "`make test-contracts` and commit contracts/pacts/.")
         sys.exit(1)
     console.print(f"[green]contract gate passed[/]: {len(report.edges)} edges verified")
+
+
+@command.command("e2e", context_settings={"ignore_unknown_options": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def e2e_gate(pytest_args: tuple[str, ...]) -> None:
+    """Walk the public checkout flow end to end on a native stack (the e2e test tier); extra args go to pytest."""
+    from shoplab import REPO_ROOT
+
+    cmd = [sys.executable, "-m", "pytest", "-m", "e2e", "-q", *pytest_args]
+    console.print(f"[dim]{' '.join(cmd)}[/]")
+    code = subprocess.run(cmd, cwd=REPO_ROOT, check=False).returncode
+    if code == 0:
+        console.print("[green]e2e gate passed[/]")
+    else:
+        console.print(f"[red]e2e gate failed[/] (pytest exit {code})")
+    sys.exit(code)
+
+
+RESILIENCE_GATE_EXPERIMENTS = ("flagship", "retry-storm", "orders-worker-killed")
+
+
+@command.command("resilience")
+@click.option("--experiments", default=",".join(RESILIENCE_GATE_EXPERIMENTS), show_default=True,
+              help="Comma-separated shipped experiments (or YAML paths) that must hold.")
+@click.option("--full", is_flag=True, help="Full phase durations (the gate runs them --quick by default).")
+def resilience_gate(experiments: str, full: bool) -> None:
+    """Run the resilience experiments; fail unless every hypothesis that must hold held."""
+    from chaos.errors import ExperimentInvalid
+    from shoplab.cmd_run import load_for_run, run_experiment_cli
+
+    names = [n.strip() for n in experiments.split(",") if n.strip()]
+    try:  # refuse a bad file before anything starts
+        loaded = [(name, load_for_run(name, profiles=None, quick=not full)) for name in names]
+    except ExperimentInvalid as exc:
+        err_console.print(f"[red]experiment refused:[/] {exc}")
+        sys.exit(2)
+    results = []
+    for name, exp in loaded:
+        console.rule(name)
+        code, out = run_experiment_cli(exp, quick=not full)
+        results.append((name, code, out))
+    table = Table(title="resilience gate")
+    for col in ("experiment", "verdict", "report"):
+        table.add_column(col)
+    for name, code, out in results:
+        verdict = "[green]held[/]" if code == 0 else f"[red]failed (exit {code})[/]"
+        table.add_row(name, verdict, str(out / "index.html") if out else "-")
+    console.print(table)
+    worst = max((code for _, code, _ in results), default=0)
+    if worst:
+        console.print("[red]resilience gate failed[/]")
+    else:
+        console.print(f"[green]resilience gate passed[/]: {len(results)} experiments held")
+    sys.exit(worst)
