@@ -175,6 +175,12 @@ def _nice_max(value: float) -> float:
     return value
 
 
+def _time_ticks(t_max: float) -> list[float]:
+    """Return round tick times (every 5, 10, 15, 30... s) with at most eight ticks."""
+    step = next((st for st in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600) if t_max / st <= 8), 1200)
+    return [float(i * step) for i in range(int(t_max // step) + 1)]
+
+
 def _windows_svg(windows: Sequence[tuple[float, float, str]], x: Any, top: float, bottom: float) -> str:
     parts = []
     for start, end, label in windows:
@@ -211,8 +217,7 @@ def svg_line_chart(chart_id: str, title: str, series: Sequence[Series], *, t_max
         yy = y(v)
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{left - 4}" y="{yy + 4:.1f}" font-size="10" text-anchor="end">{v:g}{y_unit}</text>')
-    for i in range(7):
-        t = t_max * i / 6
+    for t in _time_ticks(t_max):
         out.append(f'<text x="{x(t):.1f}" y="{bottom + 14}" font-size="10" text-anchor="middle">{t:.0f}s</text>')
     out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{bottom}" stroke="#888"/>')
     out.append(f'<line x1="{left}" x2="{width - right}" y1="{bottom}" y2="{bottom}" stroke="#888"/>')
@@ -268,8 +273,7 @@ def svg_breaker_timeline(chart_id: str, title: str, rows: Sequence[tuple[str, Se
                        f'fill="{BREAKER_COLORS.get(state, "#e5e5e5")}"><title>{html.escape(edge)} '
                        f'{state or "unknown"} at {t:.0f}s</title></rect>')
     out.append(_windows_svg(windows, x, top, bottom))
-    for i in range(7):
-        t = t_max * i / 6
+    for t in _time_ticks(t_max):
         out.append(f'<text x="{x(t):.1f}" y="{bottom + 14}" font-size="10" text-anchor="middle">{t:.0f}s</text>')
     lx = left
     for state, color in (("closed", BREAKER_COLORS["closed"]), ("half-open", BREAKER_COLORS["half_open"]),
