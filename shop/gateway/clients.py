@@ -7,18 +7,13 @@ timeouts and 5xx are the kit's 503/504. Only recommendations has a fallback.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import structlog
 
-from shop.kit.peers import ensure_success, get_json
+from shop.kit.peers import ensure_success, get_json, path_segment
 from shop.kit.resilience import ResilientClient
 
 log = structlog.get_logger(__name__)
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _user(user_id: str) -> dict[str, str]:
@@ -89,17 +84,17 @@ class CartClient:
     def get_cart(self, user_id: str) -> dict[str, Any]:
         """Return the user's cart."""
         return get_json(
-            ensure_success(self.client.get(f"/carts/{_seg(user_id)}", headers=_user(user_id)), "cart"), "cart"
+            ensure_success(self.client.get(f"/carts/{path_segment(user_id)}", headers=_user(user_id)), "cart"), "cart"
         )
 
     def add_item(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Add units of a product; 404/422 pass through."""
-        resp = self.client.post(f"/carts/{_seg(user_id)}/items", json=body, headers=_user(user_id))
+        resp = self.client.post(f"/carts/{path_segment(user_id)}/items", json=body, headers=_user(user_id))
         return get_json(ensure_success(resp, "cart"), "cart")
 
     def remove_item(self, user_id: str, product_id: int) -> dict[str, Any]:
         """Remove a product from the cart."""
-        resp = self.client.delete(f"/carts/{_seg(user_id)}/items/{product_id}", headers=_user(user_id))
+        resp = self.client.delete(f"/carts/{path_segment(user_id)}/items/{product_id}", headers=_user(user_id))
         return get_json(ensure_success(resp, "cart"), "cart")
 
 
@@ -119,12 +114,12 @@ class OrdersClient:
 
     def get_order(self, user_id: str, order_id: str) -> dict[str, Any]:
         """Return one of the user's orders; anyone else's is a 404."""
-        resp = self.client.get(f"/orders/{_seg(order_id)}", headers=_user(user_id))
+        resp = self.client.get(f"/orders/{path_segment(order_id)}", headers=_user(user_id))
         return get_json(ensure_success(resp, "orders"), "orders")
 
     def get_notifications(self, user_id: str, order_id: str) -> dict[str, Any]:
         """Return the emails sent about one of the user's orders; anyone else's is a 404."""
-        resp = self.client.get(f"/orders/{_seg(order_id)}/notifications", headers=_user(user_id))
+        resp = self.client.get(f"/orders/{path_segment(order_id)}/notifications", headers=_user(user_id))
         return get_json(ensure_success(resp, "orders"), "orders")
 
     def list_orders(self, user_id: str) -> dict[str, Any]:

@@ -205,10 +205,12 @@ def _public_errors(exc: ValidationError) -> list[dict[str, Any]]:
 def _check_headers(headers: Iterable[Header]) -> None:
     for h in headers:
         value = request.headers.get(h.name)
-        if value is None or value == "":
+        if value is None:
             if h.required:
                 raise BadRequest(f"header {h.name} is required")
             continue
+        if value == "":  # the published schema says minLength 1
+            raise BadRequest(f"header {h.name} must not be empty")
         if len(value) > h.max_length:
             raise BadRequest(f"header {h.name} is longer than {h.max_length} characters")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -25,6 +26,11 @@ _BY_STATUS: dict[int, type[ShopError]] = {
     409: Conflict,
     422: ValidationFailed,
 }
+
+
+def path_segment(value: str) -> str:
+    """Quote ``value`` for use as one URL path segment (a user id may hold ``/`` or controls)."""
+    return quote(value, safe="")
 
 
 def get_json(resp: httpx.Response, dependency: str) -> Any:

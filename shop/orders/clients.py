@@ -15,6 +15,7 @@ import httpx
 import structlog
 
 from shop.kit.errors import DependencyUnavailable
+from shop.kit.peers import path_segment
 from shop.kit.resilience import ResilientClient
 from shop.orders.service import CartLine, Charge, ProductInfo, Reservation, ReservationOutcome
 from shop.orders.store import OrderItem, OutboxEvent
@@ -50,7 +51,7 @@ class CartClient:
 
     def get_cart(self, user_id: str) -> list[CartLine]:
         """Return the user's cart lines (an unknown user has an empty cart)."""
-        resp = self.client.get(f"/carts/{user_id}")
+        resp = self.client.get(f"/carts/{path_segment(user_id)}")
         if resp.status_code == 404:
             return []
         if resp.status_code != 200:
@@ -60,7 +61,7 @@ class CartClient:
 
     def clear_cart(self, user_id: str) -> None:
         """Empty the user's cart (idempotent)."""
-        resp = self.client.delete(f"/carts/{user_id}")
+        resp = self.client.delete(f"/carts/{path_segment(user_id)}")
         if resp.status_code not in (200, 204, 404):
             raise _unexpected("cart", "DELETE /carts", resp)
 
@@ -103,7 +104,7 @@ class CatalogClient:
 
     def commit(self, order_id: str) -> None:
         """Turn the order's reservation into a sale (idempotent)."""
-        resp = self.client.post(f"/reservations/{order_id}/commit", idempotency_key=order_id)
+        resp = self.client.post(f"/reservations/{path_segment(order_id)}/commit", idempotency_key=order_id)
         if resp.status_code != 200:
             # No retry fixes a 4xx here; the audit's stock check reports the drift.
             log.warning("reservation_commit_refused", order_id=order_id, status=resp.status_code,
@@ -111,7 +112,7 @@ class CatalogClient:
 
     def release(self, order_id: str) -> None:
         """Give the order's reserved stock back (idempotent; no-op when nothing is held)."""
-        resp = self.client.post(f"/reservations/{order_id}/release", idempotency_key=order_id)
+        resp = self.client.post(f"/reservations/{path_segment(order_id)}/release", idempotency_key=order_id)
         if resp.status_code not in (200, 404):
             log.warning("reservation_release_refused", order_id=order_id, status=resp.status_code,
                         code=_error_code(resp))

@@ -25,6 +25,13 @@ FUZZ_OFFSET = 40  # beside the session stack
 MAX_EXAMPLES = int(os.environ.get("SHOPLAB_FUZZ_EXAMPLES", "15"))
 MAX_TIME_S = int(os.environ.get("SHOPLAB_FUZZ_MAX_TIME_S", "40"))
 SERVICES = Topology().service_names
+# Checks a service cannot satisfy by design, with the reason. Keep this short.
+EXCLUDED_CHECKS = {
+    # POST /charges requires Idempotency-Key == order_id (one charge per order, whatever
+    # the caller retries); OpenAPI cannot express that two values must be equal, so a
+    # schema-valid request with another key is rightly refused with 422.
+    "payments": ["positive_data_acceptance"],
+}
 
 
 def _st() -> str:
@@ -69,6 +76,8 @@ def test_service_survives_fuzzing_against_its_openapi_schema(
         "--workers", "1",
         "--report", "junit", "--report-dir", str(tmp_path),
     ]
+    for check in EXCLUDED_CHECKS.get(service, []):
+        cmd += ["--exclude-checks", check]
     if service == "gateway":
         cmd += ["--header", f"Authorization: Bearer {bearer}"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_TIME_S + 120, check=False)
