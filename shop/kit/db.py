@@ -70,19 +70,20 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def init_service_db(app: Any, metadata: Any, filename: str) -> Engine:
-    """Open ``<data_dir>/<filename>``, create ``metadata``'s tables and register the ``database`` readiness check."""
+def is_database_ready(engine: Engine) -> bool:
+    """Say whether the database answers a trivial query (the ``/readyz`` check)."""
     from sqlalchemy import text
 
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT 1")).scalar() == 1)
+
+
+def init_service_db(app: Any, metadata: Any, filename: str) -> Engine:
+    """Open ``<data_dir>/<filename>``, create ``metadata``'s tables and register the ``database`` readiness check."""
     from shop.kit.app import get_kit
 
     state = get_kit(app)
     engine = make_engine(state.settings.data_dir / filename)
     metadata.create_all(engine)
-
-    def is_database_ready() -> bool:
-        with engine.connect() as conn:
-            return bool(conn.execute(text("SELECT 1")).scalar() == 1)
-
-    state.readiness_checks["database"] = is_database_ready
+    state.readiness_checks["database"] = lambda: is_database_ready(engine)
     return engine

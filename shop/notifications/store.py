@@ -9,6 +9,8 @@ from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table,
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from shop.kit.db import is_database_ready
+
 metadata = MetaData()
 
 events = Table(
@@ -110,9 +112,7 @@ class NotificationStore:
 
     def ping(self) -> bool:
         """Say whether the database answers."""
-        with self.engine.connect() as conn:
-            conn.execute(select(1))
-        return True
+        return is_database_ready(self.engine)
 
 
 def _event(row: Any) -> EventRecord:

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from shop.kit.db import is_database_ready
+
 metadata = MetaData()
 
 orders = Table(
@@ -136,9 +138,7 @@ class OrderStore:
 
     def ping(self) -> bool:
         """Say whether the database answers."""
-        with self.engine.connect() as conn:
-            conn.execute(select(1))
-        return True
+        return is_database_ready(self.engine)
 
     # -- writes ---------------------------------------------------------------------
     def create_order(self, order: Order, event: OutboxEvent) -> None:

@@ -9,6 +9,8 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delet
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from shop.kit.db import is_database_ready
+
 metadata = MetaData()
 
 charges = Table(
@@ -79,9 +81,7 @@ class LedgerStore:
 
     def ping(self) -> bool:
         """Say whether the database answers."""
-        with self.engine.connect() as conn:
-            conn.execute(select(1))
-        return True
+        return is_database_ready(self.engine)
 
 
 def _row(row: Any) -> ChargeRow:
