@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import httpx
 
 from shop.topology import DEFAULT, JAEGER_UI_PORT, PROMETHEUS_PORT, Topology
 from shoplab import REPO_ROOT, compose
-from shoplab.stack import ProcessStatus, StackError, StackNotRunning, default_run_dir
+from shoplab.stack import ProcessStatus, StackError, StackNotRunning, default_run_dir, wait_for
 
 ProgressFn = Callable[[str], None]
 
@@ -136,11 +135,7 @@ class ContainerStack:
             return False
 
     def _wait(self, check: Callable[[], bool], timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not check():
-            if time.monotonic() > deadline:
-                raise StackError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-            time.sleep(0.2)
+        wait_for(check, timeout_s, what, interval_s=0.2)
 
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod

@@ -134,6 +134,15 @@ def ensure_ports_free(ports: dict[int, str], host: str = "127.0.0.1") -> None:
         )
 
 
+def wait_for(check: Callable[[], bool], timeout_s: float, what: str, *, interval_s: float = 0.1) -> None:
+    """Poll ``check`` until it is true; raise StackError naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise StackError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(interval_s)
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         with path.open("rb") as fh:
@@ -473,11 +482,7 @@ class Stack:
             return False
 
     def _wait(self, check: Callable[[], bool], timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not check():
-            if time.monotonic() > deadline:
-                raise StackError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-            time.sleep(0.1)
+        wait_for(check, timeout_s, what)
 
     def wait_ready(
         self,
