@@ -234,3 +234,54 @@ def test_lab_commands_refuse_an_unknown_lab_with_exit_code_2(tmp_path: Path,
     out = CliRunner().invoke(cli, ["lab", "hint", "42"])
     assert out.exit_code == 2
     assert "no such lab" in out.output
+
+
+class _FakeFault:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+        self.description = name
+
+    def apply(self) -> None:
+        self.log.append(f"apply {self.name}")
+
+    def rollback(self) -> None:
+        self.log.append(f"rollback {self.name}")
+
+
+class _FakeFactory:
+    """Stands in for chaos's ShopFaults: records sweeps and applies."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def build(self, spec: object) -> _FakeFault:
+        return _FakeFault(self.log, spec.describe())  # type: ignore[attr-defined]
+
+    def sweep(self) -> list[str]:
+        self.log.append("sweep")
+        return []
+
+
+def test_the_runners_sweep_puts_the_labs_standing_faults_back() -> None:
+    from labs.runner import StandingFaults
+
+    lab = find_lab("01")
+    factory = _FakeFactory()
+    problems = StandingFaults(factory, lab.faults).sweep()  # type: ignore[arg-type]
+    assert problems == []
+    assert factory.log[0] == "sweep"
+    assert factory.log[1:] == [f"apply {f.describe()}" for f in lab.faults]
+    assert len(factory.log) == 1 + len(lab.faults) >= 3
+
+
+def test_a_check_keeps_the_live_settings_and_audits_only_when_asked() -> None:
+    from labs.runner import LiveShop
+
+    class NoStack:
+        def __getattr__(self, name: str) -> None:
+            raise AssertionError(f"the shop was touched: {name}")
+
+    shop = LiveShop(NoStack(), audit=False)
+    shop.set_profile("naive")  # must not reach the stack
+    outcome = shop.audit()
+    assert outcome.clean and "not audited" in outcome.detail
