@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from labs.model import Lab, LabInvalid, find_lab, load_all
+if TYPE_CHECKING:
+    from labs.model import Lab
 
+# labs/ is imported by the commands only: an install without it (the service image) keeps a working CLI.
 console = Console()
 err_console = Console(stderr=True)
 PROGRESS_FILE = "labs.json"
@@ -39,6 +41,8 @@ def _topology() -> Any:
 
 
 def _lab(number: str) -> Lab:
+    from labs.model import LabInvalid, find_lab
+
     try:
         return find_lab(number, topology=_topology())
     except LabInvalid as exc:
@@ -105,6 +109,8 @@ def lab() -> None:
 @lab.command("list")
 def list_labs() -> None:
     """List the labs."""
+    from labs.model import LabInvalid, load_all
+
     try:
         labs = load_all(topology=_topology())
     except LabInvalid as exc:

@@ -285,3 +285,12 @@ def test_a_check_keeps_the_live_settings_and_audits_only_when_asked() -> None:
     shop.set_profile("naive")  # must not reach the stack
     outcome = shop.audit()
     assert outcome.clean and "not audited" in outcome.detail
+
+
+def test_importing_the_cli_does_not_import_the_labs() -> None:
+    import subprocess
+    import sys
+
+    # the service image installs shoplab without labs/: its CLI must still import
+    code = "import sys, shoplab.cli, shoplab.cmd_lab; sys.exit('labs.model' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
