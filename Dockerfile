@@ -38,4 +38,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=12 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ['PORT'], timeout=3)"
 # One gthread worker with several threads: one breaker, bulkhead and metrics registry per service.
-CMD ["sh", "-c", "exec gunicorn -k gthread --threads 8 -w 1 -b 0.0.0.0:${PORT} --timeout 60 --graceful-timeout 5 --keep-alive 5 --error-logfile - --log-level warning \"shop.${SERVICE}:create_app()\""]
+CMD ["sh", "-c", "exec gunicorn -k gthread --threads 8 -w 1 -b 0.0.0.0:${PORT} --timeout 60 --graceful-timeout 5 --keep-alive 5 --error-logfile - --log-level warning --limit-request-line 0 --limit-request-field_size 0 \"shop.${SERVICE}:create_app()\""]

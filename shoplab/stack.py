@@ -318,6 +318,9 @@ class Stack:
                 "--worker-class", "gthread", "--workers", "1", "--threads", str(GUNICORN_THREADS),
                 "--bind", f"{topo.host}:{port}", "--timeout", "60", "--graceful-timeout", "5",
                 "--keep-alive", "5", "--error-logfile", "-", "--log-level", "warning",
+                # No gunicorn length limits: they answer HTML 414/400, while the app checks
+                # every declared length itself and answers in the JSON error shape.
+                "--limit-request-line", "0", "--limit-request-field_size", "0",
                 f"shop.{name}:create_app()",
             ]
             progs.append(

@@ -134,3 +134,9 @@ def test_make_setup_a_second_time_installs_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pip install" not in result.stdout
     assert "building" not in result.stdout and "installing" not in result.stdout
+
+
+def test_an_oversized_request_line_gets_the_json_error_shape_not_gunicorn_html(stack: Stack) -> None:
+    resp = httpx.get(stack.service_url("orders") + "/orders", params={"user_id": "é" * 5000}, timeout=10)
+    assert resp.status_code == 422, resp.text[:200]
+    assert resp.json()["error"]["code"] == "validation_failed"
