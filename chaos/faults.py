@@ -6,7 +6,9 @@ ran, and twice: it undoes only what is there.
 
 from __future__ import annotations
 
-from typing import Protocol
+import contextlib
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from chaos.admin import ShopAdmin
 from chaos.errors import AdminError, FaultError, ToxiproxyError
@@ -45,124 +47,108 @@ class ProcessControl(Protocol):
     def signal_process(self, name: str, signal: str) -> None: ...
 
 
-class ToxicFault:
+class _SpecFault:
+    """What every live fault shares: its spec, its description, and one error mapping."""
+
+    spec: Any
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        return str(self.spec.describe())
+
+    @contextlib.contextmanager
+    def _failing(self, verb: str, *errors: type[Exception]) -> Iterator[None]:
+        """Turn an adapter's error into FaultError naming the fault, keeping the cause."""
+        try:
+            yield
+        except errors as exc:
+            raise FaultError(f"cannot {verb} {self.description}: {exc}") from exc
+
+
+class ToxicFault(_SpecFault):
     """A Toxiproxy toxic on one edge's proxy."""
 
     def __init__(self, spec: ToxicFaultSpec, toxiproxy: ToxiproxyClient) -> None:
         self.spec = spec
         self._toxiproxy = toxiproxy
 
-    @property
-    def description(self) -> str:
-        """Say what the fault does."""
-        return self.spec.describe()
-
     def apply(self) -> None:
         """Add the toxic."""
-        try:
+        with self._failing("apply", ToxiproxyError):
             self._toxiproxy.add_toxic(self.spec.edge, self.spec.toxic)
-        except ToxiproxyError as exc:
-            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
 
     def rollback(self) -> None:
         """Remove the toxic if it is there."""
-        try:
+        with self._failing("roll back", ToxiproxyError):
             names = {t.name for t in self._toxiproxy.list_toxics(self.spec.edge)}
             if self.spec.toxic.toxic_name in names:
                 self._toxiproxy.remove_toxic(self.spec.edge, self.spec.toxic.toxic_name)
-        except ToxiproxyError as exc:
-            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
 
 
-class DownFault:
+class DownFault(_SpecFault):
     """An edge taken down by disabling its proxy."""
 
     def __init__(self, spec: DownFaultSpec, toxiproxy: ToxiproxyClient) -> None:
         self.spec = spec
         self._toxiproxy = toxiproxy
 
-    @property
-    def description(self) -> str:
-        """Say what the fault does."""
-        return self.spec.describe()
-
     def apply(self) -> None:
         """Disable the proxy."""
-        try:
+        with self._failing("apply", ToxiproxyError):
             self._toxiproxy.disable_proxy(self.spec.edge)
-        except ToxiproxyError as exc:
-            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
 
     def rollback(self) -> None:
         """Enable the proxy again."""
-        try:
+        with self._failing("roll back", ToxiproxyError):
             self._toxiproxy.enable_proxy(self.spec.edge)
-        except ToxiproxyError as exc:
-            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
 
 
-class AppFault:
+class AppFault(_SpecFault):
     """App-level faults on one service through its admin API."""
 
     def __init__(self, spec: AppFaultSpec, admin: ShopAdmin) -> None:
         self.spec = spec
         self._admin = admin
 
-    @property
-    def description(self) -> str:
-        """Say what the fault does."""
-        return self.spec.describe()
-
     def apply(self) -> None:
         """Install the rules (replacing the service's list)."""
-        try:
+        with self._failing("apply", AdminError):
             self._admin.set_faults(self.spec.service, self.spec.rules)
-        except AdminError as exc:
-            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
 
     def rollback(self) -> None:
         """Clear the service's app-level faults."""
-        try:
+        with self._failing("roll back", AdminError):
             self._admin.clear_faults(self.spec.service)
-        except AdminError as exc:
-            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
 
 
-class ProcessFault:
+class ProcessFault(_SpecFault):
     """A process killed, stopped or paused through the supervisor."""
 
     def __init__(self, spec: ProcessFaultSpec, processes: ProcessControl) -> None:
         self.spec = spec
         self._processes = processes
 
-    @property
-    def description(self) -> str:
-        """Say what the fault does."""
-        return self.spec.describe()
-
     def apply(self) -> None:
         """Kill, stop or pause the process."""
         name = self.spec.process
-        try:
+        # The supervisor's own errors vary; keep the cause whatever it is.
+        with self._failing("apply", Exception):
             if self.spec.action is ProcessAction.KILL:
                 self._processes.kill_process(name)
             elif self.spec.action is ProcessAction.STOP:
                 self._processes.stop_process(name)
             else:
                 self._processes.signal_process(name, "STOP")
-        except Exception as exc:  # the supervisor's own errors vary; keep the cause
-            raise FaultError(f"cannot apply {self.description}: {exc}") from exc
 
     def rollback(self) -> None:
         """Start the process again, or continue it when it was paused."""
         name = self.spec.process
-        try:
+        with self._failing("roll back", Exception):
             if self.spec.action is ProcessAction.PAUSE:
                 self._processes.signal_process(name, "CONT")
             else:
                 self._processes.start_process(name)
-        except Exception as exc:  # the supervisor's own errors vary; keep the cause
-            raise FaultError(f"cannot roll back {self.description}: {exc}") from exc
 
 
 class FaultFactory(Protocol):
