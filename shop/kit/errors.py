@@ -18,10 +18,11 @@ Exception tree (domain code raises these; the boundary renders them)::
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = structlog.get_logger(__name__)
@@ -144,6 +145,16 @@ def _http_code(exc: HTTPException) -> str:
     return name
 
 
+def render_shop_error(exc: ShopError) -> Response:
+    """Answer ``exc`` in the JSON error shape (503s say when to come back)."""
+    if isinstance(exc, DependencyError):
+        log.warning("dependency_error", dependency=exc.dependency, code=exc.code, error=exc.message)
+    resp = error_response(exc.status, exc.code, exc.message, exc.details)
+    if exc.status == 503:
+        resp.headers.setdefault("Retry-After", "1")
+    return resp
+
+
 def init_app(app: Flask) -> None:
     """Install request ids and the JSON error handlers on ``app``."""
 
@@ -157,14 +168,7 @@ def init_app(app: Flask) -> None:
         resp.headers["X-Request-ID"] = get_request_id()
         return resp
 
-    @app.errorhandler(ShopError)
-    def _shop_error(exc: ShopError) -> Response:
-        if isinstance(exc, DependencyError):
-            log.warning("dependency_error", dependency=exc.dependency, code=exc.code, error=exc.message)
-        resp = error_response(exc.status, exc.code, exc.message, exc.details)
-        if exc.status == 503:
-            resp.headers.setdefault("Retry-After", "1")
-        return resp
+    app.register_error_handler(ShopError, render_shop_error)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -188,3 +192,18 @@ def get_unhandled_count(app: Flask) -> int:
     """Return how many unhandled errors (500s) ``app`` has served."""
     counter: list[int] = app.extensions.get("shoplab.unhandled", [0])
     return counter[0]
+
+
+def map_domain_errors(blueprint: Blueprint, mapping: Mapping[type[Exception], type[ShopError]]) -> None:
+    """Answer each domain error raised under ``blueprint`` as the kit error it maps to.
+
+    The domain error's message is kept; a ``code`` or ``details`` attribute on it, when
+    present, replaces the kit error's (e.g. ``insufficient_stock`` with the short lines).
+    """
+    for domain_cls, kit_cls in mapping.items():
+
+        def _handle(exc: Exception, kit_cls: type[ShopError] = kit_cls) -> Response:
+            code, details = getattr(exc, "code", None), getattr(exc, "details", None)
+            return render_shop_error(kit_cls(str(exc), code=code, details=details))
+
+        blueprint.register_error_handler(domain_cls, _handle)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, current_app, jsonify
+
+
+def add_readiness_check(app: Flask, name: str, check: Callable[[], bool]) -> None:
+    """Make ``/readyz`` answer 503 naming ``name`` while ``check`` is false or raises."""
+    from shop.kit.app import get_kit
+
+    get_kit(app).readiness_checks[name] = check
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""The running shop's machinery: stacks, processes, observability, audit and tools."""
