@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 tools: $(STAMP)
-	@$(PY) -m shoplab.tools install
+	@$(PY) -m shoplab.runtime.tools install
 
 demo: setup
 	$(VENV)/bin/shoplab demo

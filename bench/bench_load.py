@@ -31,7 +31,7 @@ from loadtests.api import LoadSample, LoadSpec, free_port, start_load
 from loadtests.thresholds import Thresholds
 from shop.topology import Topology
 from shoplab import REPO_ROOT
-from shoplab.stack import running_stack
+from shoplab.runtime.stack import running_stack
 
 PING_USERS = 20
 PING_S = 10

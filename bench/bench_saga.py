@@ -16,7 +16,7 @@ import httpx
 
 from bench import machine, write_result
 from shop.topology import Topology
-from shoplab.stack import running_stack
+from shoplab.runtime.stack import running_stack
 
 ORDERS = 40
 PAYMENTS_LATENCY_MS = 100

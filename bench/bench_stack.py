@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import machine, write_result
 from shoplab import REPO_ROOT
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 
 RUNS = 5
 

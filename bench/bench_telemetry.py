@@ -25,8 +25,8 @@ import httpx
 
 from bench import machine, write_result
 from shop.topology import Topology
-from shoplab.stack import Stack, running_stack
-from shoplab.tools import ensure_tool
+from shoplab.runtime.stack import Stack, running_stack
+from shoplab.runtime.tools import ensure_tool
 
 # Within this engineer's offset block, clear of the session (+0), side (+50/+60) and test (+75) stacks.
 ON_SHIFT, OFF_SHIFT = 20, 35

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shoplab.tools import ensure_tool
+from shoplab.runtime.tools import ensure_tool
 
 _CONSOLE = re.compile(r":CONSOLE[:(]\d*\)?\]? (.*)")
 

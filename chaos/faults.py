@@ -39,7 +39,7 @@ class Fault(Protocol):
 
 
 class ProcessControl(Protocol):
-    """The part of the native supervisor process faults need (``shoplab.stack.Stack``)."""
+    """The part of the native supervisor process faults need (``shoplab.runtime.stack.Stack``)."""
 
     def kill_process(self, name: str) -> None: ...
     def stop_process(self, name: str) -> None: ...

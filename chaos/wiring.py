@@ -20,7 +20,7 @@ AUDIT_TIMEOUT_S = 60.0
 
 
 class StackShop:
-    """Switch profiles through the admin API and audit through ``shoplab.audit``."""
+    """Switch profiles through the admin API and audit through ``shoplab.runtime.audit``."""
 
     def __init__(self, stack: Any, admin: ShopAdmin) -> None:
         self.stack = stack
@@ -36,8 +36,8 @@ class StackShop:
 
 
 def run_shop_audit(stack: Any) -> AuditOutcome:
-    """Run the shop's consistency audit (``shoplab.audit``): drain, read every admin API, check."""
-    from shoplab.audit import run_audit
+    """Run the shop's consistency audit (``shoplab.runtime.audit``): drain, read every admin API, check."""
+    from shoplab.runtime.audit import run_audit
 
     base_urls = {name: stack.service_url(name) for name in stack.topology.service_names}
     try:

@@ -34,7 +34,7 @@ from contracts.verify import VerificationResult, verify_pact
 from shop.topology import Topology
 
 if TYPE_CHECKING:
-    from shoplab.stack import Stack
+    from shoplab.runtime.stack import Stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONSUMER_DIR = Path(__file__).resolve().parent / "consumers"
@@ -190,7 +190,7 @@ def _provider_stack(topology: Topology, stack: Stack | None, run_dir: Path | Non
     if stack is not None:
         yield stack.topology, stack.admin_token
         return
-    from shoplab.stack import running_stack
+    from shoplab.runtime.stack import running_stack
 
     # The gate's stack runs the real topology: an edge without a contract has nothing to verify anyway.
     with running_stack(run_dir, Topology(port_offset=topology.port_offset), observability=False) as running:
@@ -208,7 +208,7 @@ def run_contract_gate(
 ) -> GateReport:
     """Run the consumers, then verify each fresh pact against its provider; return the report.
 
-    ``stack`` reuses a running ``shoplab.stack.Stack``; otherwise a stack is started in
+    ``stack`` reuses a running ``shoplab.runtime.stack.Stack``; otherwise a stack is started in
     ``run_dir`` (every provider with its peers, so answers that depend on peers are real)
     and stopped afterwards.
     """

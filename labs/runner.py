@@ -38,7 +38,7 @@ DEFAULT_SETTINGS = Settings("resilient", {})
 # -- live settings ------------------------------------------------------------------------------
 def settings_bodies(topology: Any, settings: Settings) -> dict[str, dict[str, Any]]:
     """Return each service's ``PUT /admin/resilience`` body; an override reaches every caller of its dependency."""
-    from shoplab.cmd_profile import build_requests
+    from shoplab.commands.profile import build_requests
 
     flat = [(dep, key, value) for dep, values in settings.overrides.items() for key, value in values.items()]
     return build_requests(topology, settings.profile, flat, topology.service_names)

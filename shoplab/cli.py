@@ -9,14 +9,14 @@ import click
 # Each module below defines one click command or group named ``command``.
 # Add yours here (one line); keep the list sorted.
 COMMAND_MODULES: list[str] = [
-    "shoplab.cmd_audit",
-    "shoplab.cmd_fault",
-    "shoplab.cmd_gate",
-    "shoplab.cmd_lab",
-    "shoplab.cmd_load",
-    "shoplab.cmd_profile",
-    "shoplab.cmd_run",
-    "shoplab.cmd_stack",
+    "shoplab.commands.audit",
+    "shoplab.commands.fault",
+    "shoplab.commands.gate",
+    "shoplab.commands.lab",
+    "shoplab.commands.load",
+    "shoplab.commands.profile",
+    "shoplab.commands.run",
+    "shoplab.commands.stack",
 ]
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from shop.topology import Topology
-from shoplab.stack import Stack, running_stack
+from shoplab.runtime.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")

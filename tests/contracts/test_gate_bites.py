@@ -18,7 +18,7 @@ from contracts.pactfiles import PACT_DIR, pact_filename
 from contracts.verify import verify_pact
 from shoplab import REPO_ROOT
 from shoplab.cli import _register, cli
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.contracts

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from shoplab.cli import _register, cli
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.contracts
 

@@ -7,7 +7,7 @@ import pytest
 from contracts.pactfiles import PACT_DIR, pact_filename
 from contracts.verify import verify_pact
 from shop.topology import DEFAULT
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.contracts
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 
 TERMINAL = ("paid", "payment_failed", "rejected")

@@ -19,7 +19,7 @@ from chaos.browser import render_page
 from chaos.experiment import EXPERIMENTS_DIR
 from chaos.toxiproxy import ToxiproxyClient
 from shoplab import REPO_ROOT
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.e2e

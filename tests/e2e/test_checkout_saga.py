@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from shoplab.audit import run_audit
-from shoplab.stack import Stack
+from shoplab.runtime.audit import run_audit
+from shoplab.runtime.stack import Stack
 from tests.e2e.shop_client import DECLINE_CARD, ShopClient
 from tests.support import poll_until
 

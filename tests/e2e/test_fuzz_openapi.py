@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from shop.topology import Topology
-from shoplab.stack import Stack, running_stack
+from shoplab.runtime.stack import Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from labs.model import discover_labs, load_lab
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import pytest
 
 from loadtests.api import LoadResult, LoadSpec, start_load
 from shoplab import REPO_ROOT
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

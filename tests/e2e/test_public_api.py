@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from shop.kit.auth import AUDIENCE, ISSUER
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.e2e

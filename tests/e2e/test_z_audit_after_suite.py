@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from shoplab.audit import run_audit
-from shoplab.stack import Stack
+from shoplab.runtime.audit import run_audit
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -29,7 +29,7 @@ from shop.kit.app import create_service_app, get_kit
 from shop.kit.config import KitSettings
 from shop.kit.resilience import make_clients
 from shoplab import REPO_ROOT
-from shoplab.tools import ensure_tool
+from shoplab.runtime.tools import ensure_tool
 from tests.support import poll_until
 
 ADMIN_TOKEN = "resilience-admin"

@@ -25,7 +25,7 @@ from chaos.toxiproxy import (
     Timeout,
     ToxiproxyClient,
 )
-from shoplab.tools import ensure_tool
+from shoplab.runtime.tools import ensure_tool
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shoplab import REPO_ROOT, compose
-from shoplab.tools import ensure_tool
+from shoplab import REPO_ROOT
+from shoplab.runtime import compose
+from shoplab.runtime.tools import ensure_tool
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import pytest
 
 from shop.topology import Topology
 from shoplab import REPO_ROOT
-from shoplab.stack import PortTaken, Stack, is_port_free
+from shoplab.runtime.stack import PortTaken, Stack, is_port_free
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from shop.kit.resilience import DEADLINE_HEADER, PROFILES
 from shoplab.cli import _register, cli
-from shoplab.stack import Stack
+from shoplab.runtime.stack import Stack
 from tests.integration.resilience_harness import read_counter
 
 pytestmark = pytest.mark.integration

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from shop.topology import Topology
-from shoplab import observability
-from shoplab.stack import Stack, running_stack
-from shoplab.tools import ToolMissing, ensure_tool
+from shoplab.runtime import observability
+from shoplab.runtime.stack import Stack, running_stack
+from shoplab.runtime.tools import ToolMissing, ensure_tool
 from tests.support import PollTimeout, poll_until
 
 pytestmark = pytest.mark.observability

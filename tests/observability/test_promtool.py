@@ -12,8 +12,8 @@ from shop.kit import metrics
 from shop.kit.app import create_service_app
 from shop.topology import Topology
 from shoplab import REPO_ROOT
-from shoplab.observability import RULES_DIR, render_prometheus_config
-from shoplab.tools import ToolMissing, ensure_tool
+from shoplab.runtime.observability import RULES_DIR, render_prometheus_config
+from shoplab.runtime.tools import ToolMissing, ensure_tool
 
 pytestmark = pytest.mark.observability
 

@@ -7,7 +7,7 @@ import copy
 import httpx
 import pytest
 
-from shoplab.audit import AuditData, check_all, run_audit, wait_for_drain
+from shoplab.runtime.audit import AuditData, check_all, run_audit, wait_for_drain
 
 pytestmark = pytest.mark.unit
 

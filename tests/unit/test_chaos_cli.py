@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shoplab.cmd_run import run
+from shoplab.commands.run import run
 
 pytestmark = pytest.mark.unit
 

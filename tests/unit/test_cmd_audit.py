@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from shop.topology import Topology
-from shoplab import cmd_audit
-from shoplab.audit import AuditReport, Violation
-from shoplab.stack import StackNotRunning
+from shoplab.commands import audit as cmd_audit
+from shoplab.runtime.audit import AuditReport, Violation
+from shoplab.runtime.stack import StackNotRunning
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from shoplab import cmd_gate, cmd_run
+from shoplab.commands import gate as cmd_gate
+from shoplab.commands import run as cmd_run
 
 pytestmark = pytest.mark.unit
 

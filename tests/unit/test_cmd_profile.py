@@ -6,7 +6,7 @@ import click
 import pytest
 
 from shop.topology import Topology
-from shoplab.cmd_profile import build_requests, parse_override
+from shoplab.commands.profile import build_requests, parse_override
 
 pytestmark = pytest.mark.unit
 

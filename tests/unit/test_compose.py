@@ -25,8 +25,9 @@ from shop.topology import (
     TOXIPROXY_API_PORT,
     WORKER_METRICS_PORT,
 )
-from shoplab import REPO_ROOT, compose
-from shoplab.tools import ensure_tool
+from shoplab import REPO_ROOT
+from shoplab.runtime import compose
+from shoplab.runtime.tools import ensure_tool
 
 pytestmark = pytest.mark.unit
 
@@ -155,9 +156,9 @@ def _requirement_name(requirement: str) -> str:
 @pytest.mark.parametrize("rendered", compose.render_files(), ids=lambda r: str(r.path))
 def test_committed_derived_file_equals_a_fresh_render_of_the_topology(rendered: compose.Rendered) -> None:
     path = REPO_ROOT / rendered.path
-    assert path.is_file(), f"{rendered.path} is missing: run `python -m shoplab.compose` and commit it"
+    assert path.is_file(), f"{rendered.path} is missing: run `python -m shoplab.runtime.compose` and commit it"
     assert path.read_text() == rendered.text, (
-        f"{rendered.path} drifted from shop/topology.py: run `python -m shoplab.compose` and commit it"
+        f"{rendered.path} drifted from shop/topology.py: run `python -m shoplab.runtime.compose` and commit it"
     )
 
 
@@ -395,7 +396,7 @@ def test_every_dashboard_and_provisioning_file_under_dashboards_is_mounted_into_
 
 
 def test_prometheus_scrapes_every_process_by_compose_name_with_the_native_job_names() -> None:
-    from shoplab import observability
+    from shoplab.runtime import observability
 
     config = yaml.safe_load((REPO_ROOT / compose.PROMETHEUS_CONFIG_PATH).read_text())
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}

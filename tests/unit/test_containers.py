@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shoplab import REPO_ROOT, compose
-from shoplab.containers import ContainerStack, find_compose_command, is_containers_mode
-from shoplab.stack import Stack, StackError, StackNotRunning
+from shoplab import REPO_ROOT
+from shoplab.runtime import compose
+from shoplab.runtime.containers import ContainerStack, find_compose_command, is_containers_mode
+from shoplab.runtime.stack import Stack, StackError, StackNotRunning
 
 pytestmark = pytest.mark.unit
 

@@ -292,5 +292,5 @@ def test_importing_the_cli_does_not_import_the_labs() -> None:
     import sys
 
     # the service image installs shoplab without labs/: its CLI must still import
-    code = "import sys, shoplab.cli, shoplab.cmd_lab; sys.exit('labs.model' in sys.modules)"
+    code = "import sys, shoplab.cli, shoplab.commands.lab; sys.exit('labs.model' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -11,7 +11,7 @@ import pytest
 from loadtests.api import LoadError, LoadSpec
 from loadtests.thresholds import Thresholds
 from shoplab import REPO_ROOT
-from shoplab.cmd_load import build_thresholds, parse_duration_s
+from shoplab.commands.load import build_thresholds, parse_duration_s
 
 pytestmark = pytest.mark.unit
 
@@ -46,5 +46,5 @@ def test_a_spec_with_an_unknown_shape_is_refused_before_any_process_starts() -> 
 
 def test_the_cli_and_the_runner_api_never_import_locust() -> None:
     # locust monkey-patches gevent on import; only the Locust child processes may import it
-    code = "import sys, shoplab.cli, shoplab.cmd_load, loadtests.api; sys.exit('locust' in sys.modules)"
+    code = "import sys, shoplab.cli, shoplab.commands.load, loadtests.api; sys.exit('locust' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from shop.topology import Topology
-from shoplab import observability
-from shoplab.stack import Program
+from shoplab.runtime import observability
+from shoplab.runtime.stack import Program
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shop.topology import Topology
-from shoplab.stack import PortTaken, Stack, ensure_ports_free
+from shoplab.runtime.stack import PortTaken, Stack, ensure_ports_free
 
 pytestmark = pytest.mark.unit
 

@@ -55,8 +55,8 @@ def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[s
     """Run every consumer test, verify every provider against the pacts, print the matrix."""
     from contracts.gate import run_contract_gate
     from shop.topology import Topology
-    from shoplab.stack import PortTaken, Stack, StackError, default_run_dir
-    from shoplab.tools import ToolMissing
+    from shoplab.runtime.stack import PortTaken, Stack, StackError, default_run_dir
+    from shoplab.runtime.tools import ToolMissing
 
     extra = []
     for raw in extra_edges:
@@ -121,7 +121,7 @@ RESILIENCE_GATE_EXPERIMENTS = ("flagship", "retry-storm", "orders-worker-killed"
 def resilience_gate(experiments: str, full: bool) -> None:
     """Run the resilience experiments; fail unless every hypothesis that must hold held."""
     from chaos.errors import ExperimentInvalid
-    from shoplab.cmd_run import load_for_run, run_experiment_cli
+    from shoplab.commands.run import load_for_run, run_experiment_cli
 
     names = [n.strip() for n in experiments.split(",") if n.strip()]
     try:  # refuse a bad file before anything starts

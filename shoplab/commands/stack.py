@@ -12,8 +12,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shoplab.stack import ProcessStatus, Stack, StackError, StackNotRunning
-from shoplab.tools import ToolMissing
+from shoplab.runtime.stack import ProcessStatus, Stack, StackError, StackNotRunning
+from shoplab.runtime.tools import ToolMissing
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)

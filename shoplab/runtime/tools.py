@@ -1,7 +1,7 @@
 """Find and install the native tools: toxiproxy-server, prometheus/promtool, jaeger, docker-compose.
 
 Each tool arrives from a package registry only (the Go module proxy or Debian's
-packages); nothing is downloaded at run time. ``python -m shoplab.tools install``
+packages); nothing is downloaded at run time. ``python -m shoplab.runtime.tools install``
 is what ``make setup`` runs: a second run finds everything and installs nothing.
 """
 

@@ -10,8 +10,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from shoplab.audit import run_audit
-from shoplab.stack import Stack, StackNotRunning
+from shoplab.runtime.audit import run_audit
+from shoplab.runtime.stack import Stack, StackNotRunning
 
 console = Console()
 err_console = Console(stderr=True)

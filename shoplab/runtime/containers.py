@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 
 from shop.topology import DEFAULT, JAEGER_UI_PORT, PROMETHEUS_PORT, Topology
-from shoplab import REPO_ROOT, compose
-from shoplab.stack import ProcessStatus, StackError, StackNotRunning, default_run_dir, wait_for
+from shoplab import REPO_ROOT
+from shoplab.runtime import compose
+from shoplab.runtime.stack import ProcessStatus, StackError, StackNotRunning, default_run_dir, wait_for
 
 ProgressFn = Callable[[str], None]
 

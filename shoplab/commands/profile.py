@@ -75,7 +75,7 @@ def build_requests(
 @click.option("--service", "-s", "services", multiple=True, help="Only these services (default: every one).")
 def command(name: str | None, overrides: tuple[str, ...], services: tuple[str, ...]) -> None:
     """Switch every service to resilience profile NAME at run time (or show the profiles)."""
-    from shoplab.stack import Stack, StackNotRunning
+    from shoplab.runtime.stack import Stack, StackNotRunning
 
     try:
         stack = Stack.attach()

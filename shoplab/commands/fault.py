@@ -26,7 +26,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 @contextmanager
 def _clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin]]:
-    from shoplab.stack import Stack, StackNotRunning
+    from shoplab.runtime.stack import Stack, StackNotRunning
 
     try:
         stack = Stack.attach()

@@ -51,7 +51,7 @@ def _lab(number: str) -> Lab:
 
 
 def _attach() -> Any:
-    from shoplab.stack import Stack, StackNotRunning
+    from shoplab.runtime.stack import Stack, StackNotRunning
 
     try:
         return Stack.attach()
@@ -61,8 +61,8 @@ def _attach() -> Any:
 
 def _ensure_running() -> Any:
     """Return the running stack, starting one (left running, like `shoplab up -d`) when none runs."""
-    from shoplab.stack import Stack, StackError, StackNotRunning
-    from shoplab.tools import ToolMissing
+    from shoplab.runtime.stack import Stack, StackError, StackNotRunning
+    from shoplab.runtime.tools import ToolMissing
 
     try:
         return Stack.attach()
@@ -95,7 +95,7 @@ def write_progress(run_dir: Path, progress: dict[str, Any]) -> None:
 
 
 def _run_dir() -> Path:
-    from shoplab.stack import default_run_dir
+    from shoplab.runtime.stack import default_run_dir
 
     return default_run_dir()
 
@@ -170,7 +170,7 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
     from chaos.report import report_dir_name, write_report
     from chaos.signals import raise_on_sigterm, signals_deferred
     from labs.runner import check_stack_ready, get_live_settings, run_check
-    from shoplab.cmd_run import reports_root
+    from shoplab.commands.run import reports_root
 
     item = _lab(number)
     stack = _attach()

@@ -19,10 +19,10 @@ import yaml
 
 from shop.topology import Topology
 from shoplab import REPO_ROOT
-from shoplab.tools import find_tool
+from shoplab.runtime.tools import find_tool
 
 if TYPE_CHECKING:
-    from shoplab.stack import Program
+    from shoplab.runtime.stack import Program
 
 PROMETHEUS = "prometheus"
 JAEGER = "jaeger"
@@ -131,7 +131,7 @@ def otlp_endpoint(topology: Topology) -> str:
 
 def programs(topology: Topology, run_dir: Path) -> list[Program]:
     """Write the configs under ``run_dir/observability`` and return the programs of the installed tools."""
-    from shoplab.stack import Program
+    from shoplab.runtime.stack import Program
 
     out = Path(run_dir) / "observability"
     progs: list[Program] = []

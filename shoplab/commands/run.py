@@ -29,7 +29,7 @@ def reports_root() -> Path:
 @contextlib.contextmanager
 def ensure_stack(*, say: Any) -> Iterator[Any]:
     """Yield the running stack (``SHOPLAB_RUN_DIR``), starting one first if none runs; stop only what we started."""
-    from shoplab.stack import Stack, StackNotRunning
+    from shoplab.runtime.stack import Stack, StackNotRunning
 
     try:
         running: Stack | None = Stack.attach()
@@ -68,8 +68,8 @@ def run_experiment_cli(exp: Experiment, *, quick: bool, reports_dir: Path | None
     from chaos.signals import raise_on_sigterm, signals_deferred
     from chaos.toxiproxy import ToxiproxyClient
     from chaos.wiring import stack_deps
-    from shoplab.stack import StackError
-    from shoplab.tools import ToolMissing
+    from shoplab.runtime.stack import StackError
+    from shoplab.runtime.tools import ToolMissing
 
     out = (reports_dir or reports_root()) / report_dir_name(exp.name)
     out.mkdir(parents=True, exist_ok=True)
