@@ -8,14 +8,20 @@ import time
 import httpx
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from shop.kit.errors import Unauthorized
+from shop.kit.config import KitSettings
+from shop.kit.errors import (
+    DependencyTimeout,
+    DependencyUnavailable,
+    NotFound,
+    Unauthorized,
+    get_unhandled_count,
+)
+from shop.kit.state import get_component
 
 
 def ensure_admin() -> None:
     """Raise Unauthorized unless the request carries the admin token."""
-    from shop.kit.app import get_kit
-
-    expected = get_kit(current_app).settings.admin_token
+    expected = get_component(current_app, KitSettings).admin_token
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
@@ -36,8 +42,6 @@ def init_app(app: Flask) -> None:
     @bp.get("/unhandled")
     def unhandled() -> Response:
         """Say how many unhandled 500s this process has served (the audit reads it)."""
-        from shop.kit.errors import get_unhandled_count
-
         return jsonify(service=current_app.name, unhandled_errors=get_unhandled_count(current_app))
 
     @bp.get("/probe/<dependency>")
@@ -48,10 +52,7 @@ def init_app(app: Flask) -> None:
         what ``shoplab status`` and the edge tests need; it bypasses the resilience
         policy on purpose, so a probe never trips a breaker.
         """
-        from shop.kit.app import get_kit
-        from shop.kit.errors import DependencyTimeout, DependencyUnavailable, NotFound
-
-        urls = get_kit(current_app).settings.dependency_urls
+        urls = get_component(current_app, KitSettings).dependency_urls
         if dependency not in urls:
             raise NotFound(f"{current_app.name} has no dependency {dependency!r} (has: {', '.join(urls) or 'none'})")
         timeout_s = float(request.args.get("timeout_s", "5"))

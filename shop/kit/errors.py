@@ -25,6 +25,8 @@ import structlog
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from shop.kit.state import get_component, has_component, set_component
+
 log = structlog.get_logger(__name__)
 
 
@@ -178,20 +180,27 @@ def init_app(app: Flask) -> None:
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
         return resp
 
-    app.extensions["shoplab.unhandled"] = [0]
+    unhandled = UnhandledErrors()
+    set_component(app, unhandled)
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:
         # A bug: still answer the JSON shape, count it for the audit, log it once here.
-        app.extensions["shoplab.unhandled"][0] += 1
+        unhandled.count += 1
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return error_response(500, "internal", "internal error")
 
 
+class UnhandledErrors:
+    """How many unhandled errors (500s) one app has served (the audit reads it)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 def get_unhandled_count(app: Flask) -> int:
     """Return how many unhandled errors (500s) ``app`` has served."""
-    counter: list[int] = app.extensions.get("shoplab.unhandled", [0])
-    return counter[0]
+    return get_component(app, UnhandledErrors).count if has_component(app, UnhandledErrors) else 0
 
 
 def map_domain_errors(blueprint: Blueprint, mapping: Mapping[type[Exception], type[ShopError]]) -> None:
