@@ -39,10 +39,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shop.kit.resilience.client import Fallback, ResilientClient, UpstreamStatusError
+from shop.kit.resilience.client import Fallback, ResilientClient
 from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, deadline_scope
 from shop.kit.resilience.policy import PROFILES, DependencyPolicy, Profile
+from shop.kit.resilience.upstream import UpstreamStatusError
 from shop.kit.resilience.web import get_control, init_app
 
 __all__ = [
