@@ -13,6 +13,15 @@ Exception tree (domain code raises these; the boundary renders them)::
     │   ├── DependencyUnavailable  503 dependency_unavailable (refused, 5xx, breaker open, bulkhead full)
     │   └── DependencyTimeout      504 dependency_timeout    (timed out or deadline spent)
     └── DeadlineExceeded           504 deadline_exceeded (the caller's budget is already spent)
+
+Every failure the kit meets while serving lands in this tree: a peer's transport error,
+timeout, 5xx, open breaker, full bulkhead or spent deadline becomes a ``DependencyError``
+in ``shop.kit.resilience.upstream.to_kit_error`` (cause kept), a peer's 4xx answer the
+same kit error (``shop.kit.peers``), bad input ``BadRequest``/``ValidationFailed``
+(``shop.kit.api_spec``, the admin API), and anything else is a bug answered here as a
+500 and counted. Start-up failures are not answers and stay outside it: a missing or bad
+setting raises ``shop.kit.config.MissingSetting`` (or ``ValueError`` for an unknown
+``SHOPLAB_RESILIENCE_PROFILE``) before the process serves anything.
 """
 
 from __future__ import annotations

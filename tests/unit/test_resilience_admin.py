@@ -258,3 +258,12 @@ def test_a_latency_fault_delays_the_request_and_is_counted(app: Flask, client: F
     assert client.get("/carts/u9").status_code == 200
     assert slept == [0.25]
     assert REGISTRY.get_sample_value("shoplab_faults_injected_total", labels) == before + 1
+
+
+@pytest.mark.parametrize("timeout_s", ["soon", "-1", "nan"])
+def test_the_probe_answers_400_on_a_bad_timeout_instead_of_an_unhandled_500(
+    client: FlaskClient, timeout_s: str
+) -> None:
+    resp = client.get(f"/admin/probe/catalog?timeout_s={timeout_s}", headers=ADMIN)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["code"] == "bad_request"
