@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import hmac
 import time
+from typing import Any
 
 import httpx
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from shop.kit.errors import Unauthorized
+from shop.kit.config import KitSettings
+from shop.kit.errors import (
+    BadRequest,
+    DependencyTimeout,
+    DependencyUnavailable,
+    NotFound,
+    Unauthorized,
+    get_unhandled_count,
+)
+from shop.kit.state import get_component
 
 
 def ensure_admin() -> None:
     """Raise Unauthorized unless the request carries the admin token."""
-    from shop.kit.app import get_kit
-
-    expected = get_kit(current_app).settings.admin_token
+    expected = get_component(current_app, KitSettings).admin_token
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
@@ -36,8 +44,6 @@ def init_app(app: Flask) -> None:
     @bp.get("/unhandled")
     def unhandled() -> Response:
         """Say how many unhandled 500s this process has served (the audit reads it)."""
-        from shop.kit.errors import get_unhandled_count
-
         return jsonify(service=current_app.name, unhandled_errors=get_unhandled_count(current_app))
 
     @bp.get("/probe/<dependency>")
@@ -48,13 +54,10 @@ def init_app(app: Flask) -> None:
         what ``shoplab status`` and the edge tests need; it bypasses the resilience
         policy on purpose, so a probe never trips a breaker.
         """
-        from shop.kit.app import get_kit
-        from shop.kit.errors import DependencyTimeout, DependencyUnavailable, NotFound
-
-        urls = get_kit(current_app).settings.dependency_urls
+        urls = get_component(current_app, KitSettings).dependency_urls
         if dependency not in urls:
             raise NotFound(f"{current_app.name} has no dependency {dependency!r} (has: {', '.join(urls) or 'none'})")
-        timeout_s = float(request.args.get("timeout_s", "5"))
+        timeout_s = _get_timeout_s(request.args.get("timeout_s", "5"))
         started = time.perf_counter()
         try:
             resp = httpx.get(urls[dependency] + "/healthz", timeout=timeout_s)
@@ -63,7 +66,7 @@ def init_app(app: Flask) -> None:
         except httpx.TransportError as exc:
             raise DependencyUnavailable(f"{dependency} unreachable: {exc}", dependency=dependency) from exc
         elapsed_ms = (time.perf_counter() - started) * 1000
-        body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+        body = _get_json_object(resp)
         return jsonify(
             caller=current_app.name,
             dependency=dependency,
@@ -73,3 +76,25 @@ def init_app(app: Flask) -> None:
         )
 
     app.register_blueprint(bp)
+
+
+def _get_timeout_s(raw: str) -> float:
+    # A bad query value is the caller's mistake (400), not an unhandled 500.
+    try:
+        timeout_s = float(raw)
+    except ValueError:
+        raise BadRequest(f"timeout_s must be a number of seconds, got {raw[:40]!r}") from None
+    if not 0 < timeout_s < float("inf"):
+        raise BadRequest(f"timeout_s must be a positive number of seconds, got {raw[:40]!r}")
+    return timeout_s
+
+
+def _get_json_object(resp: httpx.Response) -> dict[str, Any]:
+    # The probe reports whatever answered; a body it cannot read just names no service.
+    if not resp.headers.get("content-type", "").startswith("application/json"):
+        return {}
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -55,99 +55,41 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic.json_schema import models_json_schema
-from werkzeug.routing import Rule
+from pydantic import BaseModel, ValidationError
 
+from shop.kit.api_types import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, Operation, QueryModel
 from shop.kit.errors import BadRequest, ValidationFailed
+from shop.kit.openapi import ERROR_SCHEMA, build_openapi
+from shop.kit.state import get_component, set_component
 
-INT_ID = "int(min=1, max=2147483647)"
-MAX_ID = 2147483647
-
-_STATUS_TEXT = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No Content",
-    400: "Malformed request (not JSON, wrong content type, bad header)",
-    401: "Missing or invalid credentials",
-    403: "Forbidden",
-    404: "Not found",
-    409: "Conflict with the current state",
-    422: "Invalid values",
-    503: "A dependency is unavailable or its breaker is open",
-    504: "A dependency timed out",
-}
-
-# One email rule for every service. Whitespace is spelled out: ``\s`` means different
-# sets in pydantic's regex engine (Unicode, e.g. U+0085) and in the JSON Schema (ECMA)
-# one the fuzzer generates from, so a published pattern must avoid it.
-EMAIL_PATTERN = r"^[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+$"
-
-
-class ApiModel(BaseModel):
-    """Base of request and response models: strict types, unknown fields rejected."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class QueryModel(BaseModel):
-    """Base of query-string models: lax (query values are strings), extras ignored."""
-
-    model_config = ConfigDict(extra="ignore")
+__all__ = [
+    "EMAIL_PATTERN",
+    "ERROR_SCHEMA",
+    "INT_ID",
+    "MAX_ID",
+    "ApiModel",
+    "Authenticator",
+    "Header",
+    "Operation",
+    "QueryModel",
+    "build_openapi",
+    "init_app",
+    "operation",
+    "parse_body",
+    "parse_query",
+]
 
 
 @dataclass(frozen=True)
-class Header:
-    """A request header a route reads (documented and checked)."""
+class Authenticator:
+    """What runs before every ``auth=True`` route: raises Unauthorized or returns the user id."""
 
-    name: str
-    required: bool = False
-    max_length: int = 128
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Operation:
-    """What ``operation`` records about one route (read back by the spec builder)."""
-
-    method: str
-    summary: str
-    body: type[BaseModel] | None = None
-    body_required: bool = True
-    query: type[BaseModel] | None = None
-    headers: tuple[Header, ...] = ()
-    responses: Mapping[int, type[BaseModel] | None] = field(default_factory=dict)
-    errors: tuple[int, ...] = ()
-    auth: bool = False
-    peers: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-
-    @property
-    def default_status(self) -> int:
-        """Return the status used when a handler returns a bare model."""
-        return min(self.responses) if self.responses else 200
-
-    def error_statuses(self, has_path_params: bool) -> list[int]:
-        """Return every error status this route can answer."""
-        out = set(self.errors)
-        if self.body is not None or self.query is not None:
-            out |= {400, 422}
-        if self.headers:
-            out.add(400)
-        if has_path_params:
-            out.add(404)
-        if self.auth:
-            out.add(401)
-        if self.peers:
-            out |= {503, 504}
-        return sorted(out)
+    authenticate: Callable[[], Any]
 
 
 def parse_body(model: type[BaseModel]) -> Any:
@@ -252,7 +194,7 @@ def operation(
             kwargs = dict(path_args)
             if op.auth:
                 # Credentials before input: an anonymous caller learns nothing about the body rules.
-                kwargs["user_id"] = current_app.extensions["shoplab.authenticate"]()
+                kwargs["user_id"] = get_component(current_app, Authenticator).authenticate()
             _check_headers(op.headers)
             if op.body is not None:
                 if not op.body_required and not request.get_data(cache=True).strip():
@@ -285,168 +227,6 @@ def _to_response(result: Any, op: Operation) -> Response:
     return resp
 
 
-# -- the OpenAPI document ---------------------------------------------------------------
-
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "request_id"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "request_id": {"type": "string"},
-                "details": {},
-            },
-        }
-    },
-}
-
-_HEALTH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["status", "service"],
-    "properties": {"status": {"type": "string"}, "service": {"type": "string"}},
-}
-
-_RULE_ARG = re.compile(r"<(?:[a-zA-Z_][\w]*(?:\([^)]*\))?:)?([a-zA-Z_]\w*)>")
-
-
-def _openapi_path(rule: Rule) -> str:
-    return _RULE_ARG.sub(lambda m: "{" + m.group(1) + "}", rule.rule)
-
-
-def _param_schema(converter: Any) -> dict[str, Any]:
-    kind = type(converter).__name__
-    if kind == "IntegerConverter":
-        schema: dict[str, Any] = {"type": "integer"}
-        schema["minimum"] = converter.min if converter.min is not None else 0
-        if converter.max is not None:
-            schema["maximum"] = converter.max
-        return schema
-    if kind == "UUIDConverter":
-        return {"type": "string", "format": "uuid"}
-    if kind == "PathConverter":
-        return {"type": "string", "minLength": 1}
-    # werkzeug's string converter: one segment without "/", e.g. "[^/]{1,64}".
-    schema = {"type": "string", "minLength": 1, "pattern": f"^{converter.regex}$"}
-    bounds = re.fullmatch(r"\[\^/\]\{(\d+),(\d*)\}", converter.regex)
-    if bounds:
-        schema["minLength"] = max(1, int(bounds.group(1)))
-        if bounds.group(2):
-            schema["maxLength"] = int(bounds.group(2))
-    return schema
-
-
-def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0") -> dict[str, Any]:
-    """Build the OpenAPI 3.1 document of ``app`` from its declared operations."""
-    found: list[tuple[Rule, Operation]] = []
-    for rule in app.url_map.iter_rules():
-        view = app.view_functions.get(rule.endpoint)
-        op = getattr(view, "__api_operation__", None)
-        if op is not None:
-            found.append((rule, op))
-
-    # Collect every model once so shared sub-models become components.
-    wanted: list[tuple[type[BaseModel], Any]] = []
-    for _rule, op in found:
-        if op.body is not None:
-            wanted.append((op.body, "validation"))
-        for model in op.responses.values():
-            if model is not None:
-                wanted.append((model, "serialization"))
-    unique = list(dict.fromkeys(wanted))
-    refs, defs = (
-        models_json_schema(unique, ref_template="#/components/schemas/{model}") if unique else ({}, {})
-    )
-    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
-    schemas["Error"] = ERROR_SCHEMA
-    schemas["Health"] = _HEALTH_SCHEMA
-
-    paths: dict[str, dict[str, Any]] = {}
-    uses_auth = False
-    for rule, op in sorted(found, key=lambda ro: ro[0].rule):
-        params: list[dict[str, Any]] = []
-        for name, conv in rule._converters.items():
-            params.append({"name": name, "in": "path", "required": True, "schema": _param_schema(conv)})
-        if op.query is not None:
-            qschema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
-            required = set(qschema.get("required", []))
-            for name, prop in qschema.get("properties", {}).items():
-                params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
-        for h in op.headers:
-            params.append(
-                {
-                    "name": h.name,
-                    "in": "header",
-                    "required": h.required,
-                    "description": h.description,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": h.max_length},
-                }
-            )
-        responses: dict[str, Any] = {}
-        for status, model in sorted(op.responses.items()):
-            entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
-            if model is not None:
-                entry["content"] = {"application/json": {"schema": refs[(model, "serialization")]}}
-            responses[str(status)] = entry
-        for status in op.error_statuses(bool(rule._converters)):
-            responses[str(status)] = {
-                "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-        spec_op: dict[str, Any] = {
-            "operationId": rule.endpoint.replace(".", "_"),
-            "summary": op.summary,
-            "responses": responses,
-        }
-        if op.tags:
-            spec_op["tags"] = list(op.tags)
-        if params:
-            spec_op["parameters"] = params
-        if op.body is not None:
-            spec_op["requestBody"] = {
-                "required": op.body_required,
-                "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
-            }
-        if op.auth:
-            uses_auth = True
-            spec_op["security"] = [{"bearerAuth": []}]
-        paths.setdefault(_openapi_path(rule), {})[op.method.lower()] = spec_op
-
-    health_json = {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}
-    paths["/healthz"] = {
-        "get": {
-            "operationId": "healthz",
-            "summary": "Say the process is alive.",
-            "responses": {"200": {"description": "OK", "content": health_json}},
-        }
-    }
-    paths["/readyz"] = {
-        "get": {
-            "operationId": "readyz",
-            "summary": "Say whether the service can serve.",
-            "responses": {
-                "200": {"description": "Ready", "content": health_json},
-                "503": {"description": "Not ready", "content": health_json},
-            },
-        }
-    }
-
-    components: dict[str, Any] = {"schemas": schemas}
-    if uses_auth:
-        components["securitySchemes"] = {
-            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title or app.name, "version": version},
-        "paths": paths,
-        "components": components,
-    }
-
-
 def init_app(app: Flask, *, title: str | None = None, authenticate: Callable[[], Any] | None = None) -> None:
     """Serve ``GET /openapi.json`` for ``app`` (built once, on first request).
 
@@ -455,7 +235,7 @@ def init_app(app: Flask, *, title: str | None = None, authenticate: Callable[[],
     """
     cache: dict[str, Any] = {}
     if authenticate is not None:
-        app.extensions["shoplab.authenticate"] = authenticate
+        set_component(app, Authenticator(authenticate))
 
     @app.get("/openapi.json")
     def openapi_json() -> Response:

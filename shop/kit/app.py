@@ -10,23 +10,10 @@ from flask import Flask
 
 from shop.kit import admin, errors, faults, health, logs, metrics, resilience, telemetry
 from shop.kit.config import KitSettings
+from shop.kit.health import ReadinessCheck, ReadinessChecks
+from shop.kit.state import get_component, set_component
 
 SetupHook = Callable[[Flask, KitSettings], None]
-
-
-@dataclass
-class KitState:
-    """What the kit keeps per app, under ``app.extensions["shoplab"]``."""
-
-    settings: KitSettings
-    readiness_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-def get_kit(app: Flask) -> KitState:
-    """Return the kit state of ``app``."""
-    state: KitState = app.extensions["shoplab"]
-    return state
 
 
 def create_service_app(
@@ -39,13 +26,14 @@ def create_service_app(
     """Create the Flask app of ``service`` and let ``setup`` add its domain.
 
     ``env`` replaces ``os.environ`` (tests); ``test_config`` updates ``app.config``.
+    Each kit module keeps what it builds in ``shop.kit.state`` (read it with ``get_component``).
     """
     settings = KitSettings.from_env(service, env)
     app = Flask(service)
     app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=1 << 20)
     if test_config:
         app.config.update(test_config)
-    app.extensions["shoplab"] = KitState(settings=settings)
+    set_component(app, settings)
     logs.init_app(app, env)
     telemetry.init_app(app, env)
     errors.init_app(app)
@@ -54,5 +42,24 @@ def create_service_app(
     admin.init_app(app)
     resilience.init_app(app, env)
     faults.init_app(app)
+    # transitional: services move to bootstrap.py (issue 13)
+    set_component(app, KitState(settings, get_component(app, ReadinessChecks).checks))
     setup(app, settings)
     return app
+
+
+# transitional: services move to bootstrap.py (issue 13)
+@dataclass
+class KitState:
+    """What services still reach through ``get_kit`` until their ``bootstrap.py`` lands; no kit module uses it."""
+
+    settings: KitSettings
+    # The very dict ``/readyz`` reads, so a check added here counts.
+    readiness_checks: dict[str, ReadinessCheck]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+# transitional: services move to bootstrap.py (issue 13)
+def get_kit(app: Flask) -> KitState:
+    """Return the transitional kit state of ``app`` (services only; the lead deletes it at merge)."""
+    return get_component(app, KitState)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from shop.topology import DEFAULT
+
 
 class MissingSetting(RuntimeError):
     """A required setting is missing from the environment."""
@@ -45,8 +47,6 @@ class KitSettings:
     def from_env(cls, service: str, env: dict[str, str] | None = None) -> KitSettings:
         """Read the shared settings; ``<CALLEE>_URL`` vars become ``dependency_urls``."""
         source = dict(os.environ if env is None else env)
-        from shop.topology import DEFAULT
-
         deps = {}
         for callee in DEFAULT.service(service).calls:
             deps[callee] = require_env(f"{callee.upper()}_URL", source)

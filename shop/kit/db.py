@@ -7,8 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from flask import Flask
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from shop.kit.config import KitSettings
+from shop.kit.health import add_readiness_check
+from shop.kit.state import get_component
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -72,18 +77,13 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def is_database_ready(engine: Engine) -> bool:
     """Say whether the database answers a trivial query (the ``/readyz`` check)."""
-    from sqlalchemy import text
-
     with engine.connect() as conn:
         return bool(conn.execute(text("SELECT 1")).scalar() == 1)
 
 
-def init_service_db(app: Any, metadata: Any, filename: str) -> Engine:
+def init_service_db(app: Flask, metadata: Any, filename: str) -> Engine:
     """Open ``<data_dir>/<filename>``, create ``metadata``'s tables and register the ``database`` readiness check."""
-    from shop.kit.app import get_kit
-
-    state = get_kit(app)
-    engine = make_engine(state.settings.data_dir / filename)
+    engine = make_engine(get_component(app, KitSettings).data_dir / filename)
     metadata.create_all(engine)
-    state.readiness_checks["database"] = lambda: is_database_ready(engine)
+    add_readiness_check(app, "database", lambda: is_database_ready(engine))
     return engine

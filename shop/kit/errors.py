@@ -13,6 +13,15 @@ Exception tree (domain code raises these; the boundary renders them)::
     │   ├── DependencyUnavailable  503 dependency_unavailable (refused, 5xx, breaker open, bulkhead full)
     │   └── DependencyTimeout      504 dependency_timeout    (timed out or deadline spent)
     └── DeadlineExceeded           504 deadline_exceeded (the caller's budget is already spent)
+
+Every failure the kit meets while serving lands in this tree: a peer's transport error,
+timeout, 5xx, open breaker, full bulkhead or spent deadline becomes a ``DependencyError``
+in ``shop.kit.resilience.upstream.to_kit_error`` (cause kept), a peer's 4xx answer the
+same kit error (``shop.kit.peers``), bad input ``BadRequest``/``ValidationFailed``
+(``shop.kit.api_spec``, the admin API), and anything else is a bug answered here as a
+500 and counted. Start-up failures are not answers and stay outside it: a missing or bad
+setting raises ``shop.kit.config.MissingSetting`` (or ``ValueError`` for an unknown
+``SHOPLAB_RESILIENCE_PROFILE``) before the process serves anything.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from typing import Any
 import structlog
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from shop.kit.state import get_component, has_component, set_component
 
 log = structlog.get_logger(__name__)
 
@@ -178,20 +189,27 @@ def init_app(app: Flask) -> None:
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
         return resp
 
-    app.extensions["shoplab.unhandled"] = [0]
+    unhandled = UnhandledErrors()
+    set_component(app, unhandled)
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:
         # A bug: still answer the JSON shape, count it for the audit, log it once here.
-        app.extensions["shoplab.unhandled"][0] += 1
+        unhandled.count += 1
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return error_response(500, "internal", "internal error")
 
 
+class UnhandledErrors:
+    """How many unhandled errors (500s) one app has served (the audit reads it)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 def get_unhandled_count(app: Flask) -> int:
     """Return how many unhandled errors (500s) ``app`` has served."""
-    counter: list[int] = app.extensions.get("shoplab.unhandled", [0])
-    return counter[0]
+    return get_component(app, UnhandledErrors).count if has_component(app, UnhandledErrors) else 0
 
 
 def map_domain_errors(blueprint: Blueprint, mapping: Mapping[type[Exception], type[ShopError]]) -> None:

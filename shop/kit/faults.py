@@ -30,30 +30,61 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shop.kit.admin import make_admin_blueprint
+from shop.kit.config import KitSettings
 from shop.kit.errors import BadRequest, ValidationFailed, error_response
+from shop.kit.resilience.instruments import get_instruments
+from shop.kit.state import get_component, set_component
 
-EXTRA_KEY = "faults"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NEVER_FAULTED = ("/admin", "/metrics")
-_FIELDS = ("route", "method", "error_rate", "status", "latency_ms", "retry_after_s")
 MAX_FAULTS = 50
 
+# What each field must be, said the way the admin API has always said it (the chaos
+# runner and people read these); pydantic decides, this only words the answer.
+_FIELD_RULES = {
+    "route": "must be a path prefix starting with '/'",
+    "method": f"must be one of {', '.join(sorted(_METHODS))}",
+    "error_rate": "must be a number within 0..1",
+    "status": "must be an integer within 400..599",
+    "latency_ms": "must be an integer within 0..60000",
+    "retry_after_s": "must be an integer within 0..3600",
+}
 
-@dataclass(frozen=True, kw_only=True)
-class FaultSpec:
-    """One app-level fault on a route prefix."""
 
-    route: str
+class FaultSpec(BaseModel):
+    """One app-level fault on a route prefix (validated on construction)."""
+
+    # strict: "0.5" or true is not a rate, 503.5 is not a status; extra: a typo is an error.
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False)
+
+    route: str = Field(max_length=200)
     method: str | None = None
-    error_rate: float = 0.0
-    status: int = 503
-    latency_ms: int = 0
-    retry_after_s: int | None = None
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    status: int = Field(default=503, ge=400, le=599)
+    latency_ms: int = Field(default=0, ge=0, le=60_000)
+    retry_after_s: int | None = Field(default=None, ge=0, le=3600)
+
+    @field_validator("route")
+    @classmethod
+    def _is_path_prefix(cls, route: str) -> str:
+        if not route.startswith("/"):
+            raise ValueError("not a path prefix")
+        return route
+
+    @field_validator("method")
+    @classmethod
+    def _is_http_method(cls, method: str | None) -> str | None:
+        if method is None:
+            return None
+        if method.upper() not in _METHODS:
+            raise ValueError("not an HTTP method")
+        return method.upper()
 
     @classmethod
     def from_json(cls, raw: Any, index: int = 0) -> FaultSpec:
@@ -61,31 +92,10 @@ class FaultSpec:
         where = f"faults[{index}]"
         if not isinstance(raw, dict):
             raise ValidationFailed(f"{where} must be an object")
-        unknown = set(raw) - set(_FIELDS)
-        if unknown:
-            raise ValidationFailed(f"{where}: unknown fields {', '.join(sorted(unknown))}")
-        route = raw.get("route")
-        if not isinstance(route, str) or not route.startswith("/") or len(route) > 200:
-            raise ValidationFailed(f"{where}.route must be a path prefix starting with '/'")
-        method = raw.get("method")
-        if method is not None:
-            if not isinstance(method, str) or method.upper() not in _METHODS:
-                raise ValidationFailed(f"{where}.method must be one of {', '.join(sorted(_METHODS))}")
-            method = method.upper()
-        error_rate = _number(raw.get("error_rate", 0.0), f"{where}.error_rate", 0.0, 1.0)
-        status = _integer(raw.get("status", 503), f"{where}.status", 400, 599)
-        latency_ms = _integer(raw.get("latency_ms", 0), f"{where}.latency_ms", 0, 60_000)
-        retry_after = raw.get("retry_after_s")
-        if retry_after is not None:
-            retry_after = _integer(retry_after, f"{where}.retry_after_s", 0, 3600)
-        return cls(
-            route=route,
-            method=method,
-            error_rate=error_rate,
-            status=status,
-            latency_ms=latency_ms,
-            retry_after_s=retry_after,
-        )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ValidationFailed(_describe_error(exc, where)) from None
 
     def matches(self, method: str, path: str) -> bool:
         """Say whether a request is hit by this fault."""
@@ -93,19 +103,36 @@ class FaultSpec:
 
     def to_json(self) -> dict[str, Any]:
         """Return the fault as the admin API shows it."""
-        return asdict(self)
+        return self.model_dump()
 
 
-def _number(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ValidationFailed(f"{name} must be a number within {low:g}..{high:g}")
-    return float(value)
+def _describe_error(exc: ValidationError, where: str) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        return f"{where}: unknown fields {', '.join(unknown)}"
+    name = str(errors[0]["loc"][0])
+    return f"{where}.{name} {_FIELD_RULES.get(name, 'is invalid')}"
 
 
-def _integer(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationFailed(f"{name} must be an integer within {low}..{high}")
-    return value
+class FaultListBody(BaseModel):
+    """The body of ``PUT /admin/faults``: the faults, each checked by ``FaultSpec.from_json``."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    faults: list[Any] = Field(max_length=MAX_FAULTS)
+
+    @classmethod
+    def parse_faults(cls, body: dict[str, Any]) -> list[FaultSpec]:
+        """Return the validated faults of ``body``; raise ValidationFailed naming what is wrong."""
+        try:
+            raw = cls.model_validate(body).faults
+        except ValidationError as exc:
+            unknown = sorted(str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden")
+            if unknown:
+                raise ValidationFailed(f"unknown fields: {', '.join(unknown)}") from None
+            raise ValidationFailed(f"faults must be a list of at most {MAX_FAULTS} faults") from None
+        return [FaultSpec.from_json(item, i) for i, item in enumerate(raw)]
 
 
 class FaultSet:
@@ -144,22 +171,14 @@ class FaultSet:
 
 def get_fault_set(app: Flask) -> FaultSet:
     """Return the app's fault set."""
-    from shop.kit.app import get_kit
-
-    fault_set: FaultSet = get_kit(app).extras[EXTRA_KEY]
-    return fault_set
+    return get_component(app, FaultSet)
 
 
 def init_app(app: Flask) -> None:
     """Install the fault middleware and ``/admin/faults`` on ``app``."""
-    from shop.kit.admin import make_admin_blueprint
-    from shop.kit.app import get_kit
-    from shop.kit.resilience.instruments import get_instruments
-
-    kit = get_kit(app)
     fault_set = FaultSet()
-    kit.extras[EXTRA_KEY] = fault_set
-    service = kit.settings.service
+    set_component(app, fault_set)
+    service = get_component(app, KitSettings).service
     injected = get_instruments().faults_injected
 
     @app.before_request
@@ -196,13 +215,7 @@ def init_app(app: Flask) -> None:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise BadRequest('body must be a JSON object like {"faults": [...]}')
-        unknown = set(body) - {"faults"}
-        if unknown:
-            raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
-        raw = body.get("faults")
-        if not isinstance(raw, list) or len(raw) > MAX_FAULTS:
-            raise ValidationFailed(f"faults must be a list of at most {MAX_FAULTS} faults")
-        fault_set.replace([FaultSpec.from_json(item, i) for i, item in enumerate(raw)])
+        fault_set.replace(FaultListBody.parse_faults(body))
         return _describe()
 
     @bp.delete("/faults")

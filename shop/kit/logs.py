@@ -17,8 +17,10 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, has_app_context, has_request_context, request
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
+from shop.kit.config import KitSettings
+from shop.kit.state import get_component
 from shop.kit.telemetry import EXCLUDED_PATHS, get_trace_ids, is_enabled
 
 REDACTED = "[REDACTED]"
@@ -75,8 +77,6 @@ def add_context(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]
     if "service" not in event_dict:
         service = None
         if has_app_context():
-            from flask import current_app
-
             service = current_app.name
         event_dict["service"] = service or _state["service"] or "-"
     if has_request_context() and "request_id" not in event_dict:
@@ -141,9 +141,7 @@ def configure_logging(
 
 def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     """Configure JSON logs for ``app``'s process and log one access line per request."""
-    from shop.kit.app import get_kit
-
-    settings = get_kit(app).settings
+    settings = get_component(app, KitSettings)
     source = os.environ if env is None else env
     configure_logging(
         app.name,

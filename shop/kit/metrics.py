@@ -17,11 +17,18 @@ import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from flask import Flask, Response, g, request
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 from prometheus_client.exposition import choose_encoder
 
 from shop.kit.telemetry import EXCLUDED_PATHS, get_trace_ids, is_enabled
@@ -29,13 +36,6 @@ from shop.kit.telemetry import EXCLUDED_PATHS, get_trace_ids, is_enabled
 # Seconds; the public API's latency SLO threshold (0.5 s) must be a bucket bound.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED_ROUTE = "unmatched"
-
-class OrderStatus(StrEnum):
-    """Order outcomes the business counters know."""
-
-    CREATED = "created"
-    PAID = "paid"
-    PAYMENT_FAILED = "payment_failed"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def get_instruments() -> ShopInstruments:
             buckets=LATENCY_BUCKETS_S,
         ),
         http_in_flight=Gauge("shoplab_http_requests_in_flight", "HTTP requests being served right now.", ["service"]),
-        orders=Counter("shoplab_orders", "Orders reaching a status (created, paid, payment_failed).", ["status"]),
+        orders=Counter("shoplab_orders", "Orders reaching a status (created, paid, payment_failed, rejected).", ["status"]),
         charges=Counter("shoplab_charges", "Charges made by the payment simulator, by outcome.", ["status"]),
         charged_cents=Counter("shoplab_charged_cents", "Money charged successfully, in cents."),
         notifications=Counter(
@@ -76,8 +76,11 @@ def get_instruments() -> ShopInstruments:
     )
 
 
-def record_order(status: OrderStatus | str) -> None:
-    """Count an order reaching ``status`` (call once per transition, after the commit)."""
+def record_order(status: str) -> None:
+    """Count an order reaching ``status`` (call once per transition, after the commit).
+
+    Pass the orders service's own status enum (a ``StrEnum``) or its value.
+    """
     get_instruments().orders.labels(status=str(status)).inc()
 
 
@@ -87,11 +90,6 @@ def record_charge(status: str, amount_cents: int = 0) -> None:
     inst.charges.labels(status=status).inc()
     if status == "succeeded" and amount_cents > 0:
         inst.charged_cents.inc(amount_cents)
-
-
-def record_decline() -> None:
-    """Count a declined charge."""
-    record_charge("declined")
 
 
 def record_notification(event_type: str, *, duplicate: bool = False) -> None:
@@ -159,7 +157,5 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
 
 def start_worker_metrics_server(port: int, host: str = "127.0.0.1") -> Any:
     """Serve this process's metrics on ``host:port`` from a thread (the orders worker)."""
-    from prometheus_client import start_http_server
-
     server, _thread = start_http_server(port, addr=host)
     return server

@@ -27,12 +27,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from shop.kit.errors import get_request_id
+from shop.kit.state import set_component
 
 TELEMETRY_SWITCH = "SHOPLAB_TELEMETRY"
 _OFF_VALUES = frozenset({"off", "0", "false", "no", "disabled"})
@@ -130,8 +140,6 @@ _provider_pid: int | None = None
 
 def _make_exporter(endpoint: str) -> Any:
     def factory() -> SpanExporter:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
         return OTLPSpanExporter(endpoint=endpoint, timeout=5)
 
     return factory
@@ -157,30 +165,20 @@ def init_process(service: str, env: Mapping[str, str] | None = None) -> Telemetr
         # The API refuses to replace a global provider; ours is passed explicitly instead.
         if not isinstance(trace.get_tracer_provider(), TracerProvider):
             trace.set_tracer_provider(provider)
-        from opentelemetry.baggage.propagation import W3CBaggagePropagator
-        from opentelemetry.propagators.composite import CompositePropagator
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
         propagate.set_global_textmap(
             CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
         )
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-
         instrumentor = HTTPXClientInstrumentor()
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(tracer_provider=provider)
     return settings
 
 
-def init_app(app: Any, env: Mapping[str, str] | None = None) -> TelemetrySettings:
+def init_app(app: Flask, env: Mapping[str, str] | None = None) -> TelemetrySettings:
     """Trace every request of ``app`` (W3C context in, spans out) unless telemetry is off."""
-    from shop.kit.app import get_kit
-
     settings = init_process(app.name, env)
-    get_kit(app).extras["telemetry"] = settings
+    set_component(app, settings)
     if settings.enabled:
-        from opentelemetry.instrumentation.flask import FlaskInstrumentor
-
         FlaskInstrumentor().instrument_app(
             app,
             tracer_provider=get_tracer_provider(),
@@ -192,8 +190,6 @@ def init_app(app: Any, env: Mapping[str, str] | None = None) -> TelemetrySetting
             # Lets a test (or a human) find the trace of one request in Jaeger by its X-Request-ID.
             span = trace.get_current_span()
             if span.is_recording():
-                from shop.kit.errors import get_request_id
-
                 span.set_attribute("shoplab.request_id", get_request_id())
             return resp
 

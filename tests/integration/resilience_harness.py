@@ -25,7 +25,7 @@ import httpx
 from flask import Flask, jsonify, request
 from prometheus_client.parser import text_string_to_metric_families
 
-from shop.kit.app import create_service_app, get_kit
+from shop.kit.app import create_service_app
 from shop.kit.config import KitSettings
 from shop.kit.resilience import make_clients
 from shoplab import REPO_ROOT
@@ -68,7 +68,6 @@ def create_callee() -> Flask:
 
 def _caller_setup(app: Flask, settings: KitSettings) -> None:
     clients = make_clients(app, settings)
-    get_kit(app).extras["clients"] = clients
 
     @app.route("/call/<dependency>/<path:path>", methods=["GET", "POST"])
     def call(dependency: str, path: str) -> Any:

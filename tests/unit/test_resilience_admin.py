@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -9,9 +10,11 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 from shop.kit.app import create_service_app
+from shop.kit.errors import ValidationFailed
 from shop.kit.faults import FaultSpec, get_fault_set
 from shop.kit.resilience import DEADLINE_HEADER, get_control
 from shop.kit.resilience.deadline import get_remaining_s
+from shop.kit.resilience.policy import PROFILES, DependencyPolicy, parse_value
 
 pytestmark = pytest.mark.unit
 
@@ -101,6 +104,19 @@ def test_put_resilience_answers_422_on_a_bad_setting_and_changes_nothing(
     assert resp.status_code == 422
     assert resp.get_json()["error"]["code"] == "validation_failed"
     assert get_control(app).runtime("catalog") is before
+
+
+def test_every_policy_key_has_an_override_rule() -> None:
+    known = {f.name for f in dataclasses.fields(DependencyPolicy)}
+    assert {key: parse_value(key, getattr(PROFILES["resilient"].default, key)) for key in known} == (
+        PROFILES["resilient"].default.to_dict()
+    )
+
+
+@pytest.mark.parametrize("key", ["retry_max_attempts", "breaker_fail_max", "bulkhead_limit"])
+def test_an_infinite_count_is_a_validation_error_not_a_crash(key: str) -> None:
+    with pytest.raises(ValidationFailed, match=f"{key} must be an integer >= 1"):
+        parse_value(key, float("inf"))
 
 
 def test_put_resilience_answers_400_on_a_body_that_is_not_json(client: FlaskClient) -> None:
@@ -242,3 +258,12 @@ def test_a_latency_fault_delays_the_request_and_is_counted(app: Flask, client: F
     assert client.get("/carts/u9").status_code == 200
     assert slept == [0.25]
     assert REGISTRY.get_sample_value("shoplab_faults_injected_total", labels) == before + 1
+
+
+@pytest.mark.parametrize("timeout_s", ["soon", "-1", "nan"])
+def test_the_probe_answers_400_on_a_bad_timeout_instead_of_an_unhandled_500(
+    client: FlaskClient, timeout_s: str
+) -> None:
+    resp = client.get(f"/admin/probe/catalog?timeout_s={timeout_s}", headers=ADMIN)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["code"] == "bad_request"

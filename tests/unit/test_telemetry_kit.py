@@ -208,8 +208,8 @@ def test_metrics_answer_the_classic_text_format_when_openmetrics_is_not_asked_fo
 def test_business_counters_count_by_status() -> None:
     before = _sample("shoplab_charges_total", status="declined")
     metrics.record_charge("succeeded", amount_cents=500)
-    metrics.record_decline()
-    metrics.record_order(metrics.OrderStatus.PAID)
+    metrics.record_charge("declined")
+    metrics.record_order("paid")
     metrics.record_notification("order.paid", duplicate=True)
     assert _sample("shoplab_charges_total", status="declined") == before + 1
     assert _sample("shoplab_orders_total", status="paid") >= 1

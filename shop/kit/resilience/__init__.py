@@ -37,12 +37,14 @@ when the breaker refuses it); the decisions are span events on the caller's curr
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Flask
 
-from shop.kit.resilience.client import Fallback, ResilientClient, UpstreamStatusError
+from shop.kit.config import KitSettings
+from shop.kit.resilience.client import Fallback, ResilientClient
 from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, deadline_scope
 from shop.kit.resilience.policy import PROFILES, DependencyPolicy, Profile
+from shop.kit.resilience.upstream import UpstreamStatusError
 from shop.kit.resilience.web import get_control, init_app
 
 __all__ = [
@@ -61,7 +63,7 @@ __all__ = [
 ]
 
 
-def make_clients(app: Any, settings: Any) -> dict[str, ResilientClient]:
+def make_clients(app: Flask, settings: KitSettings) -> dict[str, ResilientClient]:
     """Build one client per dependency of this service (from ``<CALLEE>_URL``), sharing the app's control."""
     control = get_control(app)
     return {

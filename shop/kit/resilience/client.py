@@ -16,23 +16,22 @@ Order of the layers, outermost first, and why:
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 import httpx
 import pybreaker
 from flask import has_request_context
 from opentelemetry import trace
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
-from shop.kit.errors import DependencyError, DependencyTimeout, DependencyUnavailable, get_request_id
-from shop.kit.resilience.control import DependencyRuntime, ResilienceControl
+from shop.kit.errors import DependencyError, DependencyUnavailable, get_request_id
+from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, format_header, get_remaining_s
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.resilience.policy import get_default_profile_name
+from shop.kit.resilience.retrying import MIN_USEFUL_S, Call, RetryHooks, make_retrying
+from shop.kit.resilience.upstream import DeadlineSpent, UpstreamStatusError, to_kit_error
 
 Fallback = Callable[[Exception], Any]
 T = TypeVar("T")
@@ -49,67 +48,12 @@ REQUEST_OUTCOMES = (
     "deadline_spent",
 )
 ATTEMPT_OUTCOMES = ("success", "client_error", "server_error", "timeout", "transport_error", "breaker_open")
-# Below this, an attempt could not even open a connection: treat the deadline as spent.
-_MIN_USEFUL_S = 0.002
-
-
-class UpstreamStatusError(Exception):
-    """A dependency answered 5xx: raised inside the breaker so both it and tenacity see a failure."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"answered {response.status_code}")
-        self.response = response
-
-
-class DeadlineSpent(Exception):
-    """No budget is left for another attempt (never retried)."""
-
-
-@dataclass
-class _Call:
-    """One logical call: what every attempt and every tenacity hook needs."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    kwargs: dict[str, Any]
-    rt: DependencyRuntime
-    attempt: int = 0
-    stop_reason: str = ""
-    replayed: bool = False
-    span: Any = field(default=None)
-
-
 @contextlib.contextmanager
 def _ended(span: trace.Span) -> Iterator[None]:
     try:
         yield
     finally:
         span.end()
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    # CircuitBreakerError is deliberately absent: an open breaker must end the call, not be hammered.
-    return isinstance(exc, httpx.TransportError | UpstreamStatusError)
-
-
-def get_retry_after_s(exc: BaseException | None) -> float | None:
-    """Return the ``Retry-After`` delay of a 5xx answer in seconds (seconds or HTTP-date), or None."""
-    if not isinstance(exc, UpstreamStatusError):
-        return None
-    raw = exc.response.headers.get("Retry-After")
-    if not raw:
-        return None
-    raw = raw.strip()
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class ResilientClient:
@@ -139,22 +83,20 @@ class ResilientClient:
         control.runtime(dependency)  # register, so the admin API knows this dependency
         self._http = httpx.Client(base_url=base_url, transport=transport)
         self._tracer = trace.get_tracer(__name__)
-        self._retrying = Retrying(
-            retry=retry_if_exception(_is_retryable),
-            stop=self._should_stop,
-            wait=self._get_wait_s,
-            before_sleep=self._on_retry,
-            sleep=sleep,
-            reraise=True,
-        )
         inst = get_instruments()
+        self._retrying = make_retrying(
+            RetryHooks(
+                dependency,
+                retries=inst.retries.labels(caller, dependency),
+                budget_exhausted=inst.budget_exhausted.labels(caller, dependency),
+            ),
+            sleep=sleep,
+        )
         # Bind label children once: cheaper per call, and every series exists (at 0) from the start.
         self._requests = {o: inst.requests.labels(caller, dependency, o) for o in REQUEST_OUTCOMES}
         self._attempts = {o: inst.attempts.labels(caller, dependency, o) for o in ATTEMPT_OUTCOMES}
-        self._retries = inst.retries.labels(caller, dependency)
         self._bulkhead_rejections = inst.bulkhead_rejections.labels(caller, dependency)
         self._bulkhead_in_flight = inst.bulkhead_in_flight.labels(caller, dependency)
-        self._budget_exhausted = inst.budget_exhausted.labels(caller, dependency)
         self._fallbacks = inst.fallbacks.labels(caller, dependency)
 
     # -- public interface -----------------------------------------------------------------
@@ -197,7 +139,7 @@ class ResilientClient:
             headers.setdefault("X-Request-ID", get_request_id())
         # Decisions (retry, fallback, bulkhead, budget) are events on the span the caller is in;
         # only attempts get spans of their own (one more span per call would cost more than it shows).
-        call = _Call(method, path, headers, kwargs, rt, span=trace.get_current_span())
+        call = Call(method, path, headers, kwargs, rt, span=trace.get_current_span())
         retryable = rt.policy.retry_max_attempts > 1 and (
             method in IDEMPOTENT_METHODS or idempotency_key is not None
         )
@@ -269,7 +211,7 @@ class ResilientClient:
         self.close()
 
     # -- the layers ---------------------------------------------------------------------------
-    def _run(self, call: _Call, retryable: bool) -> httpx.Response | DependencyError:
+    def _run(self, call: Call, retryable: bool) -> httpx.Response | DependencyError:
         """Run the call through bulkhead and retries; return the response or the kit error."""
         rt = call.rt
         bulkhead = rt.bulkhead
@@ -307,14 +249,14 @@ class ResilientClient:
         self._requests["success" if resp.status_code < 400 else "client_error"].inc()
         return resp
 
-    def _replay_then_attempt(self, call: _Call, first: BaseException) -> httpx.Response:
+    def _replay_then_attempt(self, call: Call, first: BaseException) -> httpx.Response:
         """Raise the first attempt's failure on tenacity's attempt 1, then make real attempts."""
         if call.attempt == 1 and not call.replayed:
             call.replayed = True
             raise first
         return self._attempt(call)
 
-    def _attempt(self, call: _Call) -> httpx.Response:
+    def _attempt(self, call: Call) -> httpx.Response:
         """Make one attempt through the breaker, with timeouts capped by the deadline."""
         call.attempt += 1
         timeout = self._get_timeout(call)
@@ -362,104 +304,27 @@ class ResilientClient:
             self._attempts["success" if resp.status_code < 400 else "client_error"].inc()
             return resp
 
-    def _send(self, call: _Call, timeout: httpx.Timeout) -> httpx.Response:
+    def _send(self, call: Call, timeout: httpx.Timeout) -> httpx.Response:
         resp = self._http.request(call.method, call.path, headers=call.headers, timeout=timeout, **call.kwargs)
         if resp.status_code >= 500:
             raise UpstreamStatusError(resp)
         return resp
 
-    def _get_timeout(self, call: _Call) -> httpx.Timeout:
+    def _get_timeout(self, call: Call) -> httpx.Timeout:
         """Return the attempt's timeouts, capped by the remaining deadline (also sent downstream)."""
         policy = call.rt.policy
         if policy.propagate_deadline:
             remaining = get_remaining_s()
             if remaining is not None:
-                if remaining < _MIN_USEFUL_S:
+                if remaining < MIN_USEFUL_S:
                     raise DeadlineSpent(f"deadline spent before attempt {call.attempt}")
                 call.headers[DEADLINE_HEADER] = format_header(remaining)
                 connect, read = min(policy.connect_timeout_s, remaining), min(policy.read_timeout_s, remaining)
                 return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
         return call.rt.timeout
 
-    # -- tenacity hooks (its statistics are thread-local and per last call: count here) -----
-    def _should_stop(self, retry_state: RetryCallState) -> bool:
-        call: _Call = retry_state.args[0]
-        policy = call.rt.policy
-        if retry_state.attempt_number >= policy.retry_max_attempts:
-            call.stop_reason = "attempts"
-            return True
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        retry_after = get_retry_after_s(exc) if policy.honour_retry_after else None
-        if retry_after is not None and retry_after > policy.retry_after_max_s:
-            call.stop_reason = "retry_after_too_long"
-            return True
-        remaining = get_remaining_s() if policy.propagate_deadline else None
-        if remaining is not None and remaining <= (retry_after or 0.0) + _MIN_USEFUL_S:
-            call.stop_reason = "deadline"
-            return True
-        budget = call.rt.budget
-        if budget is not None and not budget.try_withdraw():
-            call.stop_reason = "budget"
-            self._budget_exhausted.inc()
-            call.span.add_event(
-                "retry_budget_exhausted",
-                {"shoplab.dependency": self.dependency, "shoplab.attempt": retry_state.attempt_number},
-            )
-            return True
-        return False
-
-    def _get_wait_s(self, retry_state: RetryCallState) -> float:
-        call: _Call = retry_state.args[0]
-        policy = call.rt.policy
-        jitter = wait_random_exponential(multiplier=policy.retry_backoff_s, max=policy.retry_backoff_max_s)
-        wait = float(jitter(retry_state))
-        remaining = get_remaining_s() if policy.propagate_deadline else None
-        if remaining is not None:
-            # Leave at least half of what is left for the attempt itself.
-            wait = min(wait, remaining / 2)
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        retry_after = get_retry_after_s(exc) if policy.honour_retry_after else None
-        if retry_after is not None:
-            wait = max(wait, retry_after)
-        return wait
-
-    def _on_retry(self, retry_state: RetryCallState) -> None:
-        call: _Call = retry_state.args[0]
-        self._retries.inc()
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        call.span.add_event(
-            "retry",
-            {
-                "shoplab.dependency": self.dependency,
-                "shoplab.attempt": retry_state.attempt_number,
-                "shoplab.wait_s": float(wait),
-                "shoplab.reason": type(exc).__name__ if exc else "result",
-            },
-        )
-
     # -- errors ----------------------------------------------------------------------------------
-    def _to_kit_error(self, exc: BaseException, call: _Call) -> DependencyError:
-        dep = self.dependency
-        err: DependencyError
-        if isinstance(exc, pybreaker.CircuitBreakerError):
-            outcome, reason = "breaker_open", "breaker_open"
-            err = DependencyUnavailable(f"{dep}: circuit breaker is open", dependency=dep)
-        elif isinstance(exc, DeadlineSpent):
-            outcome, reason = "deadline_spent", "deadline_spent"
-            err = DependencyTimeout(f"{dep}: the request's deadline is spent", dependency=dep)
-        elif isinstance(exc, httpx.TimeoutException):
-            outcome, reason = "timeout", "timeout"
-            err = DependencyTimeout(f"{dep} timed out ({type(exc).__name__})", dependency=dep)
-        elif isinstance(exc, UpstreamStatusError):
-            status = exc.response.status_code
-            outcome, reason = "server_error", "upstream_status"
-            cls = DependencyTimeout if status == 504 else DependencyUnavailable
-            err = cls(f"{dep} answered {status}", dependency=dep)
-        else:
-            outcome, reason = "unavailable", "unreachable"
-            err = DependencyUnavailable(f"{dep} unreachable ({type(exc).__name__})", dependency=dep)
-        err.details = {"dependency": dep, "reason": reason, "attempts": call.attempt}
-        err.__cause__ = exc
+    def _to_kit_error(self, exc: BaseException, call: Call) -> DependencyError:
+        outcome, err = to_kit_error(exc, self.dependency, attempts=call.attempt)
         self._requests[outcome].inc()
         return err

@@ -48,10 +48,6 @@ class RetryBudget:
         return {"tokens": round(self._tokens, 3), "ratio": self.ratio, "max_tokens": self.max_tokens}
 
 
-class BulkheadFull(Exception):
-    """The bulkhead has no free slot: the call is rejected without waiting."""
-
-
 class Bulkhead:
     """Bound the concurrent calls to one dependency; reject at once when full."""
 

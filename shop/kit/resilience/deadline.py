@@ -24,11 +24,6 @@ DEADLINE_HEADER = "X-Shoplab-Deadline-Ms"
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("shoplab_deadline", default=None)
 
 
-def get_deadline() -> float | None:
-    """Return the active deadline (``time.monotonic()`` seconds), or None."""
-    return _deadline.get()
-
-
 def get_remaining_s() -> float | None:
     """Return the seconds left before the active deadline, or None when there is none."""
     deadline = _deadline.get()

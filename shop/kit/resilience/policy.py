@@ -6,7 +6,9 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 
 from shop.kit.errors import ValidationFailed
 
@@ -95,11 +97,38 @@ PROFILES: dict[str, Profile] = {
     )
 }
 
-_FIELDS = {f.name: f for f in dataclasses.fields(DependencyPolicy)}
+
+
+def _integral(value: Any) -> Any:
+    # JSON and YAML may spell a count as 2.0; it is still the count 2.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+_PositiveS = Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]
+_NonNegativeS = Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)]
+_Count = Annotated[int, BeforeValidator(_integral), Field(ge=1)]
+
+# What an override of each policy key may be (pydantic checks it, strictly: no "1", no true as 1).
+_OVERRIDE_TYPES: dict[str, Any] = {
+    "connect_timeout_s": _PositiveS,
+    "read_timeout_s": _PositiveS,
+    "propagate_deadline": bool,
+    "retry_max_attempts": _Count,
+    "retry_backoff_s": _NonNegativeS,
+    "retry_backoff_max_s": _PositiveS,
+    "honour_retry_after": bool,
+    "retry_after_max_s": _PositiveS,
+    "retry_budget_ratio": _NonNegativeS | None,
+    "retry_budget_initial_tokens": _NonNegativeS,
+    "retry_budget_max_tokens": _PositiveS,
+    "breaker_fail_max": _Count | None,
+    "breaker_reset_timeout_s": _PositiveS,
+    "bulkhead_limit": _Count | None,
+}
+_ADAPTERS = {key: TypeAdapter(kind) for key, kind in _OVERRIDE_TYPES.items()}
 _OPTIONAL = {"retry_budget_ratio", "breaker_fail_max", "bulkhead_limit"}
 _INTS = {"retry_max_attempts", "breaker_fail_max", "bulkhead_limit"}
 _BOOLS = {"propagate_deadline", "honour_retry_after"}
-_ALLOW_ZERO = {"retry_backoff_s", "retry_budget_initial_tokens", "retry_budget_ratio"}
 
 
 def get_profile(name: str) -> Profile:
@@ -122,30 +151,31 @@ def get_default_profile_name(env: Mapping[str, str] | None = None) -> str:
 
 def parse_value(key: str, value: Any) -> Any:
     """Validate one override value for policy field ``key``; raise ValidationFailed."""
-    if key not in _FIELDS:
-        raise ValidationFailed(f"unknown policy key {key!r} (known: {', '.join(_FIELDS)})")
-    if value is None:
-        if key in _OPTIONAL:
-            return None
-        raise ValidationFailed(f"{key} cannot be null")
+    adapter = _ADAPTERS.get(key)
+    if adapter is None:
+        raise ValidationFailed(f"unknown policy key {key!r} (known: {', '.join(_ADAPTERS)})")
+    try:
+        return adapter.validate_python(value, strict=True)
+    except ValidationError as exc:
+        raise ValidationFailed(_describe_bad_value(key, value, exc)) from None
+
+
+def _describe_bad_value(key: str, value: Any, exc: ValidationError) -> str:
+    # pydantic decides; the message keeps the words the CLI, labs and admin API have always used.
+    if value is None and key not in _OPTIONAL:
+        return f"{key} cannot be null"
     if key in _BOOLS:
-        if not isinstance(value, bool):
-            raise ValidationFailed(f"{key} must be true or false")
-        return value
+        return f"{key} must be true or false"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationFailed(f"{key} must be a number")
+        return f"{key} must be a number"
     if key in _INTS:
-        if int(value) != value or value < 1:
-            raise ValidationFailed(f"{key} must be an integer >= 1")
-        return int(value)
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValidationFailed(f"{key} must be finite")
-    if number < 0 or (number == 0 and key not in _ALLOW_ZERO):
-        raise ValidationFailed(f"{key} must be > 0")
-    if number > 600:
-        raise ValidationFailed(f"{key} must be <= 600")
-    return number
+        return f"{key} must be an integer >= 1"
+    kind = exc.errors()[0]["type"]
+    if kind == "finite_number":
+        return f"{key} must be finite"
+    if kind == "less_than_equal":
+        return f"{key} must be <= 600"
+    return f"{key} must be > 0"
 
 
 def parse_overrides(raw: Any, dependencies: set[str]) -> dict[str, dict[str, Any]]:

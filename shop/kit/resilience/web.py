@@ -18,43 +18,35 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, jsonify, request
 
+from shop.kit.admin import make_admin_blueprint
+from shop.kit.config import KitSettings
 from shop.kit.errors import BadRequest, DeadlineExceeded, ValidationFailed
 from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, parse_header, reset_deadline, set_deadline
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.resilience.policy import PROFILES, get_default_profile_name
+from shop.kit.state import get_component, has_component, set_component
 
 log = structlog.get_logger(__name__)
 
-EXTRA_KEY = "resilience"
 # Probes, scrapes and the admin API must work whatever budget a caller sent.
 _UNBUDGETED_PREFIXES = ("/admin", "/healthz", "/readyz", "/metrics")
 
 
 def get_control(app: Flask) -> ResilienceControl:
     """Return the app's resilience control (made from the environment's default if missing)."""
-    from shop.kit.app import get_kit
-
-    extras = get_kit(app).extras
-    control = extras.get(EXTRA_KEY)
-    if control is None:
-        settings = get_kit(app).settings
-        control = ResilienceControl(settings.service, get_default_profile_name(), settings.dependency_urls)
-        extras[EXTRA_KEY] = control
-    return control  # type: ignore[no-any-return]
+    if not has_component(app, ResilienceControl):
+        settings = get_component(app, KitSettings)
+        set_component(app, ResilienceControl(settings.service, get_default_profile_name(), settings.dependency_urls))
+    return get_component(app, ResilienceControl)
 
 
 def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     """Install the deadline middleware and the resilience admin routes on ``app``."""
-    from shop.kit.admin import make_admin_blueprint
-    from shop.kit.app import get_kit
-
-    kit = get_kit(app)
-    control = ResilienceControl(
-        kit.settings.service, get_default_profile_name(env), kit.settings.dependency_urls
-    )
-    kit.extras[EXTRA_KEY] = control
-    refusals = get_instruments().deadline_refusals.labels(kit.settings.service)
+    settings = get_component(app, KitSettings)
+    control = ResilienceControl(settings.service, get_default_profile_name(env), settings.dependency_urls)
+    set_component(app, control)
+    refusals = get_instruments().deadline_refusals.labels(settings.service)
 
     @app.before_request
     def _start_deadline() -> None:
