@@ -175,10 +175,11 @@ class LatencyHistogram:
         raise AssertionError("the buckets' counts do not add up to the total")  # pragma: no cover
 
     def share_at_most_ms(self, limit_ms: float) -> float | None:
-        """Return the fraction of samples in buckets entirely at or below ``limit_ms`` (None when empty)."""
+        """Return the fraction of samples at or below ``limit_ms``, to the histogram's precision (None when empty)."""
         if self.count == 0:
             return None
-        within = sum(b.count for b in self.buckets() if b.high_ms <= limit_ms)
+        # A bucket that starts at or below the limit counts: a latency recorded at exactly the limit is within it.
+        within = sum(b.count for b in self.buckets() if b.low_ms <= limit_ms)
         return within / self.count
 
 

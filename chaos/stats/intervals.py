@@ -85,14 +85,16 @@ def _check_ratio(ratio: float) -> None:
         raise ValueError(f"a ratio must be between 0 and 1, got {ratio!r}")
 
 
-def _smallest_trials(is_enough: Callable[[int], bool]) -> int | None:
-    """Return the smallest n in [1, MAX_SAMPLES] with is_enough(n), assuming it stays true once true."""
-    high = 1
+def smallest_sample_size(is_enough: Callable[[int], bool], *, start: int = 1) -> int | None:
+    """Return the smallest n in [start, MAX_SAMPLES] with ``is_enough(n)``, or None; assumes it stays true once true."""
+    if start < 1:
+        raise ValueError(f"start must be at least 1, got {start}")
+    high = start
     while not is_enough(high):
         if high >= MAX_SAMPLES:
             return None
         high = min(MAX_SAMPLES, high * 2)
-    low = high // 2  # is_enough(low) is false, or low is 0
+    low = start - 1 if high == start else high // 2  # is_enough(low) is false, or low is below start
     while high - low > 1:
         middle = (low + high) // 2
         if is_enough(middle):
@@ -100,6 +102,11 @@ def _smallest_trials(is_enough: Callable[[int], bool]) -> int | None:
         else:
             low = middle
     return high
+
+
+def is_on_threshold(value: float, threshold: float) -> bool:
+    """Return whether a ratio equals a threshold up to float rounding (e.g. 99.9 / 100 against 0.999)."""
+    return math.isclose(value, threshold, rel_tol=0.0, abs_tol=1e-12)
 
 
 def samples_for_half_width(
@@ -120,19 +127,21 @@ def samples_for_half_width(
         low, high = _wilson_bounds(ratio, n, z)
         return (high - low) / 2.0 <= half_width
 
-    found = _smallest_trials(is_enough)
+    found = smallest_sample_size(is_enough)
     assert found is not None  # half_width > 0 is always reached well before MAX_SAMPLES
     return found
 
 
-def samples_to_decide(ratio: float, threshold: float, *, confidence: float = DEFAULT_CONFIDENCE) -> int | None:
-    """Return the fewest trials whose Wilson interval at ``ratio`` leaves ``threshold`` outside.
+def samples_to_decide(
+    ratio: float, threshold: float, *, confidence: float = DEFAULT_CONFIDENCE, start: int = 1
+) -> int | None:
+    """Return the fewest trials (from ``start`` up) whose Wilson interval at ``ratio`` leaves ``threshold`` outside.
 
     None when no number of trials up to ``MAX_SAMPLES`` would: the ratio sits on (or within
     a hair of) the threshold. The answer is total trials, not additional ones.
     """
     _check_ratio(ratio)
-    if ratio == threshold:
+    if is_on_threshold(ratio, threshold):
         return None
     z = z_score(confidence)
 
@@ -140,4 +149,4 @@ def samples_to_decide(ratio: float, threshold: float, *, confidence: float = DEF
         low, high = _wilson_bounds(ratio, n, z)
         return low > threshold if ratio > threshold else high < threshold
 
-    return _smallest_trials(is_enough)
+    return smallest_sample_size(is_enough, start=start)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos.stats.histograms import LatencyHistogram
-from chaos.stats.intervals import DEFAULT_CONFIDENCE
+from chaos.stats.intervals import DEFAULT_CONFIDENCE, is_on_threshold, smallest_sample_size
 
 # Binomial terms this far below the largest one are dropped: their total is far below any alpha.
 _NEGLIGIBLE = 1e-18
@@ -165,3 +165,33 @@ def histogram_percentile_interval(
         None if upper is None else histogram.bucket_at_rank(upper).high_ms,
         confidence,
     )
+
+
+def samples_to_decide_percentile(
+    share_within: float, percentile: float, *, confidence: float = DEFAULT_CONFIDENCE, start: int = 1
+) -> int | None:
+    """Return the fewest samples (from ``start`` up) whose interval would leave T outside, if ``share_within`` stay <= T.
+
+    The percentile is at most T exactly when at least ``percentile``% of samples are <= T, so
+    with the share held fixed the question is when the order-statistic ranks stop straddling
+    it. None when the share equals the percentile (no sample size decides it). A planning
+    figure: the share measured on the next run will move. Pass the samples already counted
+    plus one as ``start``: at a handful of samples ``share * n`` is not a count and the
+    answer would jitter. Near the crossing the whole ranks still make it jitter by a few
+    percent, which is why callers say "about".
+    """
+    _check(percentile, confidence)
+    if not 0.0 <= share_within <= 1.0:
+        raise ValueError(f"share_within must be between 0 and 1, got {share_within!r}")
+    q = percentile / 100.0
+    if is_on_threshold(share_within, q):
+        return None
+
+    def is_enough(n: int) -> bool:
+        lower, upper = order_statistic_ranks(n, percentile, confidence=confidence)
+        within = share_within * n
+        if share_within > q:  # X(u) <= T once at least u samples are <= T
+            return upper is not None and within >= upper
+        return lower is not None and within < lower  # X(l) > T once fewer than l samples are <= T
+
+    return smallest_sample_size(is_enough, start=start)

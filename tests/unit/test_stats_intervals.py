@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.stats.intervals import samples_for_half_width, samples_to_decide, wilson_interval, z_score
+from chaos.stats.intervals import (
+    samples_for_half_width,
+    samples_to_decide,
+    smallest_sample_size,
+    wilson_interval,
+    z_score,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -106,3 +112,14 @@ def test_samples_to_decide_a_ratio_above_the_threshold_raises_the_lower_bound_pa
 
 def test_samples_to_decide_is_none_when_the_ratio_sits_on_the_threshold() -> None:
     assert samples_to_decide(0.85, 0.85) is None
+
+
+def test_samples_to_decide_treats_float_rounding_of_the_threshold_as_on_it() -> None:
+    assert samples_to_decide(0.999, 99.9 / 100) is None  # 99.9 / 100 is 0.9990000000000001
+
+
+def test_smallest_sample_size_searches_from_the_start_it_is_given() -> None:
+    assert smallest_sample_size(lambda n: n >= 1000) == 1000
+    assert smallest_sample_size(lambda n: n >= 7, start=3) == 7
+    assert smallest_sample_size(lambda n: n >= 7, start=9) == 9
+    assert smallest_sample_size(lambda n: False) is None

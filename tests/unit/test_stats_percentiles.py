@@ -13,6 +13,7 @@ from chaos.stats.percentiles import (
     nearest_rank,
     order_statistic_ranks,
     percentile_interval,
+    samples_to_decide_percentile,
 )
 
 pytestmark = pytest.mark.unit
@@ -117,3 +118,22 @@ def test_ranks_for_a_million_samples_come_straight_from_the_binomial() -> None:
     lower, upper = order_statistic_ranks(1_000_000, 99)
     assert lower is not None and upper is not None
     assert abs(lower - 989_805) <= 2 and abs(upper - 990_196) <= 2
+
+
+def test_a_p95_whose_samples_all_meet_the_bound_is_decided_at_72_samples() -> None:
+    # with every sample <= T, the upper bound X(u) <= T as soon as u exists: n = 72 (0.95^72 = 0.02489)
+    assert samples_to_decide_percentile(1.0, 95) == 72
+
+
+def test_a_share_below_the_percentile_is_decided_once_the_lower_rank_passes_it() -> None:
+    needed = samples_to_decide_percentile(0.90, 95)
+    assert needed is not None
+    lower, _ = order_statistic_ranks(needed, 95)
+    assert lower is not None and 0.90 * needed < lower  # fewer than l samples <= T: X(l) > T
+    previous, _ = order_statistic_ranks(needed - 1, 95)
+    assert previous is None or 0.90 * (needed - 1) >= previous
+
+
+def test_no_sample_size_decides_a_share_that_sits_on_the_percentile() -> None:
+    assert samples_to_decide_percentile(0.95, 95) is None
+    assert samples_to_decide_percentile(0.999, 99.9) is None  # not fooled by 99.9 / 100 = 0.9990000000000001
