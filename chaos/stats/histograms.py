@@ -10,7 +10,7 @@ reports, a percentile or a bound, is within ``0.1%`` of the exact value plus 1 Â
 where "exact" is the same order statistic of the raw latencies. Percentiles are read at
 rank ``max(1, round_half_up(percentile / 100 * count))`` of the sorted samples, and
 reported as the highest value of that sample's bucket (so never below the exact value
-by more than the microsecond rounding).
+by more than the microsecond rounding); percentile 0 and ``min_ms`` report the lowest.
 
 The ``hdrhistogram`` package does the counting, merging and encoding. Two of its traps
 are wrapped here: merging an empty histogram resets the minimum to 0, and values above
