@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def store(tmp_path: Path) -> OrderStore:
-    s = OrderStore(make_engine(tmp_path / "orders.db"))
+    s = OrderStore(make_engine(tmp_path / "orders.sqlite3"))
     s.create_schema()
     return s
 

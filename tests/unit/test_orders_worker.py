@@ -23,7 +23,7 @@ DECLINE = "4000000000000002"
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "orders.db"
+    return tmp_path / "orders.sqlite3"
 
 
 @pytest.fixture

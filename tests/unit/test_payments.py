@@ -21,7 +21,7 @@ ADMIN = {"Authorization": "Bearer admin-token"}
 
 @pytest.fixture
 def store(tmp_path: Path) -> LedgerStore:
-    s = LedgerStore(make_engine(tmp_path / "payments.db"))
+    s = LedgerStore(make_engine(tmp_path / "payments.sqlite3"))
     s.create_schema()
     return s
 
