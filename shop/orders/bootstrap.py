@@ -19,7 +19,7 @@ from shop.orders.model import CartPort, CatalogPort, NotificationsPort, Payments
 from shop.orders.service import OrderService
 from shop.orders.store import OrderStore
 
-# Tests hand in fake peers under this app.config key (a mapping of peer name to fake).
+# Tests hand in fake peers under this app.config key: an OrderPeers, or a mapping of peer name to fake.
 PEERS_CONFIG_KEY = "ORDERS_PEERS"
 
 
@@ -68,8 +68,7 @@ def bootstrap(app: Flask, kit: KitSettings, env: Mapping[str, str] | None = None
     """Build the orders dependencies for ``app``, keep them on it and register the database check."""
     settings = Settings.from_env(None if env is None else dict(env))
     store = build_store(settings)
-    fakes: Mapping[str, Any] | None = app.config.get(PEERS_CONFIG_KEY)
-    clients = OrderPeers(**fakes) if fakes else build_clients(settings, get_control(app))
+    clients = _get_test_peers(app) or build_clients(settings, get_control(app))
     deps = Deps(
         settings=settings,
         store=store,
@@ -79,6 +78,13 @@ def bootstrap(app: Flask, kit: KitSettings, env: Mapping[str, str] | None = None
     set_component(app, deps)
     add_readiness_check(app, "database", store.ping)
     return deps
+
+
+def _get_test_peers(app: Flask) -> OrderPeers | None:
+    fakes: OrderPeers | Mapping[str, Any] | None = app.config.get(PEERS_CONFIG_KEY)
+    if isinstance(fakes, OrderPeers):
+        return fakes
+    return OrderPeers(**fakes) if fakes else None
 
 
 def get_deps(app: Flask) -> Deps:
