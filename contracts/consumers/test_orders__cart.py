@@ -11,7 +11,7 @@ from pact import Pact, match
 from contracts.consumer import error_body, open_pact, serve_peer, unavailable_state
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.clients import CartClient
-from shop.orders.service import CartLine
+from shop.orders.model import CartLine
 
 pytestmark = pytest.mark.contracts
 

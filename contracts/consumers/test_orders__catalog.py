@@ -12,8 +12,7 @@ from pact.interaction import HttpInteraction
 from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.clients import CatalogClient
-from shop.orders.service import ReservationOutcome
-from shop.orders.store import OrderItem
+from shop.orders.model import OrderItem, ReservationOutcome
 
 pytestmark = pytest.mark.contracts
 
@@ -55,7 +54,10 @@ def test_orders_prices_a_product_at_checkout(pact: Pact) -> None:
         .given("product 1 exists", product_id=1)
         .with_request("GET", "/products/1")
         .will_respond_with(200)
-        .with_body({"id": match.int(1), "name": match.str("Espresso cup"), "price_cents": match.int(1250)},
+        # Orders decodes the product with the shop's one product decoder (shop.kit.wire), which reads
+        # every field catalog answers; orders itself keeps the id, the name and the price.
+        .with_body({"id": match.int(1), "name": match.str("Espresso cup"), "category": match.str("kitchen"),
+                    "price_cents": match.int(1250), "stock": match.int(10)},
                    content_type="application/json")
     )
     with serve_peer(pact, CatalogClient) as catalog:

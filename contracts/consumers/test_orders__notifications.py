@@ -12,7 +12,7 @@ from pact.interaction import HttpInteraction
 from contracts.consumer import Matcher, error_body, from_state, open_pact, serve_peer, unavailable_state
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.clients import NotificationsClient
-from shop.orders.store import OutboxEvent
+from shop.orders.model import OutboxEvent
 
 pytestmark = pytest.mark.contracts
 

@@ -62,3 +62,25 @@ def ensure_success(resp: httpx.Response, dependency: str) -> httpx.Response:
     except (ValueError, KeyError, TypeError):
         pass
     raise cls(message, code=code, details=details)
+
+
+def get_error(resp: httpx.Response) -> dict[str, Any]:
+    """Return the ``error`` object of a peer's JSON error body, or ``{}`` when it has none."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def get_error_code(resp: httpx.Response) -> str:
+    """Return the code of a peer's error answer, or its status when the body names none."""
+    return str(get_error(resp).get("code") or resp.status_code)
+
+
+def unexpected_status(resp: httpx.Response, dependency: str, what: str) -> DependencyUnavailable:
+    """Return the 503 for an answer the caller has no meaning for, naming the status, code and call."""
+    return DependencyUnavailable(
+        f"{dependency} answered {resp.status_code} ({get_error_code(resp)}) to {what}", dependency=dependency
+    )

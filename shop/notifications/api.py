@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import Field
 
+from shop.kit import api_spec
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import ApiModel, QueryModel, operation
-from shop.kit.app import get_kit
 from shop.kit.metrics import record_notification
+from shop.notifications.bootstrap import get_deps
 from shop.notifications.service import NotificationService
 
 bp = Blueprint("notifications", __name__)
@@ -60,10 +61,16 @@ class NotificationsOut(ApiModel):
     items: list[NotificationOut]
 
 
+def init_app(app: Flask) -> None:
+    """Register the notifications routes, the admin routes and the OpenAPI document on ``app``."""
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+    api_spec.init_app(app, title="notifications")
+
+
 def get_service() -> NotificationService:
     """Return this app's notification service."""
-    service: NotificationService = get_kit(current_app).extras["notifications"]
-    return service
+    return get_deps(current_app).service
 
 
 @operation(bp, "POST", "/events", body=EventIn, responses={201: EventOut, 200: EventOut})

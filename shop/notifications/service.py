@@ -6,9 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from shop.notifications.store import Email, NotificationStore
+from shop.notifications.model import DuplicateEvent, Email
+from shop.notifications.store import NotificationStore
 
 SUBJECTS: dict[str, str] = {
     "order.created": "We received your order {order_id}",
@@ -45,7 +44,7 @@ class NotificationService:
         """Take one event in; return its record and whether this call applied it."""
         try:
             return self._receive_once(event_id, type, order_id, user_id, payload)
-        except IntegrityError:
+        except DuplicateEvent:
             # A concurrent delivery of the same event inserted it first: count a repeat.
             return self._receive_once(event_id, type, order_id, user_id, payload)
 

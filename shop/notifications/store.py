@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shop.kit.db import is_database_ready
+from shop.notifications.model import DuplicateEvent, Email, EventRecord
 
 metadata = MetaData()
 
@@ -40,31 +42,6 @@ emails = Table(
 )
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """One received event and how often it arrived / took effect."""
-
-    event_id: str
-    type: str
-    order_id: str
-    user_id: str
-    received: int
-    applied: int
-
-
-@dataclass(frozen=True)
-class Email:
-    """One "sent" email."""
-
-    event_id: str
-    user_id: str
-    order_id: str
-    type: str
-    subject: str
-    body: str
-    sent_at: Any
-
-
 class NotificationStore:
     """Read and write events and emails."""
 
@@ -75,9 +52,14 @@ class NotificationStore:
         """Create the tables when missing."""
         metadata.create_all(self.engine)
 
-    def begin(self) -> Any:
-        """Open one write transaction (BEGIN IMMEDIATE on SQLite)."""
-        return self.engine.begin()
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """Open one write transaction (BEGIN IMMEDIATE on SQLite); DuplicateEvent when a racer inserted first."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise DuplicateEvent("a racing writer inserted the event first") from exc
 
     def get_event(self, conn: Connection, event_id: str) -> EventRecord | None:
         """Return the event ``event_id`` inside ``conn``'s transaction."""
@@ -89,7 +71,7 @@ class NotificationStore:
         conn.execute(update(events).where(events.c.event_id == event_id).values(received=events.c.received + 1))
 
     def insert_event(self, conn: Connection, row: dict[str, Any]) -> None:
-        """Insert a first-seen event; IntegrityError when a racing writer inserted it."""
+        """Insert a first-seen event (a racing writer's insert ends the transaction in DuplicateEvent)."""
         conn.execute(insert(events).values(**row))
 
     def insert_email(self, conn: Connection, email: Email) -> None:
@@ -125,5 +107,3 @@ def _event(row: Any) -> EventRecord:
         applied=row["applied"],
     )
 
-
-__all__ = ["Email", "EventRecord", "IntegrityError", "NotificationStore"]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import Field
 
+from shop.kit import api_spec
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import ApiModel, Header, QueryModel, operation
-from shop.kit.app import get_kit
-from shop.kit.errors import BadRequest, Forbidden
-from shop.orders.service import OrderService, order_to_dict
+from shop.kit.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, map_domain_errors
+from shop.orders.bootstrap import get_deps
+from shop.orders.model import EmptyCart, Order, OrderNotFound, UnknownProduct
+from shop.orders.service import OrderService
 
 bp = Blueprint("orders", __name__)
 admin_bp = make_admin_blueprint("orders_admin")
+map_domain_errors(bp, {EmptyCart: Conflict, UnknownProduct: ValidationFailed, OrderNotFound: NotFound})
 
 USER_ID = Field(min_length=1, max_length=128)
 USER_HEADER = Header("X-User-ID", description="The caller's user id, forwarded by the gateway")
@@ -60,10 +63,32 @@ class OrdersOut(ApiModel):
     items: list[OrderOut]
 
 
+def init_app(app: Flask) -> None:
+    """Register the orders routes, the admin routes and the OpenAPI document on ``app``."""
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+    api_spec.init_app(app, title="orders")
+
+
 def get_service() -> OrderService:
     """Return this app's order service."""
-    service: OrderService = get_kit(current_app).extras["orders"]
-    return service
+    return get_deps(current_app).service
+
+
+def order_to_dict(order: Order) -> dict[str, Any]:
+    """Serialise an order for the API (never the card)."""
+    return {
+        "order_id": order.order_id,
+        "user_id": order.user_id,
+        "status": order.status,
+        "reason": order.reason,
+        "total_cents": order.total_cents,
+        "items": [
+            {"product_id": i.product_id, "name": i.name, "qty": i.qty, "price_cents": i.price_cents}
+            for i in order.items
+        ],
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+    }
 
 
 def _ensure_caller_is(user_id: str) -> None:
@@ -136,8 +161,7 @@ def get_order_notifications(order_id: str) -> OrderNotificationsOut:
     if not user_id:
         raise BadRequest("header X-User-ID is required")
     get_service().get_for_user(order_id, user_id)  # 404 unless the caller owns it
-    notifications = get_kit(current_app).extras["notifications"]
-    items = notifications.list_for_order(user_id, order_id)
+    items = get_deps(current_app).clients.notifications.list_for_order(user_id, order_id)
     return OrderNotificationsOut(items=[OrderNotificationOut.model_validate(i) for i in items])
 
 
@@ -150,4 +174,4 @@ def audit() -> Response:
 @admin_bp.get("/pending")
 def pending() -> Response:
     """Count pending orders plus undelivered events (the audit polls it while draining)."""
-    return jsonify(pending_work=get_service().store.count_pending_work())
+    return jsonify(pending_work=get_deps(current_app).store.count_pending_work())

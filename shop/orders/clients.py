@@ -11,36 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 import structlog
 
-from shop.kit.errors import DependencyUnavailable
-from shop.kit.peers import path_segment
+from shop.kit.peers import get_error, get_error_code, get_json, path_segment, unexpected_status
 from shop.kit.resilience import ResilientClient
-from shop.orders.service import CartLine, Charge, ProductInfo, Reservation, ReservationOutcome
-from shop.orders.store import OrderItem, OutboxEvent
+from shop.kit.wire import decode_product
+from shop.orders.model import (
+    CartLine,
+    Charge,
+    OrderItem,
+    OutboxEvent,
+    ProductInfo,
+    Reservation,
+    ReservationOutcome,
+)
 
 log = structlog.get_logger(__name__)
-
-
-def _json(resp: httpx.Response) -> Any:
-    try:
-        return resp.json()
-    except ValueError:
-        return {}
-
-
-def _error_code(resp: httpx.Response) -> str:
-    body = _json(resp)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("code") or resp.status_code)
-    return str(resp.status_code)
-
-
-def _unexpected(dependency: str, what: str, resp: httpx.Response) -> DependencyUnavailable:
-    return DependencyUnavailable(
-        f"{dependency} answered {resp.status_code} ({_error_code(resp)}) to {what}", dependency=dependency
-    )
 
 
 class CartClient:
@@ -55,15 +41,15 @@ class CartClient:
         if resp.status_code == 404:
             return []
         if resp.status_code != 200:
-            raise _unexpected("cart", "GET /carts", resp)
-        items = _json(resp).get("items", [])
+            raise unexpected_status(resp, "cart", "GET /carts")
+        items = get_json(resp, "cart").get("items", [])
         return [CartLine(product_id=int(i["product_id"]), qty=int(i["qty"])) for i in items]
 
     def clear_cart(self, user_id: str) -> None:
         """Empty the user's cart (idempotent)."""
         resp = self.client.delete(f"/carts/{path_segment(user_id)}")
         if resp.status_code not in (200, 204, 404):
-            raise _unexpected("cart", "DELETE /carts", resp)
+            raise unexpected_status(resp, "cart", "DELETE /carts")
 
 
 class CatalogClient:
@@ -78,10 +64,9 @@ class CatalogClient:
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
-            raise _unexpected("catalog", "GET /products", resp)
-        body = _json(resp)
-        return ProductInfo(product_id=int(body["id"]), name=str(body.get("name", "")),
-                           price_cents=int(body["price_cents"]))
+            raise unexpected_status(resp, "catalog", "GET /products")
+        product = decode_product(get_json(resp, "catalog"))
+        return ProductInfo(product_id=product.id, name=product.name, price_cents=product.price_cents)
 
     def reserve(self, order_id: str, items: Sequence[OrderItem]) -> Reservation:
         """Hold stock for the order (idempotent per order id)."""
@@ -93,14 +78,12 @@ class CatalogClient:
         if resp.status_code in (200, 201):
             return Reservation(ReservationOutcome.RESERVED)
         if resp.status_code == 409:
-            body = _json(resp)
-            detail = ""
-            if isinstance(body, dict) and isinstance(body.get("error"), dict):
-                detail = str(body["error"].get("details") or body["error"].get("message") or "")
+            error = get_error(resp)
+            detail = str(error.get("details") or error.get("message") or "")
             return Reservation(ReservationOutcome.INSUFFICIENT_STOCK, detail[:200])
         if 400 <= resp.status_code < 500:
-            return Reservation(ReservationOutcome.REFUSED, _error_code(resp))
-        raise _unexpected("catalog", "POST /reservations", resp)
+            return Reservation(ReservationOutcome.REFUSED, get_error_code(resp))
+        raise unexpected_status(resp, "catalog", "POST /reservations")
 
     def commit(self, order_id: str) -> None:
         """Turn the order's reservation into a sale (idempotent)."""
@@ -108,14 +91,14 @@ class CatalogClient:
         if resp.status_code != 200:
             # No retry fixes a 4xx here; the audit's stock check reports the drift.
             log.warning("reservation_commit_refused", order_id=order_id, status=resp.status_code,
-                        code=_error_code(resp))
+                        code=get_error_code(resp))
 
     def release(self, order_id: str) -> None:
         """Give the order's reserved stock back (idempotent; no-op when nothing is held)."""
         resp = self.client.post(f"/reservations/{path_segment(order_id)}/release", idempotency_key=order_id)
         if resp.status_code not in (200, 404):
             log.warning("reservation_release_refused", order_id=order_id, status=resp.status_code,
-                        code=_error_code(resp))
+                        code=get_error_code(resp))
 
 
 class PaymentsClient:
@@ -131,11 +114,11 @@ class PaymentsClient:
             body["card"] = card
         resp = self.client.post("/charges", json=body, idempotency_key=order_id)
         if resp.status_code in (200, 201):
-            data = _json(resp)
+            data = get_json(resp, "payments")
             return Charge(charge_id=str(data["charge_id"]), status=str(data["status"]))
         if 400 <= resp.status_code < 500:
-            return Charge(charge_id="", status="refused", detail=_error_code(resp))
-        raise _unexpected("payments", "POST /charges", resp)
+            return Charge(charge_id="", status="refused", detail=get_error_code(resp))
+        raise unexpected_status(resp, "payments", "POST /charges")
 
 
 class NotificationsClient:
@@ -153,22 +136,13 @@ class NotificationsClient:
             idempotency_key=event.event_id,
         )
         if resp.status_code not in (200, 201):
-            raise _unexpected("notifications", "POST /events", resp)
+            raise unexpected_status(resp, "notifications", "POST /events")
 
     def list_for_order(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
         """Return the emails sent to ``user_id`` about one order, oldest first."""
         resp = self.client.get("/notifications", params={"user_id": user_id})
         if resp.status_code != 200:
-            raise _unexpected("notifications", "GET /notifications", resp)
-        items = _json(resp).get("items", [])
+            raise unexpected_status(resp, "notifications", "GET /notifications")
+        items = get_json(resp, "notifications").get("items", [])
         return [i for i in items if isinstance(i, dict) and i.get("order_id") == order_id]
 
-
-def build_peers(clients: dict[str, ResilientClient]) -> dict[str, Any]:
-    """Wrap the kit's per-dependency clients in the typed ports the domain uses."""
-    return {
-        "cart": CartClient(clients["cart"]),
-        "catalog": CatalogClient(clients["catalog"]),
-        "payments": PaymentsClient(clients["payments"]),
-        "notifications": NotificationsClient(clients["notifications"]),
-    }

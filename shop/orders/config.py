@@ -30,7 +30,7 @@ class Settings:
         kit = KitSettings.from_env("orders", source)
         return cls(
             kit=kit,
-            db_path=Path(source.get("ORDERS_DB_PATH") or kit.data_dir / "orders.db"),
+            db_path=Path(source.get("ORDERS_DB_PATH") or kit.data_dir / "orders.sqlite3"),
             poll_interval_s=get_float_env("ORDERS_WORKER_POLL_S", 0.1, source),
             idle_max_s=get_float_env("ORDERS_WORKER_IDLE_MAX_S", 1.0, source),
             worker_metrics_port=_metrics_port(source),

@@ -9,110 +9,32 @@ the reservation, e.g. ``insufficient_stock``; nothing was charged). Every step o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from shop.kit.errors import Conflict, NotFound, ValidationFailed
 from shop.kit.metrics import record_order
 from shop.kit.telemetry import inject_context, start_span_from_carrier
-from shop.orders.store import DuplicateOrder, Order, OrderItem, OrderStore, OutboxEvent
+from shop.orders.model import (
+    EVENT_FOR_STATUS,
+    CartLine,
+    CartPort,
+    CatalogPort,
+    DuplicateOrder,
+    EmptyCart,
+    NotificationsPort,
+    Order,
+    OrderItem,
+    OrderNotFound,
+    OrderStatus,
+    OutboxEvent,
+    PaymentsPort,
+    ReservationOutcome,
+    UnknownProduct,
+)
+from shop.orders.store import OrderStore
 
 log = structlog.get_logger(__name__)
-
-
-class OrderStatus(StrEnum):
-    """Where an order is in the saga."""
-
-    PENDING = "pending"
-    PAID = "paid"
-    PAYMENT_FAILED = "payment_failed"
-    REJECTED = "rejected"
-
-
-TERMINAL_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.REJECTED})
-
-EVENT_FOR_STATUS = {
-    OrderStatus.PAID: "order.paid",
-    OrderStatus.PAYMENT_FAILED: "order.payment_failed",
-    OrderStatus.REJECTED: "order.rejected",
-}
-
-
-# -- ports: what the domain needs from its peers (clients.py implements them) -------------
-
-
-@dataclass(frozen=True)
-class CartLine:
-    """One line of a user's cart."""
-
-    product_id: int
-    qty: int
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    """The catalog's current view of a product."""
-
-    product_id: int
-    name: str
-    price_cents: int
-
-
-class ReservationOutcome(StrEnum):
-    """What the catalog said to a reservation."""
-
-    RESERVED = "reserved"
-    INSUFFICIENT_STOCK = "insufficient_stock"
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """The catalog's answer to a reservation; ``detail`` names the product or reason."""
-
-    outcome: ReservationOutcome
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Charge:
-    """The payment provider's answer to a charge."""
-
-    charge_id: str
-    status: str  # "succeeded" | "declined" | "refused" (a 4xx we cannot fix by retrying)
-    detail: str = ""
-
-
-class CartPort(Protocol):
-    """Read and clear carts."""
-
-    def get_cart(self, user_id: str) -> list[CartLine]: ...
-    def clear_cart(self, user_id: str) -> None: ...
-
-
-class CatalogPort(Protocol):
-    """Price products and hold stock for orders."""
-
-    def get_product(self, product_id: int) -> ProductInfo | None: ...
-    def reserve(self, order_id: str, items: Sequence[OrderItem]) -> Reservation: ...
-    def commit(self, order_id: str) -> None: ...
-    def release(self, order_id: str) -> None: ...
-
-
-class PaymentsPort(Protocol):
-    """Charge orders (idempotency key = order id)."""
-
-    def charge(self, order_id: str, amount_cents: int, card: str | None) -> Charge: ...
-
-
-class NotificationsPort(Protocol):
-    """Deliver order events (idempotent per event id)."""
-
-    def deliver(self, event: OutboxEvent) -> None: ...
 
 
 # -- checkout ------------------------------------------------------------------------------
@@ -139,8 +61,8 @@ class OrderService:
                  idempotency_key: str | None = None) -> tuple[Order, bool]:
         """Turn the user's cart into a pending order; return it and whether it is new.
 
-        The same (user, key) always answers the first order. Raises Conflict (409)
-        for an empty cart, ValidationFailed (422) for a product the catalog no longer has, and the kit's
+        The same (user, key) always answers the first order. Raises EmptyCart for an
+        empty cart, UnknownProduct for a product the catalog no longer has, and the kit's
         DependencyError when cart or catalog cannot answer.
         """
         if idempotency_key:
@@ -153,16 +75,14 @@ class OrderService:
                 merged[line.product_id] = merged.get(line.product_id, 0) + line.qty
         lines = [CartLine(pid, qty) for pid, qty in merged.items()]
         if not lines:
-            # A state, not a bad body: the same request succeeds once the cart has lines.
-            raise Conflict("the cart is empty", code="empty_cart")
+            raise EmptyCart("the cart is empty")
         items = []
         for line in lines:
             # Prices come from the catalog now, not from what the cart remembered.
             product = self.catalog.get_product(line.product_id)
             if product is None:
-                raise ValidationFailed(
-                    f"product {line.product_id} is no longer sold", code="unknown_product",
-                    details={"product_id": line.product_id},
+                raise UnknownProduct(
+                    f"product {line.product_id} is no longer sold", details={"product_id": line.product_id}
                 )
             items.append(OrderItem(product_id=product.product_id, qty=line.qty,
                                    price_cents=product.price_cents, name=product.name))
@@ -189,10 +109,10 @@ class OrderService:
         return order, True
 
     def get_for_user(self, order_id: str, user_id: str) -> Order:
-        """Return the order if ``user_id`` owns it; NotFound otherwise (never say it exists)."""
+        """Return the order if ``user_id`` owns it; OrderNotFound otherwise (never say it exists)."""
         order = self.store.get_order(order_id)
         if order is None or order.user_id != user_id:
-            raise NotFound(f"order {order_id} not found")
+            raise OrderNotFound(f"order {order_id} not found")
         return order
 
     def list_for_user(self, user_id: str) -> list[Order]:
@@ -217,22 +137,6 @@ class OrderService:
             ],
             "pending_work": self.store.count_pending_work(),
         }
-
-
-def order_to_dict(order: Order) -> dict[str, Any]:
-    """Serialise an order for the API (never the card)."""
-    return {
-        "order_id": order.order_id,
-        "user_id": order.user_id,
-        "status": order.status,
-        "reason": order.reason,
-        "total_cents": order.total_cents,
-        "items": [
-            {"product_id": i.product_id, "name": i.name, "qty": i.qty, "price_cents": i.price_cents}
-            for i in order.items
-        ],
-        "created_at": order.created_at.isoformat() if order.created_at else None,
-    }
 
 
 # -- the saga ------------------------------------------------------------------------------

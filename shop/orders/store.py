@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shop.kit.db import is_database_ready
+from shop.orders.model import DuplicateOrder, Order, OrderItem, OrderStatus, OutboxEvent
 
 metadata = MetaData()
 
@@ -73,52 +73,6 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(512), nullable=True),
 )
-
-
-@dataclass(frozen=True)
-class OrderItem:
-    """One line of an order, priced at checkout."""
-
-    product_id: int
-    qty: int
-    price_cents: int
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Order:
-    """An order and its items."""
-
-    order_id: str
-    user_id: str
-    status: str
-    total_cents: int
-    items: tuple[OrderItem, ...]
-    card: str | None = None
-    reason: str | None = None
-    idempotency_key: str | None = None
-    charge_id: str | None = None
-    trace_context: dict[str, str] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class OutboxEvent:
-    """One event waiting for (or past) delivery."""
-
-    event_id: str
-    type: str
-    order_id: str
-    user_id: str
-    payload: dict[str, Any] = field(default_factory=dict)
-    delivered: bool = False
-    attempts: int = 0
-    trace_context: dict[str, str] | None = None
-
-
-class DuplicateOrder(Exception):
-    """An order with this (user, idempotency key) already exists."""
 
 
 def utcnow() -> datetime:
@@ -192,7 +146,7 @@ class OrderStore:
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(orders)
-                .where(orders.c.order_id == order_id, orders.c.status == "pending")
+                .where(orders.c.order_id == order_id, orders.c.status == OrderStatus.PENDING)
                 .values(status=status, reason=reason, charge_id=charge_id, updated_at=utcnow())
             )
             if result.rowcount != 1:
@@ -275,7 +229,7 @@ class OrderStore:
         """Count pending orders plus undelivered outbox events."""
         with self.engine.connect() as conn:
             pending = conn.execute(
-                select(func.count()).select_from(orders).where(orders.c.status == "pending")
+                select(func.count()).select_from(orders).where(orders.c.status == OrderStatus.PENDING)
             ).scalar_one()
             undelivered = conn.execute(
                 select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))

@@ -24,17 +24,16 @@ import httpx
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
-from shop.kit.db import make_engine
 from shop.kit.errors import DependencyError
 from shop.kit.logs import configure_logging
 from shop.kit.metrics import start_worker_metrics_server
-from shop.kit.resilience import ResilienceControl, ResilientClient
+from shop.kit.resilience import ResilienceControl
 from shop.kit.resilience.policy import get_default_profile_name
 from shop.kit.telemetry import init_process
-from shop.orders.clients import build_peers
+from shop.orders.bootstrap import build_clients, build_store
 from shop.orders.config import Settings
+from shop.orders.model import Order, OrderStatus
 from shop.orders.service import Saga
-from shop.orders.store import Order, OrderStore
 
 log = structlog.get_logger(__name__)
 
@@ -148,7 +147,7 @@ class Worker:
             outcomes = [self._advance_one(order) for order in orders]
         for status, step_failed in outcomes:
             failed += step_failed
-            if status != "pending":
+            if status != OrderStatus.PENDING:
                 progressed += 1
                 self.metrics.finished.labels(status=status).inc()
         for event in self.saga.undelivered_events():
@@ -200,12 +199,12 @@ class Worker:
 
 def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) -> Worker:
     """Wire the real store, peer clients and profile follower into a worker."""
-    store = OrderStore(make_engine(settings.db_path))
-    store.create_schema()
-    deps = settings.kit.dependency_urls
-    control = ResilienceControl("orders", get_default_profile_name(), deps)
-    clients = {dep: ResilientClient(dep, url, caller="orders", control=control) for dep, url in deps.items()}
-    saga = Saga(store, **build_peers(clients))
+    store = build_store(settings)
+    # The worker has no app: its own control, switched to the orders service's profile by the follower.
+    control = ResilienceControl("orders", get_default_profile_name(), settings.kit.dependency_urls)
+    clients = build_clients(settings, control)
+    saga = Saga(store, cart=clients.cart, catalog=clients.catalog, payments=clients.payments,
+                notifications=clients.notifications)
     follower = None
     if settings.orders_url:
         admin = httpx.Client(base_url=settings.orders_url, timeout=2.0,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import Field
 
+from shop.kit import api_spec
 from shop.kit.admin import make_admin_blueprint
-from shop.kit.api_spec import ApiModel, Header, operation
-from shop.kit.app import get_kit
-from shop.kit.errors import BadRequest, NotFound
+from shop.kit.api_spec import ApiModel, Header, operation, parse_body
+from shop.kit.errors import BadRequest, Conflict, NotFound, ValidationFailed, map_domain_errors
 from shop.kit.metrics import record_charge
-from shop.payments.service import PaymentService, charge_to_dict
+from shop.payments.bootstrap import get_deps
+from shop.payments.model import ChargeRow, IdempotencyKeyMismatch, IdempotencyKeyReused
+from shop.payments.service import PaymentService
 
 bp = Blueprint("payments", __name__)
 admin_bp = make_admin_blueprint("payments_admin")
+map_domain_errors(bp, {IdempotencyKeyMismatch: ValidationFailed, IdempotencyKeyReused: Conflict})
 
 ORDER_ID = Field(min_length=1, max_length=128)
 
@@ -45,10 +48,26 @@ class LedgerRowIn(ApiModel):
     status: Literal["succeeded", "declined"] = "succeeded"
 
 
+def init_app(app: Flask) -> None:
+    """Register the payments routes, the admin routes and the OpenAPI document on ``app``."""
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+    api_spec.init_app(app, title="payments")
+
+
 def get_service() -> PaymentService:
     """Return this app's payment service."""
-    service: PaymentService = get_kit(current_app).extras["payments"]
-    return service
+    return get_deps(current_app).service
+
+
+def charge_to_dict(charge: ChargeRow) -> dict[str, object]:
+    """Serialise a charge for the API (never the card digits)."""
+    return {
+        "charge_id": charge.charge_id,
+        "order_id": charge.order_id,
+        "status": charge.status,
+        "amount_cents": charge.amount_cents,
+    }
 
 
 @operation(
@@ -78,8 +97,6 @@ def audit() -> Response:
 @admin_bp.post("/ledger")
 def write_ledger_row() -> tuple[Response, int]:
     """Write a raw ledger row, bypassing every rule (tests break an invariant on purpose)."""
-    from shop.kit.api_spec import parse_body
-
     body: LedgerRowIn = parse_body(LedgerRowIn)
     row = get_service().write_raw(order_id=body.order_id, amount_cents=body.amount_cents, status=body.status)
     return jsonify(charge_to_dict(row)), 201
@@ -88,6 +105,6 @@ def write_ledger_row() -> tuple[Response, int]:
 @admin_bp.delete("/ledger/<charge_id>")
 def delete_ledger_row(charge_id: str) -> Response:
     """Delete one ledger row (undo a test's broken invariant)."""
-    if not get_service().store.delete(charge_id):
+    if not get_deps(current_app).store.delete(charge_id):
         raise NotFound(f"charge {charge_id} not found")
     return jsonify(deleted=charge_id)

@@ -15,28 +15,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
-from shop.kit.errors import Conflict, ValidationFailed
-from shop.payments.store import ChargeRow, DuplicateKey, LedgerStore
-
-DECLINE_CARD = "4000000000000002"
-
-
-class ChargeStatus(StrEnum):
-    """The outcome of a charge."""
-
-    SUCCEEDED = "succeeded"
-    DECLINED = "declined"
-
-
-@dataclass(frozen=True)
-class ChargeResult:
-    """A charge and whether this call created it."""
-
-    charge: ChargeRow
-    created: bool
+from shop.payments.model import (
+    DECLINE_CARD,
+    ChargeResult,
+    ChargeRow,
+    ChargeStatus,
+    DuplicateKey,
+    IdempotencyKeyMismatch,
+    IdempotencyKeyReused,
+)
+from shop.payments.store import LedgerStore
 
 
 def is_declined(card: str | None) -> bool:
@@ -61,11 +50,11 @@ class PaymentService:
     def charge(self, *, idempotency_key: str, order_id: str, amount_cents: int, card: str | None) -> ChargeResult:
         """Charge ``amount_cents`` for ``order_id`` once; a repeated key returns the first charge.
 
-        Raises ValidationFailed when the key is not the order id, Conflict when a key is
-        reused for another order or amount.
+        Raises IdempotencyKeyMismatch when the key is not the order id, IdempotencyKeyReused
+        when a key is reused for another order or amount.
         """
         if idempotency_key != order_id:
-            raise ValidationFailed("Idempotency-Key must equal order_id", code="idempotency_key_mismatch")
+            raise IdempotencyKeyMismatch("Idempotency-Key must equal order_id")
         existing = self.store.get_by_key(idempotency_key)
         if existing is not None:
             return ChargeResult(_ensure_same(existing, order_id, amount_cents), created=False)
@@ -112,18 +101,5 @@ class PaymentService:
 
 def _ensure_same(existing: ChargeRow, order_id: str, amount_cents: int) -> ChargeRow:
     if existing.order_id != order_id or existing.amount_cents != amount_cents:
-        raise Conflict(
-            f"Idempotency-Key {existing.idempotency_key} was used for another charge",
-            code="idempotency_key_reused",
-        )
+        raise IdempotencyKeyReused(f"Idempotency-Key {existing.idempotency_key} was used for another charge")
     return existing
-
-
-def charge_to_dict(charge: ChargeRow) -> dict[str, object]:
-    """Serialise a charge for the API."""
-    return {
-        "charge_id": charge.charge_id,
-        "order_id": charge.order_id,
-        "status": charge.status,
-        "amount_cents": charge.amount_cents,
-    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, func, insert, select
@@ -10,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shop.kit.db import is_database_ready
+from shop.payments.model import ChargeRow, DuplicateKey
 
 metadata = MetaData()
 
@@ -25,22 +25,6 @@ charges = Table(
     Column("card_last4", String(4), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
 )
-
-
-@dataclass(frozen=True)
-class ChargeRow:
-    """One ledger row."""
-
-    charge_id: str
-    idempotency_key: str
-    order_id: str
-    amount_cents: int
-    status: str
-    card_last4: str = ""
-
-
-class DuplicateKey(Exception):
-    """A charge with this idempotency key already exists."""
 
 
 class LedgerStore:

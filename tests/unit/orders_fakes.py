@@ -7,8 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shop.kit.errors import DependencyUnavailable
-from shop.orders.service import CartLine, Charge, ProductInfo, Reservation, ReservationOutcome
-from shop.orders.store import OrderItem, OutboxEvent
+from shop.orders.model import (
+    CartLine,
+    Charge,
+    OrderItem,
+    OutboxEvent,
+    ProductInfo,
+    Reservation,
+    ReservationOutcome,
+)
 
 
 class Crash(BaseException):

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from shop.orders import create_app
-from shop.orders.service import CartLine
+from shop.orders.model import CartLine
 from tests.unit.orders_fakes import Peers
 
 pytestmark = pytest.mark.unit

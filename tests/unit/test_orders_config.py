@@ -25,8 +25,8 @@ def test_explicit_worker_metrics_port_and_host_win() -> None:
 
 def test_the_database_lives_in_the_data_dir_and_the_poll_interval_is_tunable() -> None:
     settings = Settings.from_env({**BASE, "ORDERS_WORKER_POLL_S": "0.5"})
-    assert str(settings.db_path) == "/tmp/x/orders.db" and settings.poll_interval_s == 0.5
-    assert Settings.from_env(BASE).db_path.name == "orders.db"
+    assert str(settings.db_path) == "/tmp/x/orders.sqlite3" and settings.poll_interval_s == 0.5
+    assert Settings.from_env(BASE).db_path.name == "orders.sqlite3"
 
 
 def test_the_worker_finds_the_orders_service_for_its_profile() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from shop.kit.db import make_engine
-from shop.kit.errors import Conflict, DependencyUnavailable, NotFound, ValidationFailed
-from shop.orders.service import CartLine, OrderService
+from shop.kit.errors import DependencyUnavailable
+from shop.orders.model import CartLine, EmptyCart, OrderNotFound, UnknownProduct
+from shop.orders.service import OrderService
 from shop.orders.store import OrderStore
 from tests.unit.orders_fakes import FakeCart, FakeCatalog
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def store(tmp_path: Path) -> OrderStore:
-    s = OrderStore(make_engine(tmp_path / "orders.db"))
+    s = OrderStore(make_engine(tmp_path / "orders.sqlite3"))
     s.create_schema()
     return s
 
@@ -60,7 +61,7 @@ def test_checkout_prices_items_with_the_catalogs_current_price(service: OrderSer
 
 
 def test_checkout_of_an_empty_cart_is_refused_with_409(service: OrderService, store: OrderStore) -> None:
-    with pytest.raises(Conflict) as err:
+    with pytest.raises(EmptyCart) as err:
         service.checkout("nobody")
     assert err.value.code == "empty_cart"
     assert store.list_orders() == [] and store.list_outbox() == []
@@ -69,7 +70,7 @@ def test_checkout_of_an_empty_cart_is_refused_with_409(service: OrderService, st
 def test_checkout_of_a_product_the_catalog_no_longer_has_is_refused(service: OrderService,
                                                                     catalog: FakeCatalog) -> None:
     del catalog.products[2]
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(UnknownProduct) as err:
         service.checkout("u1")
     assert err.value.code == "unknown_product"
 
@@ -116,9 +117,9 @@ def test_checkouts_without_a_key_are_separate_orders(service: OrderService, stor
 def test_another_users_order_is_not_found(service: OrderService) -> None:
     order, _ = service.checkout("u1")
     assert service.get_for_user(order.order_id, "u1").order_id == order.order_id
-    with pytest.raises(NotFound):
+    with pytest.raises(OrderNotFound):
         service.get_for_user(order.order_id, "u2")
-    with pytest.raises(NotFound):
+    with pytest.raises(OrderNotFound):
         service.get_for_user("ord_missing", "u1")
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from shop.kit.db import make_engine
-from shop.orders.service import CartLine, OrderService, Saga
-from shop.orders.store import Order, OrderStore
-from shop.orders.worker import Worker
+from shop.kit.resilience import ResilienceControl
+from shop.orders.model import CartLine, Order
+from shop.orders.service import OrderService, Saga
+from shop.orders.store import OrderStore
+from shop.orders.worker import ProfileFollower, Worker
 from tests.support import poll_until
 from tests.unit.orders_fakes import Crash, Peers
 
@@ -21,7 +23,7 @@ DECLINE = "4000000000000002"
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "orders.db"
+    return tmp_path / "orders.sqlite3"
 
 
 @pytest.fixture
@@ -216,9 +218,6 @@ def test_concurrent_advancing_never_sells_more_than_the_stock(store: OrderStore,
 
 
 def test_the_worker_follows_the_orders_services_resilience_profile() -> None:
-    from shop.kit.resilience import ResilienceControl
-    from shop.orders.worker import ProfileFollower
-
     control = ResilienceControl("orders", "resilient", ["payments"])
     answers: list[object] = [{"profile": "naive", "overrides": {}}, RuntimeError("orders restarting"),
                              {"profile": "naive", "overrides": {}}]

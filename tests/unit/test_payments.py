@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from shop.kit.db import make_engine
-from shop.kit.errors import Conflict, ValidationFailed
 from shop.payments import create_app
-from shop.payments.service import DECLINE_CARD, PaymentService
+from shop.payments.model import DECLINE_CARD, IdempotencyKeyMismatch, IdempotencyKeyReused
+from shop.payments.service import PaymentService
 from shop.payments.store import LedgerStore
 
 pytestmark = pytest.mark.unit
@@ -21,7 +21,7 @@ ADMIN = {"Authorization": "Bearer admin-token"}
 
 @pytest.fixture
 def store(tmp_path: Path) -> LedgerStore:
-    s = LedgerStore(make_engine(tmp_path / "payments.db"))
+    s = LedgerStore(make_engine(tmp_path / "payments.sqlite3"))
     s.create_schema()
     return s
 
@@ -88,9 +88,9 @@ def test_malformed_json_is_a_400(client: FlaskClient) -> None:
 def test_reusing_a_key_for_another_amount_is_a_conflict(store: LedgerStore) -> None:
     service = PaymentService(store)
     service.charge(idempotency_key="o", order_id="o", amount_cents=100, card=None)
-    with pytest.raises(Conflict):
+    with pytest.raises(IdempotencyKeyReused):
         service.charge(idempotency_key="o", order_id="o", amount_cents=200, card=None)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(IdempotencyKeyMismatch):
         service.charge(idempotency_key="x", order_id="o", amount_cents=100, card=None)
 
 
