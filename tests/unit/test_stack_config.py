@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from shop.topology import Topology
-from shoplab.runtime.stack import PortTaken, Stack, ensure_ports_free
+from shoplab.runtime.errors import PortTaken
+from shoplab.runtime.ports import ensure_ports_free
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.unit
 
