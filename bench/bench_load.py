@@ -33,6 +33,7 @@ from loadtests.api import LoadSample, LoadSpec, free_port, start_load
 from loadtests.thresholds import Thresholds
 from shop.topology import Topology
 from shoplab import REPO_ROOT
+from shoplab.runtime.polling import poll_until
 from shoplab.runtime.stack import running_stack
 
 PING_USERS = 20
@@ -132,13 +133,8 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "bench.trivial_server", str(port)], cwd=REPO_ROOT)
     try:
         trivial_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(trivial_url + "/")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        poll_until(lambda: httpx.get(trivial_url + "/") is not None, timeout_s=10, interval_s=0.1,
+                   message="the trivial server to answer")
         trivial = run_ping_with_cpu(trivial_url, "/", watch_pid=server.pid)
     finally:
         server.terminate()
