@@ -47,6 +47,7 @@ test-observability: setup
 lint: setup
 	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts labs tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) -m bench

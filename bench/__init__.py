@@ -9,21 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict[str, Any]:
     """Describe the machine a benchmark ran on."""
-    mem_kib = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    except OSError:
-        pass
     return {
         "cores": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "loadavg_1m": os.getloadavg()[0],

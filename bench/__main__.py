@@ -1,4 +1,7 @@
-"""Run every benchmark module (``bench_*.py``) in turn: ``python -m bench [name ...]``."""
+"""Run every benchmark module (``bench_*.py``) in turn: ``python -m bench [name ...]``.
+
+``python -m bench import-graph`` prints the import graph's counts instead (no benchmark runs).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,14 @@ import pkgutil
 import sys
 from pathlib import Path
 
+from bench import import_graph
+
 
 def main(argv: list[str]) -> int:
     """Run the named benchmarks, or all of them; return non-zero if any failed."""
+    if argv == ["import-graph"]:
+        import_graph.main()
+        return 0
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     chosen = [n for n in names if not argv or n in argv or n.removeprefix("bench_") in argv]
     failed = 0

@@ -14,6 +14,7 @@ The machine has few cores shared with whatever else runs: the load average is pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -25,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from bench import machine, write_result
 from loadtests.api import LoadSample, LoadSpec, free_port, start_load
 from loadtests.thresholds import Thresholds
 from shop.topology import Topology
 from shoplab import REPO_ROOT
+from shoplab.runtime.polling import poll_until
 from shoplab.runtime.stack import running_stack
 
 PING_USERS = 20
@@ -43,23 +46,17 @@ KNEE_GAIN = 0.10
 
 def _cpu_s(pid: int) -> float:
     """Return the user+system CPU seconds of a process and its live descendants (gunicorn's worker)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-        todo.extend(parents.get(current, []))
-    return total / os.sysconf("SC_CLK_TCK")
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def run_ping_with_cpu(host: str, path: str, *, watch_pid: int | None = None) -> dict[str, Any]:
@@ -77,7 +74,7 @@ def run_ping_with_cpu(host: str, path: str, *, watch_pid: int | None = None) -> 
     while proc.poll() is None:
         try:
             last_cpu = _cpu_s(proc.pid)
-        except (OSError, IndexError):
+        except psutil.Error:
             break
         time.sleep(0.2)  # sampling the child's CPU; not a test
     out, _ = proc.communicate(timeout=PING_S + 60)
@@ -136,13 +133,8 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "bench.trivial_server", str(port)], cwd=REPO_ROOT)
     try:
         trivial_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(trivial_url + "/")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        poll_until(lambda: httpx.get(trivial_url + "/") is not None, timeout_s=10, interval_s=0.1,
+                   message="the trivial server to answer")
         trivial = run_ping_with_cpu(trivial_url, "/", watch_pid=server.pid)
     finally:
         server.terminate()

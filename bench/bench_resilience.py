@@ -11,6 +11,7 @@ of a call it rejects (no network) is measured against the same bare call.
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,9 @@ import httpx
 from flask import Flask, jsonify
 
 from bench import machine, write_result
+from shop.kit.errors import DependencyUnavailable
+from shop.kit.resilience import ResilienceControl, ResilientClient
+from shoplab.runtime.polling import poll_until
 
 HOST = "127.0.0.1"
 WARMUP = 200
@@ -41,8 +45,6 @@ def create_target() -> Flask:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
@@ -55,23 +57,8 @@ def _time_us(fn: Callable[[], Any]) -> float:
     return (time.perf_counter_ns() - started) / 1000.0
 
 
-def _wait_ready(url: str, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"benchmark target at {url} did not start")
-        time.sleep(0.05)
-
-
 def _in_process_overhead() -> tuple[float, float]:
     """Return the median bare and resilient call times on a MockTransport: the kit's pure CPU cost."""
-    from shop.kit.resilience import ResilienceControl, ResilientClient
-
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"id": 1}))
     bare = httpx.Client(base_url="http://bench.local", transport=transport)
     control = ResilienceControl("bench_mock", "resilient", ["catalog"])
@@ -89,9 +76,6 @@ def _in_process_overhead() -> tuple[float, float]:
 
 def main() -> None:
     """Run the benchmark, print a summary and write the JSON result."""
-    from shop.kit.errors import DependencyUnavailable
-    from shop.kit.resilience import ResilienceControl, ResilientClient
-
     port = _free_port()
     cmd = [
         sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "4",
@@ -100,7 +84,9 @@ def main() -> None:
     server = subprocess.Popen(cmd)
     base_url = f"http://{HOST}:{port}"
     try:
-        _wait_ready(base_url + "/products/1")
+        url = base_url + "/products/1"
+        poll_until(lambda: httpx.get(url, timeout=1).status_code == 200, timeout_s=30,
+                   message=f"the benchmark target at {url} to start")
         control = ResilienceControl("bench", "resilient", ["catalog"])
         bare = httpx.Client(base_url=base_url, timeout=httpx.Timeout(1.0, connect=0.5))
         resilient = ResilientClient("catalog", base_url, caller="bench", control=control)

@@ -16,6 +16,7 @@ import httpx
 
 from bench import machine, write_result
 from shop.topology import Topology
+from shoplab.runtime.polling import poll_until
 from shoplab.runtime.stack import running_stack
 
 ORDERS = 40
@@ -38,10 +39,8 @@ def run_once(concurrency: int, offset: int) -> dict[str, float]:
             http.post(f"{orders}/orders", json={"user_id": user}, headers={"X-User-ID": user}).raise_for_status()
         started = time.perf_counter()
         stack.start_process("orders-worker")
-        while http.get(f"{orders}/admin/pending", headers=admin).json()["pending_work"]:
-            if time.perf_counter() - started > 300:
-                raise RuntimeError("the worker did not drain within 300 s")
-            time.sleep(0.05)
+        poll_until(lambda: not http.get(f"{orders}/admin/pending", headers=admin).json()["pending_work"],
+                   timeout_s=300, message="the worker to drain")
         drain_s = time.perf_counter() - started
         paid = sum(o["status"] == "paid" for o in http.get(f"{orders}/admin/audit", headers=admin).json()["orders"])
     print(f"concurrency {concurrency}: {ORDERS} orders drained in {drain_s:.2f} s ({paid} paid)", flush=True)

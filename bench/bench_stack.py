@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 from bench import machine, write_result
 from shoplab import REPO_ROOT
@@ -18,25 +21,13 @@ RUNS = 5
 
 
 def _tree_rss_kib(root_pid: int) -> int:
-    """Sum VmRSS over a process and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        children.setdefault(int(fields["PPid"].strip()), []).append(int(fields["Pid"].strip()))
-    total, todo = 0, [root_pid]
-    while todo:
-        pid = todo.pop()
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-        todo.extend(children.get(pid, []))
-    return total
+    """Sum the resident memory (KiB) of a process and all its descendants."""
+    root = psutil.Process(root_pid)
+    total = 0
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += proc.memory_info().rss
+    return total // 1024
 
 
 def main() -> None:

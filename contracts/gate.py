@@ -34,7 +34,7 @@ from contracts.verify import VerificationResult, verify_pact
 from shop.topology import Topology
 
 if TYPE_CHECKING:
-    from shoplab.runtime.stack import Stack
+    from shoplab.runtime.protocol import ShopStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONSUMER_DIR = Path(__file__).resolve().parent / "consumers"
@@ -186,7 +186,7 @@ def build_report(
 
 
 @contextmanager
-def _provider_stack(topology: Topology, stack: Stack | None, run_dir: Path | None) -> Iterator[tuple[Topology, str]]:
+def _provider_stack(topology: Topology, stack: ShopStack | None, run_dir: Path | None) -> Iterator[tuple[Topology, str]]:
     if stack is not None:
         yield stack.topology, stack.admin_token
         return
@@ -200,7 +200,7 @@ def _provider_stack(topology: Topology, stack: Stack | None, run_dir: Path | Non
 def run_contract_gate(
     topology: Topology,
     *,
-    stack: Stack | None = None,
+    stack: ShopStack | None = None,
     run_dir: Path | None = None,
     committed_dir: Path = PACT_DIR,
     consumer_dir: Path = CONSUMER_DIR,

@@ -126,14 +126,6 @@ class Topology:
                 return e
         raise KeyError(f"no edge {caller}__{callee} in the topology")
 
-    def edge_by_proxy(self, proxy_name: str) -> Edge:
-        """Return the edge whose proxy is called ``proxy_name``."""
-        for e in self.edges:
-            if e.proxy_name == proxy_name:
-                return e
-        known = ", ".join(e.proxy_name for e in self.edges)
-        raise KeyError(f"unknown edge {proxy_name!r} (known: {known})")
-
     def edge_url(self, caller: str, callee: str) -> str:
         """Return the URL a caller uses for a callee: its proxy, never the peer."""
         return f"http://{self.host}:{self.edge(caller, callee).listen_port}"
@@ -163,11 +155,6 @@ class Topology:
     def jaeger_otlp_port(self) -> int:
         """Return the Jaeger OTLP/HTTP port."""
         return JAEGER_OTLP_HTTP_PORT + self.port_offset
-
-    @property
-    def locust_web_port(self) -> int:
-        """Return the Locust web port."""
-        return LOCUST_WEB_PORT + self.port_offset
 
     @property
     def worker_metrics_port(self) -> int:

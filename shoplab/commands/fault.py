@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -13,26 +14,27 @@ from rich.table import Table
 from chaos.admin import AppFaultRule, ShopAdmin
 from chaos.errors import ChaosError
 from chaos.faults import ShopFaults
-from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic, toxic_fields
+from chaos.toxic_args import parse_toxic_attributes
+from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic
+from shop.topology import Topology
+from shoplab.runtime.errors import StackNotRunning
+from shoplab.runtime.stack import Stack
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]error:[/] {message}")
     sys.exit(code)
 
 
 @contextmanager
 def _clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin]]:
-    from shoplab.runtime.stack import Stack, StackNotRunning
-
     try:
         stack = Stack.attach()
     except StackNotRunning as exc:
         _fail(str(exc))
-        raise
     with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, ShopAdmin(stack.topology, stack.admin_token) as admin:
         try:
             yield tp, admin
@@ -41,8 +43,6 @@ def _clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin]]:
 
 
 def _edges() -> list[str]:
-    from shop.topology import Topology
-
     return [e.proxy_name for e in Topology.from_env().edges]
 
 
@@ -93,19 +93,10 @@ def add(edge: str, toxic_type: str, attributes: tuple[str, ...], stream: str, to
         name: str | None) -> None:
     """Add a toxic to EDGE, e.g. `shoplab fault add orders__payments latency latency_ms=800 jitter_ms=100`."""
     _check_edge(edge)
-    known = toxic_fields(toxic_type)
-    kwargs: dict[str, int] = {}
-    for item in attributes:
-        key, sep, value = item.partition("=")
-        if not sep or key not in known:
-            _fail(f"attribute {item!r}: expected key=value with key one of {', '.join(known)}", 2)
-        try:
-            kwargs[key] = int(value)
-        except ValueError:
-            _fail(f"attribute {key}: expected an integer, got {value!r}", 2)
-    missing = [k for k, required in known.items() if required and k not in kwargs]
-    if missing:
-        _fail(f"{toxic_type} needs {', '.join(f'{k}=...' for k in missing)}", 2)
+    try:
+        kwargs = parse_toxic_attributes(toxic_type, attributes)
+    except ValueError as exc:
+        _fail(str(exc), 2)
     spec = make_toxic(toxic_type, stream=Stream(stream), toxicity=toxicity, name=name, **kwargs)
     with _clients() as (tp, _admin):
         toxic = tp.add_toxic(edge, spec)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from loadtests.api import EXIT_BROKEN, LoadError, LoadResult, LoadRun, LoadSpec, start_load
+from loadtests.run_options import build_thresholds, default_out_dir, follow_run
 from loadtests.shapes import SHAPES
-from loadtests.thresholds import ThresholdError, Thresholds, parse_journey_limit
+from loadtests.thresholds import ThresholdError
 from shop.topology import Topology
 from shoplab import REPO_ROOT
 
@@ -32,28 +32,6 @@ def parse_duration_s(text: str) -> float:
         raise click.BadParameter(f"expected a duration like 60s, 2m or 1h, got {text!r}")
     value, unit = float(match.group(1)), match.group(2) or "s"
     return value * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-
-
-def build_thresholds(
-    path: Path | None,
-    max_fail_ratio: float | None,
-    max_journey_failure_ratio: float | None,
-    p95: tuple[str, ...],
-    p99: tuple[str, ...],
-) -> Thresholds:
-    """Combine a thresholds file with flags (flags win)."""
-    thresholds = Thresholds.from_file(path) if path else Thresholds()
-    if max_fail_ratio is not None:
-        thresholds = Thresholds(max_fail_ratio, thresholds.max_journey_failure_ratio, thresholds.min_journeys, thresholds.journeys)
-    if max_journey_failure_ratio is not None:
-        thresholds = Thresholds(thresholds.max_fail_ratio, max_journey_failure_ratio, thresholds.min_journeys, thresholds.journeys)
-    for text in p95:
-        name, ms = parse_journey_limit(text)
-        thresholds = thresholds.with_journey_limit(name, p95_ms=ms)
-    for text in p99:
-        name, ms = parse_journey_limit(text)
-        thresholds = thresholds.with_journey_limit(name, p99_ms=ms)
-    return thresholds
 
 
 def render_summary(result: LoadResult) -> list[Table]:
@@ -156,8 +134,7 @@ def command(
     duration_s = parse_duration_s(duration)
     host = host or Topology.from_env().service_url("gateway")
     if out_dir is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out_dir = REPO_ROOT / "reports" / f"load-{stamp}"
+        out_dir = default_out_dir(REPO_ROOT, datetime.now(UTC))
     spec = LoadSpec(
         host=host,
         shape=shape,
@@ -183,14 +160,7 @@ def command(
         f"{workers or 'no'} workers -> {host}  (outputs in {out_dir})"
     )
     try:
-        last_t = -1.0
-        while run.is_running():
-            time.sleep(1.0)
-            sample = run.latest()
-            if sample is not None and sample.t != last_t:
-                last_t = sample.t
-                console.print(progress_line(run), highlight=False, soft_wrap=True)
-        result = run.wait()
+        result = follow_run(run, lambda _sample: console.print(progress_line(run), highlight=False, soft_wrap=True))
     except KeyboardInterrupt:
         console.print("interrupted: stopping Locust")
         run.stop()

@@ -29,10 +29,10 @@ def reports_root() -> Path:
 @contextlib.contextmanager
 def ensure_stack(*, say: Any) -> Iterator[Any]:
     """Yield the running stack (``SHOPLAB_RUN_DIR``), starting one first if none runs; stop only what we started."""
-    from shoplab.runtime.stack import Stack, StackNotRunning
+    from shoplab.runtime.stack import ShopStack, Stack, StackNotRunning
 
     try:
-        running: Stack | None = Stack.attach()
+        running: ShopStack | None = Stack.attach()
     except StackNotRunning:
         running = None
     if running is not None:

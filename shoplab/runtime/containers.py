@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,10 @@ import httpx
 from shop.topology import DEFAULT, JAEGER_UI_PORT, PROMETHEUS_PORT, Topology
 from shoplab import REPO_ROOT
 from shoplab.runtime import compose
-from shoplab.runtime.stack import ProcessStatus, StackError, StackNotRunning, default_run_dir, wait_for
-
-ProgressFn = Callable[[str], None]
+from shoplab.runtime.errors import StackError, StackNotRunning
+from shoplab.runtime.polling import poll_until
+from shoplab.runtime.protocol import ProcessStatus, ProgressFn
+from shoplab.runtime.state import default_run_dir
 
 MODE_ENV = "SHOPLAB_MODE"
 CONTAINERS = "containers"
@@ -135,9 +135,6 @@ class ContainerStack:
         except httpx.HTTPError:
             return False
 
-    def _wait(self, check: Callable[[], bool], timeout_s: float, what: str) -> None:
-        wait_for(check, timeout_s, what, interval_s=0.2)
-
     # -- lifecycle -------------------------------------------------------------------------------
     @classmethod
     def attach(cls, run_dir: Path | str | None = None, **kwargs: Any) -> ContainerStack:
@@ -173,7 +170,8 @@ class ContainerStack:
                 self._wait_ok(url, timeout_s, name)
 
     def _wait_ok(self, url: str, timeout_s: float, name: str) -> None:
-        self._wait(lambda: self._http_ok(url), timeout_s, f"{name} to be ready ({url})")
+        poll_until(lambda: self._http_ok(url), timeout_s=timeout_s, interval_s=0.2,
+                   message=f"{name} to be ready ({url})")
 
     def down(self, *, purge: bool = False) -> None:
         """Stop and remove the containers; drop the data volumes only with ``purge``."""

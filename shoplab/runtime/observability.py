@@ -13,16 +13,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from shop.topology import Topology
 from shoplab import REPO_ROOT
+from shoplab.runtime.supervisord import Program
 from shoplab.runtime.tools import find_tool
-
-if TYPE_CHECKING:
-    from shoplab.runtime.stack import Program
 
 PROMETHEUS = "prometheus"
 JAEGER = "jaeger"
@@ -131,8 +129,6 @@ def otlp_endpoint(topology: Topology) -> str:
 
 def programs(topology: Topology, run_dir: Path) -> list[Program]:
     """Write the configs under ``run_dir/observability`` and return the programs of the installed tools."""
-    from shoplab.runtime.stack import Program
-
     out = Path(run_dir) / "observability"
     progs: list[Program] = []
     prometheus = find_tool("prometheus")

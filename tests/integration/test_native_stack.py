@@ -14,7 +14,9 @@ import pytest
 
 from shop.topology import Topology
 from shoplab import REPO_ROOT
-from shoplab.runtime.stack import PortTaken, Stack, is_port_free
+from shoplab.runtime.errors import PortTaken
+from shoplab.runtime.ports import is_port_free
+from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration

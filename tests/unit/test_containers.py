@@ -14,7 +14,8 @@ import pytest
 from shoplab import REPO_ROOT
 from shoplab.runtime import compose
 from shoplab.runtime.containers import ContainerStack, find_compose_command, is_containers_mode
-from shoplab.runtime.stack import Stack, StackError, StackNotRunning
+from shoplab.runtime.errors import StackError, StackNotRunning
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.unit
 

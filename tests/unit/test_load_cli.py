@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import click
 import pytest
 
 from loadtests.api import LoadError, LoadSpec
+from loadtests.run_options import build_thresholds, follow_run
 from loadtests.thresholds import Thresholds
 from shoplab import REPO_ROOT
-from shoplab.commands.load import build_thresholds, parse_duration_s
+from shoplab.commands.load import parse_duration_s
 
 pytestmark = pytest.mark.unit
 
@@ -48,3 +50,23 @@ def test_the_cli_and_the_runner_api_never_import_locust() -> None:
     # locust monkey-patches gevent on import; only the Locust child processes may import it
     code = "import sys, shoplab.cli, shoplab.commands.load, loadtests.api; sys.exit('locust' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0
+
+
+def test_following_a_run_reports_each_new_sample_once_and_returns_its_result() -> None:
+    class FakeRun:
+        def __init__(self) -> None:
+            self.polls = [SimpleNamespace(t=0.0), SimpleNamespace(t=0.0), None, SimpleNamespace(t=1.0)]
+
+        def is_running(self) -> bool:
+            return bool(self.polls)
+
+        def latest(self) -> SimpleNamespace | None:
+            return self.polls.pop(0)
+
+        def wait(self) -> str:
+            return "result"
+
+    seen: list[float] = []
+    result = follow_run(FakeRun(), lambda sample: seen.append(sample.t), interval_s=0)  # type: ignore[arg-type]
+    assert seen == [0.0, 1.0]
+    assert result == "result"

@@ -10,7 +10,7 @@ import yaml
 
 from shop.topology import Topology
 from shoplab.runtime import observability
-from shoplab.runtime.stack import Program
+from shoplab.runtime.supervisord import Program
 
 pytestmark = pytest.mark.unit
 

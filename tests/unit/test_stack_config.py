@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from shop.topology import Topology
-from shoplab.runtime.stack import PortTaken, Stack, ensure_ports_free
+from shoplab.runtime.errors import PollTimeout, PortTaken, StackError
+from shoplab.runtime.ports import ensure_ports_free
+from shoplab.runtime.stack import Stack
+from shoplab.runtime.supervisord import Program
 
 pytestmark = pytest.mark.unit
 
@@ -39,3 +42,32 @@ def test_a_taken_port_is_named_before_anything_starts() -> None:
         port = held.getsockname()[1]
         with pytest.raises(PortTaken, match=str(port)):
             ensure_ports_free({port: "catalog"})
+
+
+class _FakeSupervisor:
+    """supervisord's XML-RPC namespace, answering with fixed process states."""
+
+    def __init__(self, states: dict[str, str]) -> None:
+        self.states = states
+
+    def getAllProcessInfo(self) -> list[dict[str, object]]:  # noqa: N802 (supervisord's name)
+        return [{"name": n, "statename": s, "pid": 0} for n, s in self.states.items()]
+
+
+def test_a_program_that_dies_while_starting_fails_at_once_with_its_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = Stack(tmp_path, Topology(), observability=False, with_worker=False)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "cart.log").write_text("Traceback: cart could not bind\n")
+    monkeypatch.setattr(stack, "_rpc", lambda: _FakeSupervisor({"cart": "FATAL"}))
+    cart = Program("cart", ["true"])
+    with pytest.raises(StackError, match="cart failed to start \\(FATAL\\)") as caught:
+        stack.wait_ready(timeout_s=60, programs=[cart])
+    assert "cart could not bind" in str(caught.value)
+    assert not isinstance(caught.value, PollTimeout)
+
+
+def test_a_program_never_ready_times_out_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = Stack(tmp_path, Topology(), observability=False, with_worker=False)
+    monkeypatch.setattr(stack, "_rpc", lambda: _FakeSupervisor({"cart": "STARTING"}))
+    with pytest.raises(PollTimeout, match="not ready after 0 s: cart"):
+        stack.wait_ready(timeout_s=0.2, programs=[Program("cart", ["true"])])

@@ -1,0 +1,90 @@
+"""List the programs of the native stack: toxiproxy, one gunicorn per service, the worker, observability."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from shop.topology import Topology
+from shoplab.runtime import observability
+from shoplab.runtime.supervisord import Program
+from shoplab.runtime.tools import ensure_tool
+
+WORKER = "orders-worker"
+TOXIPROXY = "toxiproxy"
+GUNICORN_THREADS = 8
+
+
+def _toxiproxy(topo: Topology) -> Program:
+    return Program(
+        TOXIPROXY,
+        [str(ensure_tool("toxiproxy-server")), "-host", topo.host, "-port", str(topo.toxiproxy_port),
+         "-proxy-metrics", "-runtime-metrics"],
+        port=topo.toxiproxy_port,
+        url=topo.toxiproxy_url,
+        health_path="/version",
+        ready_path="/version",
+    )
+
+
+def _service(topo: Topology, name: str, env: dict[str, str]) -> Program:
+    port = topo.service(name).port
+    cmd = [
+        sys.executable, "-m", "gunicorn",
+        "--worker-class", "gthread", "--workers", "1", "--threads", str(GUNICORN_THREADS),
+        "--bind", f"{topo.host}:{port}", "--timeout", "60", "--graceful-timeout", "5",
+        "--keep-alive", "5", "--error-logfile", "-", "--log-level", "warning",
+        # No gunicorn length limits: they answer HTML 414/400, while the app checks
+        # every declared length itself and answers in the JSON error shape.
+        "--limit-request-line", "0", "--limit-request-field_size", "0",
+        f"shop.{name}:create_app()",
+    ]
+    return Program(name, cmd, env=env, port=port, url=topo.service_url(name),
+                   health_path="/healthz", ready_path="/readyz")
+
+
+def native_programs(
+    topo: Topology,
+    state: dict[str, Any],
+    *,
+    run_dir: Path,
+    data_dir: Path,
+    observability_on: bool,
+    profile: str,
+    extra_env: dict[str, str],
+    with_worker: bool,
+) -> list[Program]:
+    """Return every program of a native stack, in start order (toxiproxy first, observability last)."""
+    progs = [_toxiproxy(topo)]
+    extra: list[Program] = []
+    otel_env: dict[str, str] = {}
+    if observability_on:
+        extra = observability.programs(topo, run_dir)
+        otel_env = observability.service_env(topo, extra)
+    common = {
+        "SHOPLAB_ADMIN_TOKEN": state["admin_token"],
+        "SHOPLAB_JWT_SECRET": state["jwt_secret"],
+        "SHOPLAB_RESILIENCE_PROFILE": profile,
+        "SHOPLAB_PORT_OFFSET": str(topo.port_offset),
+        "PYTHONUNBUFFERED": "1",
+        **otel_env,
+        **extra_env,
+    }
+    for svc in topo.services:
+        env = {**common, **topo.service_env(svc.name), "SHOPLAB_DATA_DIR": str(data_dir / svc.name)}
+        progs.append(_service(topo, svc.name, env))
+    if with_worker and importlib.util.find_spec("shop.orders.worker") is not None:
+        env = {
+            **common,
+            **topo.service_env("orders"),
+            "OTEL_SERVICE_NAME": WORKER,
+            "SHOPLAB_DATA_DIR": str(data_dir / "orders"),
+            "ORDERS_WORKER_METRICS_PORT": str(topo.worker_metrics_port),
+        }
+        progs.append(
+            Program(WORKER, [sys.executable, "-m", "shop.orders.worker"], env=env,
+                    port=topo.worker_metrics_port, url=f"http://{topo.host}:{topo.worker_metrics_port}")
+        )
+    return progs + extra
