@@ -334,15 +334,6 @@ class ToxiproxyClient:
         """Remove one toxic by name."""
         self._call("DELETE", f"/proxies/{proxy}/toxics/{name}", expect=(204,))
 
-    def remove_all_toxics(self) -> int:
-        """Remove every toxic from every proxy (proxies stay as they are); return how many."""
-        removed = 0
-        for proxy in self.list_proxies().values():
-            for toxic in proxy.toxics:
-                self.remove_toxic(proxy.name, toxic.name)
-                removed += 1
-        return removed
-
     @contextmanager
     def toxic(self, proxy: str, spec: ToxicSpec) -> Iterator[Toxic]:
         """Hold one toxic for the body of a ``with`` block; it is removed in ``finally``."""
