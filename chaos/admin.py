@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from chaos.errors import AdminError
+from chaos.errors import AdminError, SpecInvalid
 from shop.kit.faults import FaultSpec
 from shop.kit.resilience.policy import PROFILES
 from shop.topology import Topology
@@ -68,7 +68,7 @@ class ShopAdmin:
     def set_profile(self, profile: str, services: Iterable[str] | None = None) -> None:
         """Switch the resilience profile of every service (or the named ones)."""
         if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+            raise SpecInvalid(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
         for service in services or self.topology.service_names:
             self._call(service, "PUT", "/admin/resilience", json={"profile": profile})
 

@@ -132,7 +132,14 @@ def one_of(choices: tuple[str, ...]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise refuse(f"expected a positive number, got {value!r}")
+    return value
+
+
 Text = Annotated[str, Strict(), AfterValidator(_non_blank)]
+Positive = Annotated[float, Strict(), AfterValidator(_positive)]
 Ratio = Annotated[float, Strict(), bounded("a number", 0.0, 1.0)]
 Count = Annotated[int, Strict(), bounded("an integer", 0, None)]
 Seconds = Annotated[float, Strict(), bounded("a number", 0.0, None)]
