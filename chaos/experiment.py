@@ -59,7 +59,7 @@ from chaos.model import (
     Tolerance,
     ToxicFaultSpec,
 )
-from chaos.schema import ExperimentDoc, FaultsDoc, merge_app_faults
+from chaos.schema import ExperimentDoc
 from chaos.validation import validate
 from shop.topology import DEFAULT as DEFAULT_TOPOLOGY
 from shop.topology import Topology
@@ -68,7 +68,7 @@ __all__ = [
     "BOOLEAN_PROBES", "EDGE_PROBES", "EXPERIMENTS_DIR", "LATENCY_PROBES", "LOAD_SHAPES", "WORKER_PROCESS",
     "AppFaultSpec", "DownFaultSpec", "Experiment", "FaultSpec", "LoadSettings", "Phase", "Probe", "ProbeKind",
     "ProcessAction", "ProcessFaultSpec", "QuickSettings", "Tolerance", "ToxicFaultSpec",
-    "load_experiment", "parse_experiment", "parse_faults", "resolve_experiment_path",
+    "load_experiment", "parse_experiment", "resolve_experiment_path",
 ]
 
 
@@ -78,14 +78,6 @@ def parse_experiment(data: Any, *, source: str = "<experiment>", name: str | Non
     doc: ExperimentDoc = validate(ExperimentDoc, data, topology=topology,
                                   on_error=lambda message: ExperimentInvalid(source, message))
     return doc.to_experiment(source=source, name=name, raw=data)
-
-
-def parse_faults(raw: Any, *, source: str, key: str = "faults",
-                 topology: Topology = DEFAULT_TOPOLOGY) -> tuple[FaultSpec, ...]:
-    """Validate a bare list of faults (keys named under ``key``); raise ExperimentInvalid."""
-    doc: FaultsDoc = validate(FaultsDoc, {"faults": raw}, topology=topology,
-                              on_error=lambda message: ExperimentInvalid(source, key + message.removeprefix("faults")))
-    return merge_app_faults([f.to_fault() for f in doc.faults])
 
 
 def load_experiment(path: str | Path, *, topology: Topology = DEFAULT_TOPOLOGY) -> Experiment:

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     Strict,
     ValidationError,
@@ -172,14 +170,6 @@ class ProcessFaultDoc(Doc):
 
 
 FaultDoc = Annotated[ToxicFaultDoc | DownFaultDoc | AppFaultDoc | ProcessFaultDoc, Field(discriminator="kind")]
-
-
-class FaultsDoc(BaseModel):
-    """A bare list of faults (a lab's standing faults)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    faults: list[FaultDoc]
 
 
 def merge_app_faults(faults: list[FaultSpec]) -> tuple[FaultSpec, ...]:

@@ -30,6 +30,7 @@ a trainer applies (``shoplab lab solution NN``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _read_yaml(path: Path) -> Any:
         raise LabInvalid(str(path), f"is not valid YAML: {exc}") from None
 
 
-def _invalid(source: str) -> Any:
+def _invalid(source: str) -> Callable[[str], Exception]:
     return lambda message: LabInvalid(source, message)
 
 
