@@ -1,5 +1,8 @@
 """Talk to the shop's admin API: resilience profiles, app-level faults, live state.
 
+The profile names are the kit's ``PROFILES`` and a fault is the kit's ``FaultSpec``,
+so what the chaos tools send is what the services validate.
+
 Every route needs ``Authorization: Bearer $SHOPLAB_ADMIN_TOKEN``. Failures are
 raised as ``AdminError`` naming the service, with the httpx cause kept.
 """
@@ -7,40 +10,17 @@ raised as ``AdminError`` naming the service, with the httpx cause kept.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
 
-from chaos.errors import AdminError
+from chaos.errors import AdminError, SpecInvalid
+from shop.kit.faults import FaultSpec
+from shop.kit.resilience.policy import PROFILES
 from shop.topology import Topology
 
-PROFILES = ("naive", "timeouts", "retries", "resilient")
-
-
-@dataclass(frozen=True, kw_only=True)
-class AppFaultRule:
-    """One app-level fault on a service route: error rate, status code, added latency."""
-
-    route: str
-    method: str | None = None  # None: any method
-    error_rate: float = 0.0
-    status: int = 503
-    latency_ms: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise ValueError(f"error_rate must be within 0..1, got {self.error_rate}")
-        if not 400 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP error status (400..599), got {self.status}")
-        if self.latency_ms < 0:
-            raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms}")
-        if self.method is not None:
-            object.__setattr__(self, "method", self.method.upper())
-
-    def to_api(self) -> dict[str, Any]:
-        """Return the JSON the admin API takes (``method`` left out when any method matches)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+# ``shoplab fault app`` builds rules under this name; it is the kit's own type, not a copy.
+AppFaultRule = FaultSpec
 
 
 class ShopAdmin:
@@ -88,7 +68,7 @@ class ShopAdmin:
     def set_profile(self, profile: str, services: Iterable[str] | None = None) -> None:
         """Switch the resilience profile of every service (or the named ones)."""
         if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+            raise SpecInvalid(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
         for service in services or self.topology.service_names:
             self._call(service, "PUT", "/admin/resilience", json={"profile": profile})
 
@@ -102,9 +82,9 @@ class ShopAdmin:
         return dict(self._call(service, "GET", "/admin/state") or {})
 
     # -- app-level faults ------------------------------------------------------------------
-    def set_faults(self, service: str, rules: Sequence[AppFaultRule]) -> None:
+    def set_faults(self, service: str, rules: Sequence[FaultSpec]) -> None:
         """Replace the app-level faults of one service."""
-        self._call(service, "PUT", "/admin/faults", json={"faults": [r.to_api() for r in rules]})
+        self._call(service, "PUT", "/admin/faults", json={"faults": [r.to_json() for r in rules]})
 
     def get_faults(self, service: str) -> list[dict[str, Any]]:
         """Return the app-level faults active on one service."""

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chaos.report import comparison_rows
+from chaos.numbers import comparison_rows
 from chaos.runner import RunEvent, RunRecord
 
 

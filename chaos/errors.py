@@ -4,6 +4,8 @@ Exception tree::
 
     ChaosError                  base of everything ``chaos`` raises on purpose
     ├── ExperimentInvalid       a YAML file breaks the schema (names key and expectation)
+    ├── SpecInvalid             a toxic, fault or profile given in code is out of range
+                                (also a ValueError, as the values are the caller's)
     ├── ToxiproxyError          the Toxiproxy API refused or could not be reached
     ├── AdminError              a service's admin API refused or could not be reached
     └── FaultError              a fault could not be applied or rolled back
@@ -26,6 +28,10 @@ class ExperimentInvalid(ChaosError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.detail = message
+
+
+class SpecInvalid(ChaosError, ValueError):
+    """A toxic, fault or profile built in code has a value out of range; the message names it."""
 
 
 class ToxiproxyError(ChaosError):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from chaos.errors import ToxiproxyError
+from chaos.errors import SpecInvalid, ToxiproxyError
 
 
 class Stream(enum.StrEnum):
@@ -37,7 +37,7 @@ class ToxicSpec:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.toxicity <= 1.0:
-            raise ValueError(f"toxicity must be within 0..1, got {self.toxicity}")
+            raise SpecInvalid(f"toxicity must be within 0..1, got {self.toxicity}")
         object.__setattr__(self, "stream", Stream(self.stream))
 
     def attributes(self) -> dict[str, int]:
@@ -63,7 +63,7 @@ class ToxicSpec:
 def _non_negative(**values: int) -> None:
     for key, value in values.items():
         if value < 0:
-            raise ValueError(f"{key} must be >= 0, got {value}")
+            raise SpecInvalid(f"{key} must be >= 0, got {value}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,11 +166,11 @@ def toxic_fields(toxic_type: str) -> dict[str, bool]:
 
 
 def make_toxic(toxic_type: str, **kwargs: Any) -> ToxicSpec:
-    """Build a toxic spec by type name; raise ValueError naming the known types."""
+    """Build a toxic spec by type name; raise SpecInvalid naming the known types."""
     try:
         cls = TOXIC_TYPES[toxic_type]
     except KeyError:
-        raise ValueError(f"unknown toxic type {toxic_type!r} (known: {', '.join(TOXIC_TYPES)})") from None
+        raise SpecInvalid(f"unknown toxic type {toxic_type!r} (known: {', '.join(TOXIC_TYPES)})") from None
     return cls(**kwargs)
 
 
@@ -333,15 +333,6 @@ class ToxiproxyClient:
     def remove_toxic(self, proxy: str, name: str) -> None:
         """Remove one toxic by name."""
         self._call("DELETE", f"/proxies/{proxy}/toxics/{name}", expect=(204,))
-
-    def remove_all_toxics(self) -> int:
-        """Remove every toxic from every proxy (proxies stay as they are); return how many."""
-        removed = 0
-        for proxy in self.list_proxies().values():
-            for toxic in proxy.toxics:
-                self.remove_toxic(proxy.name, toxic.name)
-                removed += 1
-        return removed
 
     @contextmanager
     def toxic(self, proxy: str, spec: ToxicSpec) -> Iterator[Toxic]:

@@ -20,6 +20,7 @@ from chaos.experiment import (
     parse_experiment,
 )
 from chaos.toxiproxy import Latency
+from shop.kit.faults import FaultSpec
 
 pytestmark = pytest.mark.unit
 
@@ -122,3 +123,13 @@ def test_a_file_that_is_not_yaml_or_not_there_is_refused(tmp_path: Path) -> None
         load_experiment(bad)
     with pytest.raises(ExperimentInvalid, match="cannot read the file"):
         load_experiment(tmp_path / "missing.yaml")
+
+
+def test_an_app_fault_of_a_file_is_the_admin_apis_own_fault_with_retry_after() -> None:
+    exp = parse_experiment(changed(["phases", 1, "faults", 2, "retry_after_s"], 2), source="good.yaml")
+    fault = exp.phase("fault").faults[2]
+    assert isinstance(fault, AppFaultSpec)
+    sent = [rule.to_json() for rule in fault.rules]
+    # what ShopAdmin sends is what the service validates, field for field
+    assert [FaultSpec.from_json(body, i) for i, body in enumerate(sent)] == list(fault.rules)
+    assert sent[0]["retry_after_s"] == 2 and "retry_after_s=2" in fault.describe()

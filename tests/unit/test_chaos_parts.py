@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chaos.charts import Series, line_chart
 from chaos.errors import ToxiproxyError
 from chaos.experiment import Probe, ProbeKind, Tolerance
 from chaos.load import PerSecondRun
@@ -128,6 +129,21 @@ def test_the_report_folder_has_a_self_contained_page_a_journal_junit_and_the_sam
     assert "| success ratio (fault phases) |" in summary and "PASSED" in summary
     rows = (tmp_path / "samples.csv").read_text().splitlines()
     assert rows[0].startswith("profile,t,phase,rps") and len(rows) == 1 + sum(len(p.samples) for p in record.profiles)
+
+
+
+def test_a_gap_in_a_series_splits_its_line_and_a_lone_value_is_a_dot() -> None:
+    chart = line_chart("c", "c", [Series("s", "#000", [(0, 1.0), (1, 2.0), (2, None), (3, 1.0), (4, None)])],
+                       t_max=4, windows=[(1.0, 3.0, "fault")])
+    assert [len(line.points) for line in chart.lines] == [2, 1]
+    assert chart.grid[-1].label == "2" and chart.windows[0].label == "fault"
+    assert chart.left < chart.windows[0].x < chart.width - chart.right
+
+
+def test_the_report_page_escapes_what_the_experiment_file_wrote(tmp_path: Path) -> None:
+    record = Runner(experiment(title="<script>alert(1)</script> & co"), make_world().deps).run()
+    page = write_report(tmp_path, record, settings={}, versions={}).read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
 
 
 def _record(ratios: list[float | None], *, breaker: list[str | None] | None = None,

@@ -1,0 +1,202 @@
+"""Compute what a report shows: each profile's key numbers, the comparison rows and the per-second series.
+
+Numbers only: ``chaos.charts`` turns the series into chart geometry and ``chaos.report``
+lays everything out. Probes are run through ``chaos.probes``, so the table and the
+hypothesis agree on every value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chaos.experiment import Experiment, Probe, ProbeKind, Tolerance
+from chaos.probes import run_probe
+from chaos.runner import RunRecord
+from chaos.samples import OUTCOMES, ProfileRecord, Sample
+
+MAX_EDGES_CHARTED = 6
+
+
+@dataclass(frozen=True)
+class KeyNumbers:
+    """The few numbers the comparison table shows per profile."""
+
+    success_ratio: float | None
+    fault_success_ratio: float | None
+    degraded_ratio: float | None
+    fault_p95_ms: float | None
+    max_amplification: float | None
+    max_amplification_edge: str | None
+    breakers_opened: tuple[str, ...]
+    time_to_recover_s: float | None
+    audit: str
+    probes_met: int
+    probes_total: int
+
+
+def fault_phases(exp: Experiment) -> list[str]:
+    """Return the names of the phases that inject faults."""
+    return [p.name for p in exp.phases if p.faults]
+
+
+def _probe_value(kind: ProbeKind, pr: ProfileRecord, **kw: Any) -> Any:
+    tol = Tolerance(equals=True) if kind in (ProbeKind.BREAKER_OPENED,) else Tolerance(min=0.0)
+    return run_probe(Probe(kind, tol, **kw), pr).value
+
+
+def key_numbers(exp: Experiment, pr: ProfileRecord) -> KeyNumbers:
+    """Compute the comparison numbers of one profile."""
+    faulty = fault_phases(exp)
+    first_fault = faulty[0] if faulty else None
+    fault_samples = [s for s in pr.samples if s.phase in faulty]
+    fault_success = None
+    if first_fault:
+        fault_record = ProfileRecord(pr.profile, pr.must_hold, samples=fault_samples, phases=pr.phases)
+        fault_success = _probe_value(ProbeKind.SUCCESS_RATIO, fault_record)
+        fault_p95 = _probe_value(ProbeKind.P95_MS, fault_record)
+    else:
+        fault_p95 = _probe_value(ProbeKind.P95_MS, pr)
+    edges = sorted({e for s in pr.samples for e in s.edges})
+    best: tuple[float, str] | None = None
+    for edge in edges:
+        phases: list[str | None] = [*faulty] or [None]
+        for phase in phases:
+            value = _probe_value(ProbeKind.RETRY_AMPLIFICATION, pr, edge=edge, phase=phase)
+            if isinstance(value, float) and (best is None or value > best[0]):
+                best = (value, edge)
+    opened = tuple(e for e in edges if any(s.edges.get(e) and s.edges[e].breaker in ("open", "half_open")
+                                           for s in pr.samples))
+    ttr = _probe_value(ProbeKind.TIME_TO_RECOVER_S, pr, phase=faulty[-1]) if faulty else None
+    audit = "not run" if pr.audit is None else ("clean" if pr.audit.clean else f"{len(pr.audit.violations)} violations")
+    return KeyNumbers(
+        success_ratio=_probe_value(ProbeKind.SUCCESS_RATIO, pr),
+        fault_success_ratio=fault_success,
+        degraded_ratio=_probe_value(ProbeKind.DEGRADED_RATIO, pr),
+        fault_p95_ms=fault_p95,
+        max_amplification=best[0] if best else None,
+        max_amplification_edge=best[1] if best else None,
+        breakers_opened=opened,
+        time_to_recover_s=ttr,
+        audit=audit,
+        probes_met=sum(1 for p in pr.probes if p.met),
+        probes_total=len(pr.probes),
+    )
+
+
+def fmt(value: Any, unit: str = "", digits: int = 3) -> str:
+    """Format a number (or None/bool) for a table cell."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if unit == "%":
+            return f"{value * 100:.1f}%"
+        if abs(value) >= 10**digits:  # no exponent for big numbers (2000 ms, not 2e+03)
+            return f"{value:.0f}{unit}"
+        return f"{value:.{digits}g}{unit}"
+    return f"{value}{unit}"
+
+
+def comparison_rows(record: RunRecord) -> list[tuple[str, list[str]]]:
+    """Return the side-by-side table: one row per measure, one column per profile."""
+    exp = record.experiment
+    nums = [key_numbers(exp, pr) for pr in record.profiles]
+    rows: list[tuple[str, list[str]]] = [
+        ("hypothesis", [
+            ("HELD" if pr.held else "NOT HELD") + (" (must hold)" if pr.must_hold else " (informational)")
+            for pr in record.profiles
+        ]),
+        ("probes met", [f"{n.probes_met}/{n.probes_total}" for n in nums]),
+        ("success ratio (run)", [fmt(n.success_ratio, "%") for n in nums]),
+        ("success ratio (fault phases)", [fmt(n.fault_success_ratio, "%") for n in nums]),
+        ("degraded ratio (run)", [fmt(n.degraded_ratio, "%") for n in nums]),
+        ("p95 in fault phases", [fmt(n.fault_p95_ms, " ms", 4) for n in nums]),
+        ("max retry amplification", [
+            fmt(n.max_amplification) + (f" ({n.max_amplification_edge})" if n.max_amplification_edge else "")
+            for n in nums
+        ]),
+        ("breakers opened", [", ".join(n.breakers_opened) or "none" for n in nums]),
+        ("time to recover", [fmt(n.time_to_recover_s, " s") for n in nums]),
+        ("audit", [n.audit for n in nums]),
+    ]
+    for probe_index, probe in enumerate(exp.hypothesis):
+        cells = []
+        for pr in record.profiles:
+            res = pr.probes[probe_index] if probe_index < len(pr.probes) else None
+            cells.append("—" if res is None else f"{'✔' if res.met else '✘'} {fmt(res.value)}")
+        rows.append((f"{probe.label} ({probe.tolerance.describe()})", cells))
+    errors = [pr.error or pr.interrupted or "" for pr in record.profiles]
+    if any(errors):
+        rows.append(("error", errors))
+    return rows
+
+
+# -- per-second series -------------------------------------------------------------------------------
+RATIO_WINDOW = 5  # seconds: a few journeys end each second, so a rolling window keeps the chart readable
+
+
+def ratio_series(samples: Sequence[Sample], outcome: str) -> list[tuple[float, float | None]]:
+    """Return the share of journeys ending in ``outcome`` over the last few seconds, per second."""
+    points: list[tuple[float, float | None]] = []
+    for i, s in enumerate(samples):
+        window = [w for w in samples[max(0, i - RATIO_WINDOW + 1): i + 1] if w.load is not None]
+        if s.load is None or not window:
+            points.append((s.t, None))
+            continue
+        totals = dict.fromkeys(OUTCOMES, 0.0)
+        for w in window:
+            assert w.load is not None
+            for k, v in w.load.outcome_counts().items():
+                totals[k] += v
+        total = sum(totals.values())
+        if total > 0:
+            points.append((s.t, totals[outcome] / total))
+        elif outcome == "failure" and s.load.rps > 0:
+            points.append((s.t, s.load.fail_ratio))
+        else:
+            points.append((s.t, None))
+    return points
+
+
+def amplification_series(samples: Sequence[Sample], edge: str) -> list[tuple[float, float | None]]:
+    """Return per-second Δattempts/Δrequests of one edge (None when it had no requests)."""
+    points: list[tuple[float, float | None]] = []
+    prev = None
+    for s in samples:
+        cur = s.edges.get(edge)
+        if cur is not None and prev is not None and cur.requests > prev.requests:
+            points.append((s.t, (cur.attempts - prev.attempts) / (cur.requests - prev.requests)))
+        else:
+            points.append((s.t, None))
+        if cur is not None:
+            prev = cur
+    return points
+
+
+def busiest_edges(pr: ProfileRecord, must: Sequence[str] = (), limit: int = MAX_EDGES_CHARTED) -> list[str]:
+    """Return the edges with the most attempts (plus the ones the hypothesis names)."""
+    if not pr.samples:
+        return list(must)
+    last = pr.samples[-1].edges
+    first = pr.samples[0].edges
+    ranked = sorted(last, key=lambda e: -(last[e].attempts - (first[e].attempts if e in first else 0)))
+    chosen = [e for e in must if e in last]
+    for e in ranked:
+        if len(chosen) >= limit:
+            break
+        if e not in chosen and last[e].requests > (first[e].requests if e in first else 0):
+            chosen.append(e)
+    return chosen
+
+
+def fault_windows(pr: ProfileRecord) -> list[tuple[float, float, str]]:
+    """Return the fault phases of one profile as ``(start_s, end_s, name)``."""
+    return [(w.start_s, w.end_s, w.name) for w in pr.phases if w.faults]
+
+
+def verdict(record: RunRecord) -> str:
+    """Return the run's verdict: PASSED, INTERRUPTED or FAILED."""
+    return "PASSED" if record.passed else ("INTERRUPTED" if record.interrupted else "FAILED")

@@ -1,0 +1,348 @@
+"""Describe the experiment file as pydantic models and build the experiment from a valid one.
+
+Each model mirrors one mapping of the YAML and refuses unknown keys. Checks that need
+the topology read it from the validation context (``{"topology": Topology}``); checks
+that span keys run after the fields. ``chaos.validation`` turns pydantic's first error
+into one line that names the key path, e.g. ``phases[1].faults[0].toxicity: expected a
+number within 0..1, got 1.5``; ``chaos.experiment`` raises it as ``ExperimentInvalid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from chaos.model import (
+    BOOLEAN_PROBES,
+    EDGE_PROBES,
+    LATENCY_PROBES,
+    LOAD_SHAPES,
+    WORKER_PROCESS,
+    AppFaultSpec,
+    DownFaultSpec,
+    Experiment,
+    FaultSpec,
+    LoadSettings,
+    Phase,
+    Probe,
+    ProbeKind,
+    ProcessAction,
+    ProcessFaultSpec,
+    QuickSettings,
+    Tolerance,
+    ToxicFaultSpec,
+)
+from chaos.toxiproxy import TOXIC_TYPES, Stream, make_toxic, toxic_fields
+from chaos.validation import (
+    Count,
+    Doc,
+    Ratio,
+    Seconds,
+    Text,
+    bounded,
+    describe_value,
+    nested_error,
+    one_of,
+    refuse,
+)
+from shop.kit import faults as kit_faults
+from shop.kit.resilience.policy import PROFILES
+from shop.topology import DEFAULT as DEFAULT_TOPOLOGY
+from shop.topology import Topology
+
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+
+def _topology(info: ValidationInfo) -> Topology:
+    context = info.context if isinstance(info.context, Mapping) else {}
+    topology: Topology = context.get("topology", DEFAULT_TOPOLOGY)
+    return topology
+
+
+def _edges(info: ValidationInfo) -> tuple[str, ...]:
+    return tuple(e.proxy_name for e in _topology(info).edges)
+
+
+def _check_choice(value: str | None, choices: tuple[str, ...]) -> str | None:
+    if value is not None and value not in choices:
+        raise refuse(f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+class ToxicFaultDoc(Doc):
+    """``{kind: toxic, edge, type, stream?, toxicity?, attributes?, name?}``."""
+
+    kind: Literal["toxic"]
+    edge: Text
+    type: Annotated[Text, one_of(tuple(TOXIC_TYPES))]
+    stream: Annotated[Text, one_of(tuple(s.value for s in Stream))] = "downstream"
+    toxicity: Ratio = 1.0
+    attributes: dict[str, Count] = Field(default_factory=dict)
+    name: Text | None = None
+
+    @field_validator("edge")
+    @classmethod
+    def _known_edge(cls, value: str, info: ValidationInfo) -> str:
+        return _check_choice(value, _edges(info)) or value
+
+    @model_validator(mode="after")
+    def _attributes_fit_the_type(self) -> ToxicFaultDoc:
+        wanted = toxic_fields(self.type)
+        for key in self.attributes:
+            if key not in wanted:
+                raise refuse(f"unknown key (expected one of {', '.join(sorted(wanted))})", f"attributes.{key}")
+        for key, required in wanted.items():
+            if required and key not in self.attributes:
+                raise refuse("is required", f"attributes.{key}")
+        return self
+
+    def to_fault(self) -> ToxicFaultSpec:
+        """Return the fault this mapping describes."""
+        toxic = make_toxic(self.type, stream=Stream(self.stream), toxicity=self.toxicity, name=self.name,
+                           **self.attributes)
+        return ToxicFaultSpec(self.edge, toxic)
+
+
+class DownFaultDoc(Doc):
+    """``{kind: down, edge}``."""
+
+    kind: Literal["down"]
+    edge: Text
+
+    @field_validator("edge")
+    @classmethod
+    def _known_edge(cls, value: str, info: ValidationInfo) -> str:
+        return _check_choice(value, _edges(info)) or value
+
+    def to_fault(self) -> DownFaultSpec:
+        """Return the fault this mapping describes."""
+        return DownFaultSpec(self.edge)
+
+
+class AppFaultDoc(Doc):
+    """``{kind: app, service, route, method?, error_rate?, status?, latency_ms?, retry_after_s?}``."""
+
+    kind: Literal["app"]
+    service: Text
+    route: Text
+    method: Annotated[Text, one_of(HTTP_METHODS)] | None = None
+    error_rate: Ratio = 0.0
+    status: Annotated[int, Strict(), bounded("an integer", 400, 599)] = 503
+    latency_ms: Count = 0
+    retry_after_s: Annotated[int, Strict(), bounded("an integer", 0, 3600)] | None = None
+
+    @field_validator("service")
+    @classmethod
+    def _known_service(cls, value: str, info: ValidationInfo) -> str:
+        return _check_choice(value, _topology(info).service_names) or value
+
+    def to_fault(self) -> AppFaultSpec:
+        """Return the fault this mapping describes (one rule; ``merge_app_faults`` joins a service's rules)."""
+        rule = kit_faults.FaultSpec(route=self.route, method=self.method, error_rate=self.error_rate,
+                                    status=self.status, latency_ms=self.latency_ms, retry_after_s=self.retry_after_s)
+        return AppFaultSpec(self.service, (rule,))
+
+
+class ProcessFaultDoc(Doc):
+    """``{kind: process, process, action}``."""
+
+    kind: Literal["process"]
+    process: Text
+    action: Annotated[Text, one_of(tuple(a.value for a in ProcessAction))]
+
+    @field_validator("process")
+    @classmethod
+    def _known_process(cls, value: str, info: ValidationInfo) -> str:
+        return _check_choice(value, (*_topology(info).service_names, WORKER_PROCESS)) or value
+
+    def to_fault(self) -> ProcessFaultSpec:
+        """Return the fault this mapping describes."""
+        return ProcessFaultSpec(self.process, ProcessAction(self.action))
+
+
+FaultDoc = Annotated[ToxicFaultDoc | DownFaultDoc | AppFaultDoc | ProcessFaultDoc, Field(discriminator="kind")]
+
+
+def merge_app_faults(faults: list[FaultSpec]) -> tuple[FaultSpec, ...]:
+    """Merge app faults on one service: the admin API replaces a service's whole list."""
+    merged: list[FaultSpec] = []
+    by_service: dict[str, int] = {}
+    for f in faults:
+        if isinstance(f, AppFaultSpec) and f.service in by_service:
+            i = by_service[f.service]
+            prev = merged[i]
+            assert isinstance(prev, AppFaultSpec)
+            merged[i] = AppFaultSpec(f.service, prev.rules + f.rules)
+            continue
+        if isinstance(f, AppFaultSpec):
+            by_service[f.service] = len(merged)
+        merged.append(f)
+    return tuple(merged)
+
+
+class PhaseDoc(Doc):
+    """``{name, duration_s, faults?}``."""
+
+    name: Text
+    duration_s: Annotated[float, Strict(), bounded("a number", 1.0, 3600.0)]
+    faults: list[FaultDoc] = Field(default_factory=list)
+
+    def to_phase(self) -> Phase:
+        """Return the phase, its app faults merged per service."""
+        return Phase(self.name, self.duration_s, merge_app_faults([f.to_fault() for f in self.faults]))
+
+
+class ToleranceDoc(Doc):
+    """``{min?, max?}``: at least one, and min <= max."""
+
+    min: Annotated[float, Strict()] | None = None
+    max: Annotated[float, Strict()] | None = None
+
+    @model_validator(mode="after")
+    def _a_sensible_range(self) -> ToleranceDoc:
+        if self.min is None and self.max is None:
+            raise refuse("expected min and/or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise refuse(f"expected min <= max, got {self.min:g} > {self.max:g}")
+        return self
+
+
+_JOURNEY_PROBES = (ProbeKind.SUCCESS_RATIO, ProbeKind.DEGRADED_RATIO, *LATENCY_PROBES)
+
+
+class ProbeDoc(Doc):
+    """One probe of the hypothesis; which keys it takes depends on ``probe``."""
+
+    probe: Annotated[Text, one_of(tuple(k.value for k in ProbeKind))]
+    phase: Text | None = None
+    journey: Text | None = None
+    edge: Text | None = None
+    aggregate: Annotated[Text, one_of(("median", "max", "mean"))] | None = None
+    threshold: Ratio | None = None
+    tolerance: Any = Field(default=None, validate_default=False)
+    title: Text = ""
+
+    @field_validator("edge")
+    @classmethod
+    def _known_edge(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_choice(value, _edges(info))
+
+    @model_validator(mode="after")
+    def _keys_fit_the_probe(self) -> ProbeDoc:
+        kind = ProbeKind(self.probe)
+        if self.journey is not None and kind not in _JOURNEY_PROBES:
+            raise refuse(f"is not used by probe {kind.value}", "journey")
+        if kind in EDGE_PROBES and self.edge is None:
+            raise refuse("is required", "edge")
+        for key, used in (("edge", EDGE_PROBES), ("aggregate", LATENCY_PROBES),
+                          ("threshold", {ProbeKind.TIME_TO_RECOVER_S})):
+            if getattr(self, key) is not None and kind not in used:
+                raise refuse(f"is not used by probe {kind.value}", key)
+        if kind == ProbeKind.TIME_TO_RECOVER_S and self.phase is None:
+            raise refuse("is required for time_to_recover_s (the fault phase to recover from)", "phase")
+        if "tolerance" not in self.model_fields_set:
+            raise refuse("is required", "tolerance")
+        if kind in BOOLEAN_PROBES and not isinstance(self.tolerance, bool):
+            raise refuse(f"expected true or false for probe {kind.value}, got {describe_value(self.tolerance)}",
+                         "tolerance")
+        if kind not in BOOLEAN_PROBES:
+            self.tolerance_range()
+        return self
+
+    def tolerance_range(self) -> ToleranceDoc:
+        """Return the validated ``{min, max}`` tolerance of a numeric probe."""
+        try:
+            return ToleranceDoc.model_validate(self.tolerance)
+        except ValidationError as exc:
+            raise nested_error(exc, "tolerance") from None
+
+    def to_probe(self) -> Probe:
+        """Return the probe this mapping describes."""
+        kind = ProbeKind(self.probe)
+        if kind in BOOLEAN_PROBES:
+            tolerance = Tolerance(equals=bool(self.tolerance))
+        else:
+            t = self.tolerance_range()
+            tolerance = Tolerance(min=t.min, max=t.max)
+        return Probe(kind, tolerance, phase=self.phase, journey=self.journey, edge=self.edge,
+                     aggregate=self.aggregate or "median",
+                     threshold=0.95 if self.threshold is None else self.threshold, title=self.title)
+
+
+class LoadDoc(Doc):
+    """``{shape?, users?, spawn_rate?}``."""
+
+    shape: Annotated[Text, one_of(LOAD_SHAPES)] = "steady"
+    users: Annotated[int, Strict(), bounded("an integer", 1, 200)] = 6
+    spawn_rate: Annotated[float, Strict(), bounded("a number", 0.1, None)] = 6.0
+
+
+class QuickDoc(Doc):
+    """``{phase_scale?, min_phase_s?}``: how ``--quick`` shortens the phases."""
+
+    phase_scale: Annotated[float, Strict(), bounded("a number", 0.01, 1.0)] = 0.3
+    min_phase_s: Annotated[float, Strict(), bounded("a number", 1.0, None)] = 5.0
+
+
+class ExperimentDoc(Doc):
+    """The whole experiment file (see ``chaos.experiment`` for an example)."""
+
+    name: Text | None = None
+    title: Text
+    description: Text = ""
+    seed: Annotated[int, Strict()] = 0
+    settle_s: Seconds = 3.0
+    profiles: list[Annotated[Text, one_of(tuple(PROFILES))]]
+    must_hold: list[Any] | None = None
+    load: LoadDoc = Field(default_factory=LoadDoc)
+    quick: QuickDoc = Field(default_factory=QuickDoc)
+    phases: list[PhaseDoc]
+    hypothesis: list[ProbeDoc] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parts_fit_together(self) -> ExperimentDoc:
+        if not self.profiles:
+            raise refuse(f"expected at least one of {', '.join(PROFILES)}", "profiles")
+        if len(set(self.profiles)) != len(self.profiles):
+            raise refuse("expected each profile once", "profiles")
+        for i, p in enumerate(self.must_hold or ()):
+            if p not in self.profiles:
+                raise refuse(f"expected one of the experiment's profiles ({', '.join(self.profiles)}), got {p!r}",
+                             f"must_hold[{i}]")
+        if not self.phases:
+            raise refuse("expected at least one phase", "phases")
+        seen: set[str] = set()
+        for i, phase in enumerate(self.phases):
+            if phase.name in seen:
+                raise refuse(f"expected a unique phase name, {phase.name!r} is used twice", f"phases[{i}].name")
+            seen.add(phase.name)
+        names = tuple(p.name for p in self.phases)
+        for i, probe in enumerate(self.hypothesis):
+            if probe.phase is not None and probe.phase not in names:
+                raise refuse(f"expected one of {', '.join(names)}, got {probe.phase!r}", f"hypothesis[{i}].phase")
+        return self
+
+    def to_experiment(self, *, source: str, name: str | None, raw: Mapping[str, Any]) -> Experiment:
+        """Return the experiment this file describes."""
+        profiles = tuple(self.profiles)
+        return Experiment(
+            name=self.name or name or "experiment", title=self.title, description=self.description.strip(),
+            profiles=profiles, must_hold=profiles if self.must_hold is None else tuple(self.must_hold),
+            load=LoadSettings(shape=self.load.shape, users=self.load.users, spawn_rate=self.load.spawn_rate),
+            phases=tuple(p.to_phase() for p in self.phases),
+            hypothesis=tuple(h.to_probe() for h in self.hypothesis),
+            seed=self.seed, settle_s=self.settle_s,
+            quick=QuickSettings(phase_scale=self.quick.phase_scale, min_phase_s=self.quick.min_phase_s),
+            source=source, raw=dict(raw),
+        )
+
+
