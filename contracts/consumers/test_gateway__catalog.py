@@ -39,8 +39,8 @@ def test_gateway_lists_the_products_with_price_stock_and_category(pact: Pact) ->
         .with_body({"items": match.each_like(PRODUCT, min=1)}, content_type="application/json")
     )
     with serve_peer(pact, CatalogClient) as catalog:
-        items = catalog.list_products()["items"]
-    assert items[0]["category"] == "cups"
+        items = catalog.list_products()
+    assert items[0].category == "cups"
 
 
 def test_gateway_reads_one_product_for_its_page(pact: Pact) -> None:
@@ -52,7 +52,7 @@ def test_gateway_reads_one_product_for_its_page(pact: Pact) -> None:
         .with_body(PRODUCT, content_type="application/json")
     )
     with serve_peer(pact, CatalogClient) as catalog:
-        assert catalog.get_product(1)["stock"] == 40
+        assert catalog.get_product(1).stock == 40
 
 
 def test_gateway_passes_on_404_for_an_unknown_product(pact: Pact) -> None:

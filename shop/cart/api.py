@@ -5,20 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app
 from pydantic import Field
 
-from shop.cart.clients import CatalogClient
-from shop.cart.service import MAX_LINE_QTY, Cart, CartService, QuantityLimit, UnknownProduct
-from shop.cart.store import Base, SqlCartStore
+from shop.cart.bootstrap import bootstrap, get_deps
+from shop.cart.model import MAX_LINE_QTY, Cart, QuantityLimit, UnknownProduct
+from shop.cart.service import CartService
 from shop.kit import api_spec
 from shop.kit.api_spec import INT_ID, MAX_ID, ApiModel, operation
-from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
-from shop.kit.db import init_service_db, make_session_factory
-from shop.kit.errors import Conflict, NotFound
-from shop.kit.resilience import make_clients
+from shop.kit.errors import Conflict, NotFound, map_domain_errors
 
 USER = "<string(maxlength=128):user_id>"
 
 bp = Blueprint("cart", __name__)
+# A line past the limit is 409, not 422: the request is valid on its own; it conflicts with what the cart holds.
+map_domain_errors(bp, {UnknownProduct: NotFound, QuantityLimit: Conflict})
 
 
 class AddItemIn(ApiModel):
@@ -65,8 +64,7 @@ class CartOut(ApiModel):
 
 
 def _service() -> CartService:
-    service: CartService = get_kit(current_app).extras["service"]
-    return service
+    return get_deps(current_app).service
 
 
 @operation(bp, "GET", f"/carts/{USER}", responses={200: CartOut}, peers=("catalog",))
@@ -86,13 +84,7 @@ def get_cart(user_id: str) -> CartOut:
 )
 def add_item(user_id: str, body: AddItemIn) -> CartOut:
     """Add units of a product; 404 unknown product, 422 bad qty, 409 when the line would pass 100 units."""
-    try:
-        return CartOut.of(_service().add_item(user_id, body.product_id, body.qty))
-    except UnknownProduct as exc:
-        raise NotFound(str(exc), code="unknown_product", details={"product_id": exc.product_id}) from None
-    except QuantityLimit as exc:
-        # 409, not 422: the request is valid on its own; it conflicts with what the cart holds.
-        raise Conflict(str(exc), code="qty_limit") from None
+    return CartOut.of(_service().add_item(user_id, body.product_id, body.qty))
 
 
 @operation(
@@ -109,14 +101,8 @@ def clear_cart(user_id: str) -> CartOut:
     return CartOut.of(_service().clear(user_id))
 
 
-def init_app(app: Flask, kit: KitSettings) -> None:
-    """Wire cart's store, its catalog client and routes into ``app``."""
-    engine = init_service_db(app, Base.metadata, "cart.sqlite3")
-    clients = make_clients(app, kit)
-    state = get_kit(app)
-    state.extras["service"] = CartService(
-        SqlCartStore(make_session_factory(engine)), CatalogClient(clients["catalog"])
-    )
-
+def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:
+    """Build cart's dependencies and register its routes on ``app`` (the kit's setup hook)."""
+    bootstrap(app, kit, env)
     app.register_blueprint(bp)
     api_spec.init_app(app)

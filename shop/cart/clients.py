@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shop.cart.service import ProductInfo
+from shop.cart.model import ProductInfo
 from shop.kit.peers import ensure_success, get_json
 from shop.kit.resilience import ResilientClient
 

@@ -2,95 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
 import structlog
 
+from shop.cart.model import (
+    MAX_LINE_QTY,
+    Cart,
+    CartLine,
+    CartRepository,
+    ProductSource,
+    UnknownProduct,
+)
+
 log = structlog.get_logger(__name__)
-
-MAX_LINE_QTY = 100
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    """What the cart needs to know about a product."""
-
-    id: int
-    name: str
-    price_cents: int
-
-
-@dataclass(frozen=True)
-class CartLine:
-    """A priced line of a cart."""
-
-    product_id: int
-    name: str
-    qty: int
-    price_cents: int
-
-    @property
-    def line_total_cents(self) -> int:
-        """Return qty × unit price."""
-        return self.qty * self.price_cents
-
-
-@dataclass(frozen=True)
-class Cart:
-    """A user's priced cart."""
-
-    user_id: str
-    items: tuple[CartLine, ...]
-
-    @property
-    def total_cents(self) -> int:
-        """Return the sum of the line totals."""
-        return sum(line.line_total_cents for line in self.items)
-
-
-class UnknownProduct(Exception):
-    """The catalog has no such product."""
-
-    def __init__(self, product_id: int) -> None:
-        super().__init__(f"product {product_id} does not exist")
-        self.product_id = product_id
-
-
-class QuantityLimit(Exception):
-    """A line would hold more than MAX_LINE_QTY units."""
-
-
-class ProductSource(Protocol):
-    """catalog, as the cart sees it."""
-
-    def get_product(self, product_id: int) -> ProductInfo | None:
-        """Return one product or None when catalog does not know it."""
-
-    def list_products(self) -> dict[int, ProductInfo]:
-        """Return every product by id."""
-
-
-class CartStore(Protocol):
-    """Where cart lines (product id → qty) live."""
-
-    def get_lines(self, user_id: str) -> dict[int, int]:
-        """Return the user's lines, in the order they were first added."""
-
-    def add_qty(self, user_id: str, product_id: int, qty: int, *, max_qty: int) -> int:
-        """Add ``qty`` to a line atomically and return the new qty; raise QuantityLimit past ``max_qty``."""
-
-    def remove(self, user_id: str, product_id: int) -> None:
-        """Remove one line (no-op when absent)."""
-
-    def clear(self, user_id: str) -> None:
-        """Remove every line of the user's cart."""
 
 
 class CartService:
     """Read and change carts."""
 
-    def __init__(self, store: CartStore, catalog: ProductSource) -> None:
+    def __init__(self, store: CartRepository, catalog: ProductSource) -> None:
         self.store = store
         self.catalog = catalog
 

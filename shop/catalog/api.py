@@ -8,8 +8,8 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from shop.catalog.service import (
-    CatalogService,
+from shop.catalog.bootstrap import bootstrap, get_deps
+from shop.catalog.model import (
     InsufficientStock,
     Line,
     Product,
@@ -17,21 +17,28 @@ from shop.catalog.service import (
     ReservationReleased,
     UnknownProduct,
     UnknownReservation,
-    seed_products,
 )
-from shop.catalog.store import Base, SqlCatalogStore
+from shop.catalog.service import CatalogService
 from shop.kit import api_spec
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import INT_ID, ApiModel, operation, parse_body
-from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
-from shop.kit.db import init_service_db, make_session_factory
-from shop.kit.errors import Conflict, NotFound
+from shop.kit.errors import Conflict, NotFound, map_domain_errors
 
 ORDER_ID = "string(maxlength=64)"
 
 bp = Blueprint("catalog", __name__)
 admin_bp = make_admin_blueprint("catalog_admin")
+for _blueprint in (bp, admin_bp):
+    map_domain_errors(
+        _blueprint,
+        {
+            UnknownProduct: NotFound,
+            UnknownReservation: NotFound,
+            InsufficientStock: Conflict,
+            ReservationReleased: Conflict,
+        },
+    )
 
 
 class ProductOut(ApiModel):
@@ -100,12 +107,7 @@ class RestockIn(ApiModel):
 
 
 def _service() -> CatalogService:
-    service: CatalogService = get_kit(current_app).extras["service"]
-    return service
-
-
-def _unknown_product(exc: UnknownProduct) -> NotFound:
-    return NotFound(str(exc), code="unknown_product", details={"product_id": exc.product_id})
+    return get_deps(current_app).service
 
 
 @operation(bp, "GET", "/products", responses={200: ProductList})
@@ -117,10 +119,7 @@ def list_products() -> ProductList:
 @operation(bp, "GET", f"/products/<{INT_ID}:product_id>", responses={200: ProductOut})
 def get_product(product_id: int) -> ProductOut:
     """Read one product; 404 when it does not exist."""
-    try:
-        return ProductOut.of(_service().get_product(product_id))
-    except UnknownProduct as exc:
-        raise _unknown_product(exc) from None
+    return ProductOut.of(_service().get_product(product_id))
 
 
 @operation(
@@ -136,18 +135,7 @@ def reserve(body: ReservationIn) -> tuple[ReservationOut, int]:
 
     409 ``insufficient_stock`` names the product; 404 ``unknown_product`` names it too.
     """
-    try:
-        reservation, created = _service().reserve(
-            body.order_id, [Line(i.product_id, i.qty) for i in body.items]
-        )
-    except UnknownProduct as exc:
-        raise _unknown_product(exc) from None
-    except InsufficientStock as exc:
-        raise Conflict(
-            str(exc),
-            code="insufficient_stock",
-            details={"product_id": exc.product_id, "requested": exc.requested, "available": exc.available},
-        ) from None
+    reservation, created = _service().reserve(body.order_id, [Line(i.product_id, i.qty) for i in body.items])
     return ReservationOut.of(reservation), 201 if created else 200
 
 
@@ -166,21 +154,14 @@ def release(order_id: str) -> ReservationStatusOut:
 )
 def commit(order_id: str) -> ReservationStatusOut:
     """Make a reservation final (idempotent); 404 unknown, 409 when already released."""
-    try:
-        status = _service().commit(order_id)
-    except UnknownReservation:
-        raise NotFound(f"no reservation for order {order_id}", code="unknown_reservation") from None
-    except ReservationReleased:
-        raise Conflict(
-            f"the reservation of order {order_id} was released", code="reservation_released"
-        ) from None
+    status = _service().commit(order_id)
     return ReservationStatusOut(order_id=order_id, status=status.value)
 
 
 @admin_bp.get("/audit")
 def audit() -> ResponseReturnValue:
     """Return seeded and current stock per product and every reservation (the audit reads it)."""
-    store: SqlCatalogStore = get_kit(current_app).extras["store"]
+    store = get_deps(current_app).store
     return jsonify(
         products=[{"id": r.id, "seeded_stock": r.seeded_stock, "stock": r.stock} for r in store.list_stock()],
         reservations=[
@@ -198,22 +179,13 @@ def audit() -> ResponseReturnValue:
 def restock(product_id: int) -> ResponseReturnValue:
     """Set a product's stock for an experiment; seeded stock moves by the same delta."""
     body = parse_body(RestockIn)
-    try:
-        product = _service().restock(product_id, body.stock)
-    except UnknownProduct as exc:
-        raise _unknown_product(exc) from None
+    product = _service().restock(product_id, body.stock)
     return jsonify(ProductOut.of(product).model_dump(mode="json"))
 
 
-def init_app(app: Flask, kit: KitSettings) -> None:
-    """Wire catalog's store (seeded on first start), domain and routes into ``app``."""
-    engine = init_service_db(app, Base.metadata, "catalog.sqlite3")
-    store = SqlCatalogStore(make_session_factory(engine))
-    store.seed_if_empty(seed_products())
-    state = get_kit(app)
-    state.extras["store"] = store
-    state.extras["service"] = CatalogService(store)
-
+def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:
+    """Build catalog's dependencies and register its routes on ``app`` (the kit's setup hook)."""
+    bootstrap(app, kit, env)
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     api_spec.init_app(app)

@@ -1,129 +1,20 @@
-"""catalog's domain: product reads and idempotent stock reservations (no Flask, no SQLAlchemy).
-
-Stock is conserved: for every product, seeded stock = stock + quantities of committed
-reservations + quantities of live (``reserved``) ones. A reservation moves
-``reserved`` → ``committed`` (paid) or ``reserved`` → ``released`` (stock back).
-"""
+"""catalog's domain: product reads and idempotent stock reservations (no Flask, no SQLAlchemy)."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Protocol
 
-
-class ReservationStatus(enum.StrEnum):
-    """Where a reservation is in its life."""
-
-    RESERVED = "reserved"
-    COMMITTED = "committed"
-    RELEASED = "released"
-
-
-@dataclass(frozen=True)
-class Product:
-    """A product as the shop shows it."""
-
-    id: int
-    name: str
-    category: str
-    price_cents: int
-    stock: int
-
-
-@dataclass(frozen=True)
-class Line:
-    """A quantity of one product."""
-
-    product_id: int
-    qty: int
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """Stock held for one order."""
-
-    order_id: str
-    status: ReservationStatus
-    items: tuple[Line, ...]
-
-
-@dataclass(frozen=True)
-class StockRecord:
-    """A product's seeded and current stock (the audit reads it)."""
-
-    id: int
-    seeded_stock: int
-    stock: int
-
-
-class UnknownProduct(Exception):
-    """No product has this id."""
-
-    def __init__(self, product_id: int) -> None:
-        super().__init__(f"product {product_id} does not exist")
-        self.product_id = product_id
-
-
-class InsufficientStock(Exception):
-    """A product has fewer units than asked for."""
-
-    def __init__(self, product_id: int, requested: int, available: int) -> None:
-        super().__init__(f"product {product_id} has {available} in stock, {requested} requested")
-        self.product_id = product_id
-        self.requested = requested
-        self.available = available
-
-
-class UnknownReservation(Exception):
-    """No reservation exists for this order."""
-
-
-class ReservationReleased(Exception):
-    """The reservation was released and cannot be committed any more."""
-
-
-class CatalogTx(Protocol):
-    """What the domain may do inside one transaction."""
-
-    def get_products(self, ids: Iterable[int]) -> dict[int, Product]:
-        """Return the products with these ids (missing ones left out)."""
-
-    def set_stock(self, product_id: int, stock: int) -> None:
-        """Set a product's current stock."""
-
-    def get_reservation(self, order_id: str) -> Reservation | None:
-        """Return the reservation of ``order_id`` or None."""
-
-    def add_reservation(self, reservation: Reservation) -> None:
-        """Store a new reservation."""
-
-    def set_reservation_status(self, order_id: str, status: ReservationStatus) -> None:
-        """Change a reservation's status."""
-
-    def restock(self, product_id: int, stock: int) -> None:
-        """Set stock and shift seeded stock by the same delta (the invariant still holds)."""
-
-
-class CatalogStore(Protocol):
-    """catalog's data: reads, plus serialised write transactions."""
-
-    def transaction(self) -> AbstractContextManager[CatalogTx]:
-        """Open one write transaction (serialised, so checks and writes are atomic)."""
-
-    def list_products(self) -> list[Product]:
-        """Return every product by id."""
-
-    def get_product(self, product_id: int) -> Product | None:
-        """Return one product or None."""
-
-    def list_stock(self) -> list[StockRecord]:
-        """Return seeded and current stock per product."""
-
-    def list_reservations(self) -> list[Reservation]:
-        """Return every reservation."""
+from shop.catalog.model import (
+    CatalogRepository,
+    InsufficientStock,
+    Line,
+    Product,
+    Reservation,
+    ReservationReleased,
+    ReservationStatus,
+    UnknownProduct,
+    UnknownReservation,
+)
 
 
 def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
@@ -137,7 +28,7 @@ def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
 class CatalogService:
     """Read products and reserve, release and commit stock."""
 
-    def __init__(self, store: CatalogStore) -> None:
+    def __init__(self, store: CatalogRepository) -> None:
         self.store = store
 
     def list_products(self) -> list[Product]:

@@ -8,27 +8,19 @@ is forwarded downstream as ``X-User-ID``.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, Flask, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shop.gateway.clients import (
-    CartClient,
-    CatalogClient,
-    IdentityClient,
-    OrdersClient,
-    RecommendationsClient,
-)
-from shop.gateway.config import Settings
-from shop.gateway.service import GatewayService
+from shop.gateway.bootstrap import Deps, bootstrap, get_deps
 from shop.kit import api_spec
 from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, operation
-from shop.kit.app import get_kit
 from shop.kit.auth import get_bearer_token, verify_token
 from shop.kit.config import KitSettings
 from shop.kit.errors import DependencyUnavailable
-from shop.kit.resilience import make_clients
+from shop.kit.wire import CatalogProduct
 
 bp = Blueprint("gateway", __name__, url_prefix="/api")
 
@@ -101,6 +93,11 @@ class ProductOut(PeerModel):
     stock: int
     category: str
 
+    @classmethod
+    def of(cls, product: CatalogProduct) -> ProductOut:
+        """Serialise a product as catalog answered it (the same fields, in the public order)."""
+        return cls(**asdict(product))
+
 
 class ProductList(PeerModel):
     """The catalog."""
@@ -164,16 +161,14 @@ def _as(model: type[M], data: Any, dependency: str) -> M:
         ) from None
 
 
-def _peers() -> dict[str, Any]:
-    peers: dict[str, Any] = get_kit(current_app).extras["peers"]
-    return peers
+def _deps() -> Deps:
+    return get_deps(current_app)
 
 
 def authenticate() -> str:
     """Return the user id of a valid bearer token; raise Unauthorized."""
-    settings: Settings = get_kit(current_app).extras["settings"]
     token = get_bearer_token(request.headers.get("Authorization"))
-    return verify_token(token, secret=settings.jwt_secret).user_id
+    return verify_token(token, secret=get_deps(current_app).settings.jwt_secret).user_id
 
 
 # -- auth -------------------------------------------------------------------------------
@@ -184,7 +179,7 @@ def authenticate() -> str:
 )
 def sign_up(body: SignUpIn) -> tuple[SignUpOut, int]:
     """Sign up; 409 when the email is taken."""
-    return _as(SignUpOut, _peers()["identity"].sign_up(body.model_dump()), "identity"), 201
+    return _as(SignUpOut, _deps().identity.sign_up(body.model_dump()), "identity"), 201
 
 
 @operation(
@@ -192,7 +187,7 @@ def sign_up(body: SignUpIn) -> tuple[SignUpOut, int]:
 )
 def log_in(body: LogInIn) -> TokenOut:
     """Log in; 401 on bad credentials."""
-    return _as(TokenOut, _peers()["identity"].log_in(body.model_dump()), "identity")
+    return _as(TokenOut, _deps().identity.log_in(body.model_dump()), "identity")
 
 
 # -- products -------------------------------------------------------------------------
@@ -201,15 +196,14 @@ def log_in(body: LogInIn) -> TokenOut:
 @operation(bp, "GET", "/products", responses={200: ProductList}, peers=("catalog",))
 def list_products() -> ProductList:
     """List the catalog."""
-    return _as(ProductList, _peers()["catalog"].list_products(), "catalog")
+    return ProductList(items=[ProductOut.of(p) for p in _deps().catalog.list_products()])
 
 
 @operation(bp, "GET", f"/products/<{INT_ID}:product_id>", responses={200: ProductPageOut}, peers=("catalog",))
 def get_product_page(product_id: int) -> ProductPageOut:
     """Return a product with suggestions; without them (``degraded``) when recommendations fails."""
-    service: GatewayService = get_kit(current_app).extras["service"]
-    page = service.get_product_page(product_id)
-    product = _as(ProductOut, page.product, "catalog")
+    page = get_deps(current_app).service.get_product_page(product_id)
+    product = ProductOut.of(page.product)
     suggestions = [_as(SuggestionOut, s, "recommendations") for s in page.recommendations]
     return ProductPageOut(
         **product.model_dump(),
@@ -224,7 +218,7 @@ def get_product_page(product_id: int) -> ProductPageOut:
 @operation(bp, "GET", "/cart", auth=True, responses={200: CartOut}, peers=("cart",))
 def get_cart(user_id: str) -> CartOut:
     """Return the caller's cart."""
-    return _as(CartOut, _peers()["cart"].get_cart(user_id), "cart")
+    return _as(CartOut, _deps().cart.get_cart(user_id), "cart")
 
 
 @operation(
@@ -239,7 +233,7 @@ def get_cart(user_id: str) -> CartOut:
 )
 def add_cart_item(user_id: str, body: CartItemIn) -> CartOut:
     """Add units of a product to the caller's cart; 404 unknown product, 409 past 100 units in a line."""
-    return _as(CartOut, _peers()["cart"].add_item(user_id, body.model_dump()), "cart")
+    return _as(CartOut, _deps().cart.add_item(user_id, body.model_dump()), "cart")
 
 
 @operation(
@@ -247,7 +241,7 @@ def add_cart_item(user_id: str, body: CartItemIn) -> CartOut:
 )
 def remove_cart_item(user_id: str, product_id: int) -> CartOut:
     """Remove a product from the caller's cart (idempotent)."""
-    return _as(CartOut, _peers()["cart"].remove_item(user_id, product_id), "cart")
+    return _as(CartOut, _deps().cart.remove_item(user_id, product_id), "cart")
 
 
 # -- checkout and orders ------------------------------------------------------------------
@@ -271,14 +265,14 @@ def checkout(user_id: str, body: CheckoutIn) -> tuple[OrderOut, int]:
     """Turn the caller's cart into a pending order; 409 when the cart is empty."""
     # Without a client key, make one: the gateway→orders call may then be retried safely.
     key = request.headers.get("Idempotency-Key") or f"gw-{uuid.uuid4().hex}"
-    order, status = _peers()["orders"].checkout(user_id, card=body.card, idempotency_key=key)
+    order, status = _deps().orders.checkout(user_id, card=body.card, idempotency_key=key)
     return _as(OrderOut, order, "orders"), 200 if status == 200 else 201
 
 
 @operation(bp, "GET", "/orders", auth=True, responses={200: OrderList}, peers=("orders",))
 def list_orders(user_id: str) -> OrderList:
     """List the caller's orders."""
-    return _as(OrderList, _peers()["orders"].list_orders(user_id), "orders")
+    return _as(OrderList, _deps().orders.list_orders(user_id), "orders")
 
 
 @operation(
@@ -291,7 +285,7 @@ def list_orders(user_id: str) -> OrderList:
 )
 def get_order(user_id: str, order_id: str) -> OrderOut:
     """Return one of the caller's orders; anyone else's is a 404."""
-    return _as(OrderOut, _peers()["orders"].get_order(user_id, order_id), "orders")
+    return _as(OrderOut, _deps().orders.get_order(user_id, order_id), "orders")
 
 
 class NotificationOut(ApiModel):
@@ -321,23 +315,11 @@ class NotificationList(ApiModel):
 )
 def get_order_notifications(user_id: str, order_id: str) -> NotificationList:
     """Return the emails sent about one of the caller's orders; anyone else's is a 404."""
-    return _as(NotificationList, _peers()["orders"].get_notifications(user_id, order_id), "orders")
+    return _as(NotificationList, _deps().orders.get_notifications(user_id, order_id), "orders")
 
 
-def init_app(app: Flask, kit: KitSettings, settings: Settings) -> None:
-    """Wire the peers, the token check and the public routes into ``app``."""
-    clients = make_clients(app, kit)
-    catalog = CatalogClient(clients["catalog"])
-    recommendations = RecommendationsClient(clients["recommendations"])
-    state = get_kit(app)
-    state.extras["settings"] = settings
-    state.extras["peers"] = {
-        "identity": IdentityClient(clients["identity"]),
-        "catalog": catalog,
-        "cart": CartClient(clients["cart"]),
-        "orders": OrdersClient(clients["orders"]),
-        "recommendations": recommendations,
-    }
-    state.extras["service"] = GatewayService(catalog, recommendations, limit=settings.recommendations_limit)
+def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:
+    """Build gateway's dependencies and register the public routes on ``app`` (the kit's setup hook)."""
+    bootstrap(app, kit, env)
     app.register_blueprint(bp)
     api_spec.init_app(app, authenticate=authenticate)

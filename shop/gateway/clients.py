@@ -12,6 +12,7 @@ import structlog
 
 from shop.kit.peers import ensure_success, get_json, path_segment
 from shop.kit.resilience import ResilientClient
+from shop.kit.wire import CatalogProduct, decode_product, decode_products
 
 log = structlog.get_logger(__name__)
 
@@ -41,15 +42,14 @@ class CatalogClient:
     def __init__(self, client: ResilientClient) -> None:
         self.client = client
 
-    def list_products(self) -> dict[str, Any]:
+    def list_products(self) -> list[CatalogProduct]:
         """Return the catalog."""
-        return get_json(ensure_success(self.client.get("/products"), "catalog"), "catalog")
+        return decode_products(get_json(ensure_success(self.client.get("/products"), "catalog"), "catalog"))
 
-    def get_product(self, product_id: int) -> dict[str, Any]:
+    def get_product(self, product_id: int) -> CatalogProduct:
         """Return one product; 404 passes through."""
         resp = ensure_success(self.client.get(f"/products/{product_id}"), "catalog")
-        body: dict[str, Any] = get_json(resp, "catalog")
-        return body
+        return decode_product(get_json(resp, "catalog"))
 
 
 class RecommendationsClient:
@@ -84,7 +84,10 @@ class CartClient:
     def get_cart(self, user_id: str) -> dict[str, Any]:
         """Return the user's cart."""
         return get_json(
-            ensure_success(self.client.get(f"/carts/{path_segment(user_id)}", headers=_user(user_id)), "cart"), "cart"
+            ensure_success(
+                self.client.get(f"/carts/{path_segment(user_id)}", headers=_user(user_id)), "cart"
+            ),
+            "cart",
         )
 
     def add_item(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +97,9 @@ class CartClient:
 
     def remove_item(self, user_id: str, product_id: int) -> dict[str, Any]:
         """Remove a product from the cart."""
-        resp = self.client.delete(f"/carts/{path_segment(user_id)}/items/{product_id}", headers=_user(user_id))
+        resp = self.client.delete(
+            f"/carts/{path_segment(user_id)}/items/{product_id}", headers=_user(user_id)
+        )
         return get_json(ensure_success(resp, "cart"), "cart")
 
 

@@ -2,33 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
-
-RECOMMENDATIONS = "recommendations"
-
-
-class ProductSource(Protocol):
-    """catalog, as the gateway sees it (critical: its errors propagate)."""
-
-    def get_product(self, product_id: int) -> dict[str, Any]:
-        """Return one product; raise NotFound or a dependency error."""
-
-
-class SuggestionSource(Protocol):
-    """recommendations, as the gateway sees it (non-critical)."""
-
-    def suggest(self, product_id: int, *, limit: int) -> list[dict[str, Any]] | None:
-        """Return suggestions, or None when recommendations failed, timed out or is cut off."""
-
-
-@dataclass(frozen=True)
-class ProductPage:
-    """A product, its suggestions, and the parts that could not be served."""
-
-    product: dict[str, Any]
-    recommendations: list[dict[str, Any]]
-    degraded: tuple[str, ...]
+from shop.gateway.model import RECOMMENDATIONS, ProductPage, ProductSource, SuggestionSource
 
 
 class GatewayService:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app
 from pydantic import Field
 
-from shop.identity.config import Settings
-from shop.identity.service import BadCredentials, EmailTaken, IdentityService
-from shop.identity.store import Argon2Hasher, Base, JwtIssuer, SqlUserRepository
+from shop.identity.bootstrap import bootstrap, get_deps
+from shop.identity.model import BadCredentials, EmailTaken
+from shop.identity.service import IdentityService
 from shop.kit import api_spec
 from shop.kit.api_spec import EMAIL_PATTERN, ApiModel, operation
-from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
-from shop.kit.db import init_service_db, make_session_factory
-from shop.kit.errors import Conflict, Unauthorized
+from shop.kit.errors import Conflict, Unauthorized, map_domain_errors
 
 bp = Blueprint("identity", __name__)
+map_domain_errors(bp, {EmailTaken: Conflict, BadCredentials: Unauthorized})
 
 
 class SignUpIn(ApiModel):
@@ -51,17 +50,13 @@ class TokenOut(ApiModel):
 
 
 def _service() -> IdentityService:
-    service: IdentityService = get_kit(current_app).extras["service"]
-    return service
+    return get_deps(current_app).service
 
 
 @operation(bp, "POST", "/users", body=SignUpIn, responses={201: SignUpOut}, errors=(409,))
 def sign_up(body: SignUpIn) -> SignUpOut:
     """Sign a user up; 409 when the email is taken."""
-    try:
-        user, token = _service().sign_up(email=body.email, password=body.password, name=body.name)
-    except EmailTaken:
-        raise Conflict("this email is already registered", code="email_taken") from None
+    user, token = _service().sign_up(email=body.email, password=body.password, name=body.name)
     return SignUpOut(user_id=user.user_id, email=user.email, name=user.name, access_token=token)
 
 
@@ -69,27 +64,12 @@ def sign_up(body: SignUpIn) -> SignUpOut:
 def log_in(body: LogInIn) -> TokenOut:
     """Exchange an email and password for an access token; 401 on bad credentials."""
     service = _service()
-    try:
-        token = service.log_in(email=body.email, password=body.password)
-    except BadCredentials:
-        raise Unauthorized("wrong email or password", code="bad_credentials") from None
+    token = service.log_in(email=body.email, password=body.password)
     return TokenOut(access_token=token, expires_in=service.tokens.ttl_s)
 
 
-def init_app(app: Flask, kit: KitSettings, settings: Settings) -> None:
-    """Wire identity's store, hasher, token issuer and routes into ``app``."""
-    engine = init_service_db(app, Base.metadata, "identity.sqlite3")
-    sessions = make_session_factory(engine)
-    state = get_kit(app)
-    state.extras["service"] = IdentityService(
-        SqlUserRepository(sessions),
-        Argon2Hasher(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-        ),
-        JwtIssuer(secret=settings.jwt_secret, ttl_s=settings.token_ttl_s),
-    )
-
+def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:
+    """Build identity's dependencies and register its routes on ``app`` (the kit's setup hook)."""
+    bootstrap(app, kit, env)
     app.register_blueprint(bp)
     api_spec.init_app(app)

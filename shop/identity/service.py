@@ -3,55 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Protocol
 
-
-@dataclass(frozen=True)
-class User:
-    """A registered user; ``password_hash`` is the argon2 hash, never the password."""
-
-    user_id: str
-    email: str
-    name: str
-    password_hash: str
-
-
-class EmailTaken(Exception):
-    """Another user already has this email."""
-
-
-class BadCredentials(Exception):
-    """The email is unknown or the password does not match."""
-
-
-class UserRepository(Protocol):
-    """Where users live."""
-
-    def add(self, user: User) -> None:
-        """Store a new user; raise EmailTaken when the email exists."""
-
-    def get_by_email(self, email: str) -> User | None:
-        """Return the user with ``email`` or None."""
-
-
-class PasswordHasher(Protocol):
-    """A slow password KDF."""
-
-    def hash(self, password: str) -> str:
-        """Return the encoded hash of ``password``."""
-
-    def verify(self, encoded: str, password: str) -> bool:
-        """Say whether ``password`` matches ``encoded``."""
-
-
-class TokenIssuer(Protocol):
-    """Signs access tokens."""
-
-    ttl_s: int
-
-    def issue(self, user: User) -> str:
-        """Return an access token for ``user``."""
+from shop.identity.model import BadCredentials, EmailTaken, PasswordHasher, TokenIssuer, User, UserRepository
 
 
 def normalize_email(email: str) -> str:

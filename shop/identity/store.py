@@ -1,44 +1,38 @@
-"""identity's tables and adapters: users in SQLite, argon2 hashing, JWT issue."""
+"""identity's table (SQLAlchemy Core) and adapters: users in SQLite, argon2 hashing, JWT issue."""
 
 from __future__ import annotations
 
 import argon2
-from sqlalchemy import String
+from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from shop.identity.service import EmailTaken, User
+from shop.identity.model import EmailTaken, User
 from shop.kit.auth import issue_token
-from shop.kit.db import session_scope
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True, index=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+)
 
 
-class Base(DeclarativeBase):
-    """identity's tables."""
-
-
-class UserRow(Base):
-    """A user row."""
-
-    __tablename__ = "users"
-
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str] = mapped_column(String(200))
-
-
-class SqlUserRepository:
+class UserStore:
     """Users in identity's SQLite file."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def add(self, user: User) -> None:
         """Store a new user; raise EmailTaken on the unique email."""
         try:
-            with session_scope(self.sessions) as s:
-                s.add(
-                    UserRow(
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(users).values(
                         user_id=user.user_id,
                         email=user.email,
                         name=user.name,
@@ -50,8 +44,8 @@ class SqlUserRepository:
 
     def get_by_email(self, email: str) -> User | None:
         """Return the user with ``email`` or None."""
-        with self.sessions() as s:
-            row = s.query(UserRow).filter_by(email=email).one_or_none()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.email == email)).one_or_none()
             if row is None:
                 return None
             return User(user_id=row.user_id, email=row.email, name=row.name, password_hash=row.password_hash)

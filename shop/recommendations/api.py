@@ -7,14 +7,14 @@ from pydantic import Field
 
 from shop.kit import api_spec
 from shop.kit.api_spec import INT_ID, ApiModel, QueryModel, operation
-from shop.kit.app import get_kit
 from shop.kit.config import KitSettings
-from shop.kit.errors import NotFound
-from shop.kit.resilience import make_clients
-from shop.recommendations.clients import CatalogClient
-from shop.recommendations.service import RecommendationService, UnknownProduct
+from shop.kit.errors import NotFound, map_domain_errors
+from shop.recommendations.bootstrap import bootstrap, get_deps
+from shop.recommendations.model import UnknownProduct
+from shop.recommendations.service import RecommendationService
 
 bp = Blueprint("recommendations", __name__)
+map_domain_errors(bp, {UnknownProduct: NotFound})
 
 
 class LimitQuery(QueryModel):
@@ -39,8 +39,7 @@ class RecommendationsOut(ApiModel):
 
 
 def _service() -> RecommendationService:
-    service: RecommendationService = get_kit(current_app).extras["service"]
-    return service
+    return get_deps(current_app).service
 
 
 @operation(
@@ -53,19 +52,15 @@ def _service() -> RecommendationService:
 )
 def recommend(product_id: int, query: LimitQuery) -> RecommendationsOut:
     """Suggest products like this one: same category first, then popular; 404 unknown product."""
-    try:
-        items = _service().recommend(product_id, limit=query.limit)
-    except UnknownProduct as exc:
-        raise NotFound(str(exc), code="unknown_product", details={"product_id": exc.product_id}) from None
+    items = _service().recommend(product_id, limit=query.limit)
     return RecommendationsOut(
         product_id=product_id,
         items=[SuggestionOut(id=p.id, name=p.name, price_cents=p.price_cents) for p in items],
     )
 
 
-def init_app(app: Flask, kit: KitSettings) -> None:
-    """Wire the catalog client and routes into ``app`` (recommendations keeps no data of its own)."""
-    clients = make_clients(app, kit)
-    get_kit(app).extras["service"] = RecommendationService(CatalogClient(clients["catalog"]))
+def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:
+    """Build recommendations' dependencies and register its routes on ``app`` (the kit's setup hook)."""
+    bootstrap(app, kit, env)
     app.register_blueprint(bp)
     api_spec.init_app(app)

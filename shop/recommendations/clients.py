@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shop.kit.peers import ensure_success, get_json
 from shop.kit.resilience import ResilientClient
-from shop.recommendations.service import ProductInfo
+from shop.kit.wire import CatalogProduct, decode_products
 
 
 class CatalogClient:
@@ -13,16 +13,6 @@ class CatalogClient:
     def __init__(self, client: ResilientClient) -> None:
         self.client = client
 
-    def list_products(self) -> list[ProductInfo]:
+    def list_products(self) -> list[CatalogProduct]:
         """Return every product."""
-        body = get_json(ensure_success(self.client.get("/products"), "catalog"), "catalog")
-        return [
-            ProductInfo(
-                id=int(i["id"]),
-                name=str(i["name"]),
-                price_cents=int(i["price_cents"]),
-                category=str(i["category"]),
-                stock=int(i["stock"]),
-            )
-            for i in body["items"]
-        ]
+        return decode_products(get_json(ensure_success(self.client.get("/products"), "catalog"), "catalog"))

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from shop.kit.wire import CatalogProduct
+from shop.recommendations.model import ProductSource, UnknownProduct
 
 
-@dataclass(frozen=True)
-class ProductInfo:
-    """What recommendations knows about a product."""
-
-    id: int
-    name: str
-    price_cents: int
-    category: str
-    stock: int
-
-
-class UnknownProduct(Exception):
-    """The catalog has no such product."""
-
-    def __init__(self, product_id: int) -> None:
-        super().__init__(f"product {product_id} does not exist")
-        self.product_id = product_id
-
-
-class ProductSource(Protocol):
-    """catalog, as recommendations sees it."""
-
-    def list_products(self) -> list[ProductInfo]:
-        """Return every product."""
-
-
-def rank_popular(products: list[ProductInfo]) -> list[ProductInfo]:
+def rank_popular(products: list[CatalogProduct]) -> list[CatalogProduct]:
     """Order products most popular first: in stock before sold out, then fewest units left (most sold), then id."""
     return sorted(products, key=lambda p: (p.stock == 0, p.stock, p.id))
 
@@ -43,7 +17,7 @@ class RecommendationService:
     def __init__(self, catalog: ProductSource) -> None:
         self.catalog = catalog
 
-    def recommend(self, product_id: int, *, limit: int) -> list[ProductInfo]:
+    def recommend(self, product_id: int, *, limit: int) -> list[CatalogProduct]:
         """Return up to ``limit`` other products for ``product_id``; raise UnknownProduct."""
         products = self.catalog.list_products()
         target = next((p for p in products if p.id == product_id), None)

@@ -9,24 +9,18 @@ import pytest
 from flask.testing import FlaskClient
 
 from shop.cart import create_app
-from shop.cart.clients import CatalogClient
-from shop.cart.service import CartService
 from shop.catalog import create_app as create_catalog
-from shop.kit.app import get_kit
 from tests.unit.peer_fakes import dead_client, service_env, wsgi_client
 
 pytestmark = pytest.mark.unit
 
 
 def _cart_app(tmp_path: Path, catalog_up: bool = True) -> FlaskClient:
-    app = create_app(env=service_env(tmp_path, "cart"))
-    state = get_kit(app)
-    store = state.extras["service"].store
     if catalog_up:
         peer = wsgi_client("catalog", create_catalog(env=service_env(tmp_path, "catalog")), caller="cart")
     else:
         peer = dead_client("catalog", caller="cart")
-    state.extras["service"] = CartService(store, CatalogClient(peer))
+    app = create_app(test_config={"PEERS": {"catalog": peer}}, env=service_env(tmp_path, "cart"))
     return app.test_client()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shop.cart.service import MAX_LINE_QTY, CartService, ProductInfo, QuantityLimit, UnknownProduct
+from shop.cart.model import MAX_LINE_QTY, ProductInfo, QuantityLimit, UnknownProduct
+from shop.cart.service import CartService
 
 pytestmark = pytest.mark.unit
 

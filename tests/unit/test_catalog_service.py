@@ -9,8 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from shop.catalog.service import (
-    CatalogService,
+from shop.catalog.model import (
     InsufficientStock,
     Line,
     Product,
@@ -20,8 +19,8 @@ from shop.catalog.service import (
     StockRecord,
     UnknownProduct,
     UnknownReservation,
-    seed_products,
 )
+from shop.catalog.service import CatalogService, seed_products
 
 pytestmark = pytest.mark.unit
 

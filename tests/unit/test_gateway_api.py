@@ -14,25 +14,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from shop.cart import create_app as create_cart
-from shop.cart.clients import CatalogClient as CartCatalogClient
-from shop.cart.service import CartService
 from shop.catalog import create_app as create_catalog
 from shop.gateway import create_app
-from shop.gateway.clients import (
-    CartClient,
-    CatalogClient,
-    IdentityClient,
-    OrdersClient,
-    RecommendationsClient,
-)
-from shop.gateway.service import GatewayService
 from shop.identity import create_app as create_identity
-from shop.kit.app import get_kit
 from shop.kit.auth import AUDIENCE, ISSUER
 from shop.kit.resilience import ResilientClient
 from shop.recommendations import create_app as create_recommendations
-from shop.recommendations.clients import CatalogClient as RecsCatalogClient
-from shop.recommendations.service import RecommendationService
 from tests.unit.peer_fakes import JWT_SECRET, dead_client, service_env, wsgi_client
 
 pytestmark = pytest.mark.unit
@@ -82,40 +69,32 @@ class Shop:
 
     def __init__(self, tmp_path: Path, *, recommendations_up: bool = True) -> None:
         catalog_app = create_catalog(env=service_env(tmp_path, "catalog"))
-        cart_app = create_cart(env=service_env(tmp_path, "cart"))
-        cart_state = get_kit(cart_app)
-        cart_state.extras["service"] = CartService(
-            cart_state.extras["service"].store,
-            CartCatalogClient(wsgi_client("catalog", catalog_app, caller="cart")),
+        cart_app = create_cart(
+            test_config={"PEERS": {"catalog": wsgi_client("catalog", catalog_app, caller="cart")}},
+            env=service_env(tmp_path, "cart"),
         )
-        recs_app = create_recommendations(env=service_env(tmp_path, "recommendations"))
-        get_kit(recs_app).extras["service"] = RecommendationService(
-            RecsCatalogClient(wsgi_client("catalog", catalog_app, caller="recommendations"))
+        recs_app = create_recommendations(
+            test_config={"PEERS": {"catalog": wsgi_client("catalog", catalog_app, caller="recommendations")}},
+            env=service_env(tmp_path, "recommendations"),
         )
         self.orders = FakeOrders()
         orders_client = ResilientClient(
             "orders", "http://orders.test", caller="gateway", transport=httpx.MockTransport(self.orders)
         )
-        app = create_app(env=service_env(tmp_path, "gateway"))
-        state = get_kit(app)
-        catalog = CatalogClient(wsgi_client("catalog", catalog_app, caller="gateway"))
-        recs = RecommendationsClient(
-            wsgi_client("recommendations", recs_app, caller="gateway")
-            if recommendations_up
-            else dead_client("recommendations", caller="gateway")
-        )
-        state.extras["peers"] = {
-            "identity": IdentityClient(
-                wsgi_client(
-                    "identity", create_identity(env=service_env(tmp_path, "identity")), caller="gateway"
-                )
+        peers = {
+            "identity": wsgi_client(
+                "identity", create_identity(env=service_env(tmp_path, "identity")), caller="gateway"
             ),
-            "catalog": catalog,
-            "cart": CartClient(wsgi_client("cart", cart_app, caller="gateway")),
-            "orders": OrdersClient(orders_client),
-            "recommendations": recs,
+            "catalog": wsgi_client("catalog", catalog_app, caller="gateway"),
+            "cart": wsgi_client("cart", cart_app, caller="gateway"),
+            "orders": orders_client,
+            "recommendations": (
+                wsgi_client("recommendations", recs_app, caller="gateway")
+                if recommendations_up
+                else dead_client("recommendations", caller="gateway")
+            ),
         }
-        state.extras["service"] = GatewayService(catalog, recs)
+        app = create_app(test_config={"PEERS": peers}, env=service_env(tmp_path, "gateway"))
         self.client: FlaskClient = app.test_client()
 
     def sign_up(self, email: str = "ada@example.com") -> dict[str, str]:

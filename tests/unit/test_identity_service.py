@@ -7,7 +7,8 @@ import time
 import jwt
 import pytest
 
-from shop.identity.service import BadCredentials, EmailTaken, IdentityService, User
+from shop.identity.model import BadCredentials, EmailTaken, User
+from shop.identity.service import IdentityService
 from shop.identity.store import Argon2Hasher, JwtIssuer
 from shop.kit.auth import AUDIENCE, ISSUER, get_bearer_token, issue_token, verify_token
 from shop.kit.errors import Unauthorized

@@ -8,24 +8,20 @@ import pytest
 from flask.testing import FlaskClient
 
 from shop.catalog import create_app as create_catalog
-from shop.kit.app import get_kit
 from shop.recommendations import create_app
-from shop.recommendations.clients import CatalogClient
-from shop.recommendations.service import RecommendationService
 from tests.unit.peer_fakes import dead_client, service_env, wsgi_client
 
 pytestmark = pytest.mark.unit
 
 
 def _client(tmp_path: Path, catalog_up: bool = True) -> FlaskClient:
-    app = create_app(env=service_env(tmp_path, "recommendations"))
     if catalog_up:
         peer = wsgi_client(
             "catalog", create_catalog(env=service_env(tmp_path, "catalog")), caller="recommendations"
         )
     else:
         peer = dead_client("catalog", caller="recommendations")
-    get_kit(app).extras["service"] = RecommendationService(CatalogClient(peer))
+    app = create_app(test_config={"PEERS": {"catalog": peer}}, env=service_env(tmp_path, "recommendations"))
     return app.test_client()
 
 

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from shop.recommendations.service import ProductInfo, RecommendationService, UnknownProduct
+from shop.kit.wire import CatalogProduct
+from shop.recommendations.model import UnknownProduct
+from shop.recommendations.service import RecommendationService
 
 pytestmark = pytest.mark.unit
 
 
 class FakeCatalog:
-    def __init__(self, products: list[ProductInfo]) -> None:
+    def __init__(self, products: list[CatalogProduct]) -> None:
         self.products = products
 
-    def list_products(self) -> list[ProductInfo]:
+    def list_products(self) -> list[CatalogProduct]:
         return list(self.products)
 
 
 PRODUCTS = [
-    ProductInfo(1, "Pan", 1000, "kitchen", 50),
-    ProductInfo(2, "Knife", 2000, "kitchen", 10),
-    ProductInfo(3, "Kettle", 3000, "kitchen", 0),
-    ProductInfo(4, "Kite", 500, "toys", 5),
-    ProductInfo(5, "Cube", 700, "toys", 90),
-    ProductInfo(6, "Lamp", 900, "outdoor", 1),
+    CatalogProduct(id=1, name="Pan", price_cents=1000, category="kitchen", stock=50),
+    CatalogProduct(id=2, name="Knife", price_cents=2000, category="kitchen", stock=10),
+    CatalogProduct(id=3, name="Kettle", price_cents=3000, category="kitchen", stock=0),
+    CatalogProduct(id=4, name="Kite", price_cents=500, category="toys", stock=5),
+    CatalogProduct(id=5, name="Cube", price_cents=700, category="toys", stock=90),
+    CatalogProduct(id=6, name="Lamp", price_cents=900, category="outdoor", stock=1),
 ]
 
 
