@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
 
 from shop.kit import admin, errors, faults, health, logs, metrics, resilience, telemetry
 from shop.kit.config import KitSettings
-from shop.kit.health import ReadinessCheck, ReadinessChecks
-from shop.kit.state import get_component, set_component
+from shop.kit.state import set_component
 
 SetupHook = Callable[[Flask, KitSettings], None]
 
@@ -42,24 +40,6 @@ def create_service_app(
     admin.init_app(app)
     resilience.init_app(app, env)
     faults.init_app(app)
-    # transitional: services move to bootstrap.py (issue 13)
-    set_component(app, KitState(settings, get_component(app, ReadinessChecks).checks))
     setup(app, settings)
     return app
 
-
-# transitional: services move to bootstrap.py (issue 13)
-@dataclass
-class KitState:
-    """What services still reach through ``get_kit`` until their ``bootstrap.py`` lands; no kit module uses it."""
-
-    settings: KitSettings
-    # The very dict ``/readyz`` reads, so a check added here counts.
-    readiness_checks: dict[str, ReadinessCheck]
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-# transitional: services move to bootstrap.py (issue 13)
-def get_kit(app: Flask) -> KitState:
-    """Return the transitional kit state of ``app`` (services only; the lead deletes it at merge)."""
-    return get_component(app, KitState)

@@ -14,9 +14,7 @@ from flask import Flask
 
 T = TypeVar("T")
 
-# transitional (front branch): a key of its own while KitState still sits at extensions["shoplab"];
-# the kit branch moves KitState into this registry, after which either key works.
-EXTENSION = "shoplab.components"
+EXTENSION = "shoplab"
 
 
 def set_component(app: Flask, component: object) -> None:
