@@ -32,10 +32,15 @@ from chaos.runner import Observer, Runner, RunnerDeps, RunRecord, SystemClock
 from chaos.samples import AuditOutcome, ProbeResult
 from chaos.toxiproxy import ToxiproxyClient
 from chaos.wiring import run_shop_audit
+from labs.errors import LabError
 from labs.model import Lab, Measure, Settings, Target
 from loadtests.api import LoadSpec, start_load
 
 DEFAULT_SETTINGS = Settings("resilient", {})
+
+
+class FaultsNotCleared(LabError, RuntimeError):
+    """The sweep before a lab state left faults behind; the message lists them."""
 
 
 # -- live settings ------------------------------------------------------------------------------
@@ -97,7 +102,7 @@ def put_in_state(stack: Any, settings: Settings, faults: Sequence[FaultSpec] = (
     with shop_faults(stack) as factory:
         problems = factory.sweep()
         if problems:
-            raise RuntimeError("could not clear the faults: " + "; ".join(problems))
+            raise FaultsNotCleared("could not clear the faults: " + "; ".join(problems))
         done.append("removed every toxic and app-level fault, enabled every edge")
         apply_settings(stack, settings)
         done.append(f"profile {settings.profile} on every service"

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests.errors import LoadTestError
 from loadtests.settings import LoadSettings
 from loadtests.shapes import ShapeParams, get_profile
 from loadtests.thresholds import ThresholdCheck, Thresholds, evaluate_thresholds
@@ -37,7 +38,7 @@ OUTPUT_PREFIX = "locust"
 STARTUP_ALLOWANCE_S = 30.0
 
 
-class LoadError(RuntimeError):
+class LoadError(LoadTestError, RuntimeError):
     """A load run could not start or produced no results; the message says why."""
 
 
