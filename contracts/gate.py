@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from contracts.coverage import find_uncovered_methods
 from contracts.pactfiles import (
@@ -32,9 +31,8 @@ from contracts.pactfiles import (
 )
 from contracts.verify import VerificationResult, verify_pact
 from shop.topology import Topology
-
-if TYPE_CHECKING:
-    from shoplab.runtime.protocol import ShopStack
+from shoplab.runtime.protocol import ShopStack
+from shoplab.runtime.stack import running_stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONSUMER_DIR = Path(__file__).resolve().parent / "consumers"
@@ -190,8 +188,6 @@ def _provider_stack(topology: Topology, stack: ShopStack | None, run_dir: Path |
     if stack is not None:
         yield stack.topology, stack.admin_token
         return
-    from shoplab.runtime.stack import running_stack
-
     # The gate's stack runs the real topology: an edge without a contract has nothing to verify anyway.
     with running_stack(run_dir, Topology(port_offset=topology.port_offset), observability=False) as running:
         yield running.topology, running.admin_token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,9 +94,3 @@ def refresh_committed_pacts(generated_dir: Path, committed_dir: Path = PACT_DIR)
             (committed_dir / item.name).unlink(missing_ok=True)
     return stale
 
-
-def copy_pacts(source_dir: Path, target_dir: Path) -> None:
-    """Copy every pact of ``source_dir`` into ``target_dir``."""
-    target_dir.mkdir(parents=True, exist_ok=True)
-    for name, path in list_pacts(source_dir).items():
-        shutil.copyfile(path, target_dir / name)

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from contracts.errors import ContractError
 from shop.topology import Topology
 
 StateValues = dict[str, Any]
@@ -31,7 +32,7 @@ TeardownFn = Callable[["StateContext", Mapping[str, Any]], None]
 UNAVAILABLE_SUFFIX = " is unavailable"
 
 
-class StateSetupError(RuntimeError):
+class StateSetupError(ContractError, RuntimeError):
     """A provider state could not be made true; the message names the state and the step."""
 
 

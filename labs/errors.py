@@ -23,5 +23,5 @@ class LabInvalid(LabError, ValueError):
         self.source = source
 
 
-class LabSetupFailed(LabError):
+class LabSetupFailed(LabError, RuntimeError):
     """The shop could not be put in a lab's starting state (e.g. a fault would not clear)."""

@@ -27,10 +27,14 @@ from chaos.experiment import FaultSpec, LoadSettings, ProbeKind, ToxicFaultSpec
 from chaos.faults import Fault, ShopFaults
 from chaos.load import PerSecondRun
 from chaos.metrics import ShopMetrics
+from chaos.profiles import build_requests
 from chaos.runner import Observer, Runner, RunnerDeps, RunRecord, SystemClock
 from chaos.samples import AuditOutcome, ProbeResult
 from chaos.toxiproxy import ToxiproxyClient
+from chaos.wiring import run_shop_audit
+from labs.errors import LabSetupFailed
 from labs.model import Lab, Measure, Settings, Target
+from loadtests.api import LoadSpec, start_load
 
 DEFAULT_SETTINGS = Settings("resilient", {})
 
@@ -38,8 +42,6 @@ DEFAULT_SETTINGS = Settings("resilient", {})
 # -- live settings ------------------------------------------------------------------------------
 def settings_bodies(topology: Any, settings: Settings) -> dict[str, dict[str, Any]]:
     """Return each service's ``PUT /admin/resilience`` body; an override reaches every caller of its dependency."""
-    from shoplab.commands.profile import build_requests
-
     flat = [(dep, key, value) for dep, values in settings.overrides.items() for key, value in values.items()]
     return build_requests(topology, settings.profile, flat, topology.service_names)
 
@@ -96,7 +98,7 @@ def put_in_state(stack: Any, settings: Settings, faults: Sequence[FaultSpec] = (
     with shop_faults(stack) as factory:
         problems = factory.sweep()
         if problems:
-            raise RuntimeError("could not clear the faults: " + "; ".join(problems))
+            raise LabSetupFailed("could not clear the faults: " + "; ".join(problems))
         done.append("removed every toxic and app-level fault, enabled every edge")
         apply_settings(stack, settings)
         done.append(f"profile {settings.profile} on every service"
@@ -132,8 +134,6 @@ class LiveShop:
         """Drain and audit through ``chaos.wiring`` when the hypothesis needs it."""
         if not self.audit_wanted:
             return AuditOutcome(True, (), "not audited (the check does not need it)")
-        from chaos.wiring import run_shop_audit
-
         return run_shop_audit(self.stack)
 
 
@@ -170,8 +170,6 @@ class LabLoad:
 
     def start(self, settings: LoadSettings, *, duration_s: float, seed: int, label: str) -> PerSecondRun:
         """Start a bounded run (it stops by itself after ``duration_s``)."""
-        from loadtests.api import LoadSpec, start_load
-
         spec = LoadSpec(host=self.gateway_url, shape=settings.shape, users=settings.users,
                         spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1, **self.knobs)
         out = self.out_root / f"locust-{label}"

@@ -19,6 +19,7 @@ import gevent
 from locust import FastHttpUser, task
 
 from loadtests.arrivals import ArrivalSchedule
+from loadtests.errors import LoadTestError
 from loadtests.outcomes import (
     JourneyTally,
     OrderState,
@@ -32,7 +33,7 @@ from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
 POLL_INTERVAL_S = 0.3
 
 
-class JourneyAborted(Exception):
+class JourneyAborted(LoadTestError):
     """A step failed; the journey ends here as a failure."""
 
 

@@ -175,10 +175,6 @@ class JourneyTally:
         tally.merge(data)
         return tally
 
-    def is_empty(self) -> bool:
-        """Return True when nothing was recorded."""
-        return not self.counts
-
     def completed_histogram(self, journey: str) -> dict[int, int]:
         """Return the latency histogram of a journey's completed (success or degraded) runs."""
         per = self.latency.get(journey, {})

@@ -11,11 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+from loadtests.errors import LoadTestError
+
 # A soak is "bounded": it refuses to run longer than this, so it always ends by itself.
 MAX_SOAK_S = 4 * 3600.0
 
 
-class ShapeError(ValueError):
+class ShapeError(LoadTestError, ValueError):
     """A shape name or parameter is invalid."""
 
 

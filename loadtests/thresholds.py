@@ -18,8 +18,10 @@ from typing import Any
 
 import yaml
 
+from loadtests.errors import LoadTestError
 
-class ThresholdError(ValueError):
+
+class ThresholdError(LoadTestError, ValueError):
     """A thresholds file or flag is malformed."""
 
 

@@ -10,6 +10,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from chaos import session
+from chaos.errors import ExperimentInvalid
+from contracts.gate import GateReport, run_contract_gate
+from shop.topology import Topology
+from shoplab import REPO_ROOT
+from shoplab.runtime.stack import PortTaken, Stack, StackError, default_run_dir
+from shoplab.runtime.tools import ToolMissing
+
 # Not a terminal (CI logs): wide enough for the 7-provider matrix without wrapping its cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
@@ -22,11 +30,8 @@ def command() -> None:
     """Run a CI gate; the exit code says whether it held."""
 
 
-def render_matrix(report: object) -> Table:
+def render_matrix(report: GateReport) -> Table:
     """Build the consumer × provider table of a contract gate report."""
-    from contracts.gate import GateReport
-
-    assert isinstance(report, GateReport)
     consumers = list(dict.fromkeys(e.caller for e in report.edges))
     providers = list(dict.fromkeys(e.callee for e in report.edges))
     table = Table(title="contracts: consumer × provider")
@@ -53,11 +58,6 @@ def render_matrix(report: object) -> Table:
               help="Judge the topology as if it had this edge too (shows what a new arrow needs).")
 def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[str, ...]) -> None:
     """Run every consumer test, verify every provider against the pacts, print the matrix."""
-    from contracts.gate import run_contract_gate
-    from shop.topology import Topology
-    from shoplab.runtime.stack import PortTaken, Stack, StackError, default_run_dir
-    from shoplab.runtime.tools import ToolMissing
-
     extra = []
     for raw in extra_edges:
         caller, sep, callee = raw.partition(":")
@@ -99,8 +99,6 @@ def contracts_gate(use_running: bool, run_dir: Path | None, extra_edges: tuple[s
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def e2e_gate(pytest_args: tuple[str, ...]) -> None:
     """Walk the public checkout flow end to end on a native stack (the e2e test tier); extra args go to pytest."""
-    from shoplab import REPO_ROOT
-
     cmd = [sys.executable, "-m", "pytest", "-m", "e2e", "-q", *pytest_args]
     console.print(f"[dim]{' '.join(cmd)}[/]")
     code = subprocess.run(cmd, cwd=REPO_ROOT, check=False).returncode
@@ -120,19 +118,16 @@ RESILIENCE_GATE_EXPERIMENTS = ("flagship", "retry-storm", "orders-worker-killed"
 @click.option("--full", is_flag=True, help="Full phase durations (the gate runs them --quick by default).")
 def resilience_gate(experiments: str, full: bool) -> None:
     """Run the resilience experiments; fail unless every hypothesis that must hold held."""
-    from chaos.errors import ExperimentInvalid
-    from shoplab.commands.run import load_for_run, run_experiment_cli
-
     names = [n.strip() for n in experiments.split(",") if n.strip()]
     try:  # refuse a bad file before anything starts
-        loaded = [(name, load_for_run(name, profiles=None, quick=not full)) for name in names]
+        loaded = [(name, session.load_for_run(name, profiles=None, quick=not full)) for name in names]
     except ExperimentInvalid as exc:
         err_console.print(f"[red]experiment refused:[/] {exc}")
         sys.exit(2)
     results = []
     for name, exp in loaded:
         console.rule(name)
-        code, out = run_experiment_cli(exp, quick=not full)
+        code, out = session.run_experiment_cli(exp, quick=not full)
         results.append((name, code, out))
     table = Table(title="resilience gate")
     for col in ("experiment", "verdict", "report"):

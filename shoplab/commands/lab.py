@@ -10,7 +10,6 @@ Progress (hints shown, lab 01's answer) is kept in ``<run dir>/labs.json``.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,13 +19,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from chaos.console import ConsoleObserver
+from chaos.session import RichSessionUI, attach_or_start, reports_root
+from shop.topology import Topology
+from shoplab.runtime.stack import Stack, StackError, StackNotRunning, default_run_dir
+from shoplab.runtime.tools import ToolMissing
+
 if TYPE_CHECKING:
     from labs.model import Lab
 
-# labs/ is imported by the commands only: an install without it (the service image) keeps a working CLI.
+# labs/ is imported inside the commands only: an install without it (the service image) keeps a working CLI.
 console = Console()
 err_console = Console(stderr=True)
-PROGRESS_FILE = "labs.json"
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -34,25 +38,17 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def _topology() -> Any:
-    from shop.topology import Topology
-
-    return Topology.from_env()
-
-
 def _lab(number: str) -> Lab:
-    from labs.model import LabInvalid, find_lab
+    from labs.model import LabInvalid, find_lab  # lazy: see the note on labs/ above
 
     try:
-        return find_lab(number, topology=_topology())
+        return find_lab(number, topology=Topology.from_env())
     except LabInvalid as exc:
         _fail(str(exc), 2)
         raise
 
 
 def _attach() -> Any:
-    from shoplab.runtime.stack import Stack, StackNotRunning
-
     try:
         return Stack.attach()
     except StackNotRunning as exc:
@@ -61,43 +57,12 @@ def _attach() -> Any:
 
 def _ensure_running() -> Any:
     """Return the running stack, starting one (left running, like `shoplab up -d`) when none runs."""
-    from shoplab.runtime.stack import Stack, StackError, StackNotRunning
-    from shoplab.runtime.tools import ToolMissing
-
+    ui = RichSessionUI(console, err_console)
     try:
-        return Stack.attach()
-    except StackNotRunning:
-        pass
-    stack = Stack(observability=None)
-    console.print(f"[dim]no stack running in {stack.run_dir}: starting one (stop it with `shoplab down`)[/]")
-    try:
-        with console.status("starting the shop...") as status:
-            stack.up(progress=lambda msg: status.update(msg))
+        stack, _ = attach_or_start(ui, observability=None, note=" (stop it with `shoplab down`)")
     except (StackError, ToolMissing) as exc:
         _fail(str(exc))
     return stack
-
-
-# -- progress -----------------------------------------------------------------------------------
-def read_progress(run_dir: Path) -> dict[str, Any]:
-    """Return the lab progress kept in the run folder (empty when none)."""
-    try:
-        data = json.loads((run_dir / PROGRESS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def write_progress(run_dir: Path, progress: dict[str, Any]) -> None:
-    """Write the lab progress into the run folder."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / PROGRESS_FILE).write_text(json.dumps(progress, indent=2))
-
-
-def _run_dir() -> Path:
-    from shoplab.runtime.stack import default_run_dir
-
-    return default_run_dir()
 
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -109,14 +74,15 @@ def lab() -> None:
 @lab.command("list")
 def list_labs() -> None:
     """List the labs."""
-    from labs.model import LabInvalid, load_all
+    from labs.model import LabInvalid, load_all  # lazy: see the note on labs/ above
+    from labs.progress import read_progress
 
     try:
-        labs = load_all(topology=_topology())
+        labs = load_all(topology=Topology.from_env())
     except LabInvalid as exc:
         _fail(str(exc), 2)
         return
-    current = read_progress(_run_dir()).get("lab")
+    current = read_progress(default_run_dir()).get("lab")
     table = Table(title="shoplab labs")
     for col in ("lab", "title", "what you learn"):
         table.add_column(col)
@@ -131,20 +97,15 @@ def list_labs() -> None:
 @click.argument("number")
 def start(number: str) -> None:
     """Put the shop (started if needed) in lab NUMBER's starting state and print the task."""
-    from labs.runner import start_lab
+    from labs import session  # lazy: see the note on labs/ above
 
     item = _lab(number)
     stack = _ensure_running()
     try:
-        done = start_lab(stack, item)
+        done = session.start(stack, item)
     except Exception as exc:  # the admin API or toxiproxy refused: say what and stop
         _fail(f"could not set the starting state: {exc} (is the shop healthy? `shoplab status`)")
         return
-    progress = read_progress(stack.run_dir)
-    progress["lab"] = item.number
-    progress.setdefault("hints", {})[item.number] = 0
-    progress.setdefault("answers", {}).pop(item.number, None)
-    write_progress(stack.run_dir, progress)
     console.rule(f"[bold]lab {item.number}: {item.title}")
     for line in done:
         console.print(f"  [dim]• {escape(line)}[/]")
@@ -165,12 +126,9 @@ def start(number: str) -> None:
               help="Where the report folder goes (default: reports/ or SHOPLAB_REPORTS_DIR).")
 def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None) -> None:
     """Run lab NUMBER's short experiment on the live settings; print each number next to its target."""
-    from chaos.console import ConsoleObserver
-    from chaos.journal import get_versions
-    from chaos.report import report_dir_name, write_report
-    from chaos.signals import raise_on_sigterm, signals_deferred
-    from labs.runner import check_stack_ready, get_live_settings, run_check
-    from shoplab.commands.run import reports_root
+    from labs import session  # lazy: see the note on labs/ above
+    from labs.progress import read_progress
+    from labs.runner import check_stack_ready
 
     item = _lab(number)
     stack = _attach()
@@ -193,20 +151,8 @@ def check(number: str, quick: bool, answer: str | None, reports_dir: Path | None
     console.rule(f"[bold]check lab {item.number}: {item.title}")
     console.print(f"{exp.duration_s:g} s of load on the live settings{' (quick)' if quick else ''}"
                   + (f", with {answer} healed" if answer else ""))
-    out = (reports_dir or reports_root()) / report_dir_name(f"lab-{item.number}")
-    live = get_live_settings(stack)  # what was measured: the journal keeps it to re-run the check
-    with raise_on_sigterm():
-        result = run_check(stack, item, quick=quick, out_dir=out, answer=answer,
-                           observers=[ConsoleObserver(console)])
-        with signals_deferred():
-            try:
-                index = write_report(out, result.record, settings={
-                    "lab": item.name, "quick": quick, "answer": answer, "port_offset": stack.topology.port_offset,
-                    "run_dir": str(stack.run_dir), "argv": sys.argv,
-                    "live_settings": live}, versions=get_versions(None))
-            except Exception as exc:  # the verdict stands without the report
-                index = None
-                result.problems.append(f"report not written: {exc!r}")
+    result, index = session.check(stack, item, quick=quick, answer=answer, reports_root=reports_dir or reports_root(),
+                                  observers=[ConsoleObserver(console)])
     table = Table(title=f"lab {item.number}: measured vs target")
     for col in ("", "measure", "measured", "target", "detail"):
         table.add_column(col, overflow="fold")  # a learner must read the whole label, not an ellipsis
@@ -240,26 +186,25 @@ def _shown(result: Any) -> str:
 @click.argument("number")
 def hint(number: str) -> None:
     """Print lab NUMBER's next hint."""
+    from labs.session import next_hint  # lazy: see the note on labs/ above
+
     item = _lab(number)
-    run_dir = _run_dir()
-    progress = read_progress(run_dir)
-    shown = int(progress.setdefault("hints", {}).get(item.number, 0))
-    if shown >= len(item.hints):
+    shown = next_hint(default_run_dir(), item)
+    if shown is None:
         console.print(f"no more hints for lab {item.number} ({len(item.hints)} given); "
                       f"`shoplab lab solution {item.number}` applies the solution")
         for i, text in enumerate(item.hints, 1):
             console.print(f"[dim]hint {i}:[/] {escape(text)}")
         return
     console.print(f"[bold]hint {shown + 1}/{len(item.hints)}:[/] {escape(item.hints[shown])}")
-    progress["hints"][item.number] = shown + 1
-    write_progress(run_dir, progress)
 
 
 @lab.command("solution")
 @click.argument("number")
 def solution(number: str) -> None:
     """Apply lab NUMBER's solution to the running shop and print what it changed."""
-    from labs.runner import apply_settings, get_live_settings
+    from labs.runner import apply_settings, get_live_settings  # lazy: see the note on labs/ above
+    from labs.session import record_answer
 
     item = _lab(number)
     stack = _attach()
@@ -286,9 +231,7 @@ def solution(number: str) -> None:
     else:
         console.print("the live configuration already was the solution")
     if sol.answer:
-        progress = read_progress(stack.run_dir)
-        progress.setdefault("answers", {})[item.number] = sol.answer
-        write_progress(stack.run_dir, progress)
+        record_answer(stack.run_dir, item, sol.answer)
         console.print(f"answer: [bold]{sol.answer}[/] (recorded: `shoplab lab check {item.number}` uses it)")
     if sol.explanation:
         console.print(escape(sol.explanation))
@@ -304,17 +247,14 @@ def _describe(live: dict[str, Any]) -> str:
 @lab.command("reset")
 def reset() -> None:
     """Return the shop to its default: profile resilient, no overrides, no toxics, no app faults."""
-    from labs.runner import reset_shop
+    from labs import session  # lazy: see the note on labs/ above
 
     stack = _attach()
     try:
-        done = reset_shop(stack)
+        done = session.reset(stack)
     except Exception as exc:
         _fail(f"could not reset: {exc}")
         return
-    progress = read_progress(stack.run_dir)
-    progress.pop("lab", None)
-    write_progress(stack.run_dir, progress)
     for line in done:
         console.print(f"  [dim]• {escape(line)}[/]")
     console.print("the shop is back to its default state")

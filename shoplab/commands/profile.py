@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import click
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from shop.kit.errors import ValidationFailed
-from shop.kit.resilience.policy import PROFILES, parse_value
+from chaos import profiles
+from shop.kit.resilience.policy import PROFILES
 from shop.topology import Topology
+from shoplab.runtime.stack import Stack, StackNotRunning
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,42 +30,22 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def parse_override(raw: str) -> tuple[str, str, Any]:
+def parse_override(raw: str) -> profiles.Override:
     """Parse ``dep.key=value`` into (dependency, key, validated value); raise click.BadParameter."""
-    target, sep, text = raw.partition("=")
-    dep, dot, key = target.strip().partition(".")
-    if not sep or not dot or not dep or not key:
-        raise click.BadParameter(f"{raw!r} is not dependency.key=value (e.g. catalog.read_timeout_s=0.3)")
-    lowered = text.strip().lower()
-    value: Any
-    if lowered in ("null", "none", "off"):
-        value = None
-    elif lowered in ("true", "false"):
-        value = lowered == "true"
-    else:
-        try:
-            value = int(text) if text.strip().lstrip("-").isdigit() else float(text)
-        except ValueError:
-            raise click.BadParameter(f"{raw!r}: {text!r} is not a number, true/false or null") from None
     try:
-        return dep, key, parse_value(key, value)
-    except ValidationFailed as exc:
-        raise click.BadParameter(f"{raw!r}: {exc.message}") from None
+        return profiles.parse_override(raw)
+    except profiles.ProfileInvalid as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def build_requests(
-    topology: Topology, profile: str, overrides: Iterable[tuple[str, str, Any]], services: Iterable[str]
+    topology: Topology, profile: str, overrides: Iterable[profiles.Override], services: Iterable[str]
 ) -> dict[str, dict[str, Any]]:
-    """Return the ``PUT /admin/resilience`` body for each service; an override reaches every caller of its dependency."""
-    chosen = list(services)
-    bodies: dict[str, dict[str, Any]] = {s: {"profile": profile, "overrides": {}} for s in chosen}
-    for dep, key, value in overrides:
-        callers = [s for s in chosen if dep in topology.service(s).calls]
-        if not callers:
-            raise click.BadParameter(f"no selected service calls {dep!r}: the override {dep}.{key} would do nothing")
-        for service in callers:
-            bodies[service]["overrides"].setdefault(dep, {})[key] = value
-    return bodies
+    """Return each service's ``PUT /admin/resilience`` body; raise click.BadParameter for a useless override."""
+    try:
+        return profiles.build_requests(topology, profile, overrides, services)
+    except profiles.ProfileInvalid as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("profile")
@@ -75,8 +55,6 @@ def build_requests(
 @click.option("--service", "-s", "services", multiple=True, help="Only these services (default: every one).")
 def command(name: str | None, overrides: tuple[str, ...], services: tuple[str, ...]) -> None:
     """Switch every service to resilience profile NAME at run time (or show the profiles)."""
-    from shoplab.runtime.stack import Stack, StackNotRunning
-
     try:
         stack = Stack.attach()
     except StackNotRunning as exc:
@@ -98,23 +76,14 @@ def command(name: str | None, overrides: tuple[str, ...], services: tuple[str, .
     table = Table(title=f"resilience profile{'' if name is None else ' → ' + name}")
     for col in ("service", "profile", "overrides", "result"):
         table.add_column(col)
-    failed = []
-    with httpx.Client(headers=stack.admin_headers(), timeout=5.0) as http:
-        for service, body in bodies.items():
-            url = topology.service_url(service) + "/admin/resilience"
-            try:
-                resp = http.get(url) if body is None else http.put(url, json=body)
-            except httpx.HTTPError as exc:
-                failed.append(service)
-                table.add_row(service, "-", "-", f"[red]unreachable: {exc!r}[/]")
-                continue
-            if resp.status_code != 200:
-                failed.append(service)
-                table.add_row(service, "-", "-", f"[red]{resp.status_code}: {resp.text[:200]}[/]")
-                continue
-            data = resp.json()
-            shown = ", ".join(f"{d}.{k}={v}" for d, kv in data.get("overrides", {}).items() for k, v in kv.items())
-            table.add_row(service, data.get("profile", "?"), shown or "-", "ok" if body is not None else "")
+    answers = profiles.send_profile_requests(topology, stack.admin_headers(), bodies)
+    for answer in answers:
+        if not answer.ok:
+            table.add_row(answer.service, "-", "-", f"[red]{answer.problem}[/]")
+            continue
+        shown = ", ".join(f"{d}.{k}={v}" for d, kv in answer.overrides.items() for k, v in kv.items())
+        table.add_row(answer.service, answer.profile, shown or "-", "ok" if bodies[answer.service] is not None else "")
     console.print(table)
+    failed = [a.service for a in answers if not a.ok]
     if failed:
         _fail(f"not switched: {', '.join(failed)} (is the stack healthy? `shoplab status`)")

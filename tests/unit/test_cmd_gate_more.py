@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from chaos import session
 from shoplab.commands import gate as cmd_gate
-from shoplab.commands import run as cmd_run
 
 pytestmark = pytest.mark.unit
 
@@ -39,8 +39,8 @@ def test_resilience_gate_fails_when_any_experiment_fails_and_names_it(
         return name
 
     codes = {"flagship": 0, "retry-storm": 1}
-    monkeypatch.setattr(cmd_run, "load_for_run", fake_load)
-    monkeypatch.setattr(cmd_run, "run_experiment_cli", lambda exp, quick: (codes[exp], tmp_path / exp))
+    monkeypatch.setattr(session, "load_for_run", fake_load)
+    monkeypatch.setattr(session, "run_experiment_cli", lambda exp, quick: (codes[exp], tmp_path / exp))
     result = CliRunner().invoke(cmd_gate.command, ["resilience", "--experiments", "flagship,retry-storm"])
     assert result.exit_code == 1
     assert loaded == [("flagship", True), ("retry-storm", True)]
@@ -51,8 +51,8 @@ def test_resilience_gate_fails_when_any_experiment_fails_and_names_it(
 def test_resilience_gate_passes_only_when_every_experiment_held(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(cmd_run, "load_for_run", lambda name, *, profiles, quick: name)
-    monkeypatch.setattr(cmd_run, "run_experiment_cli", lambda exp, quick: (0, tmp_path / exp))
+    monkeypatch.setattr(session, "load_for_run", lambda name, *, profiles, quick: name)
+    monkeypatch.setattr(session, "run_experiment_cli", lambda exp, quick: (0, tmp_path / exp))
     result = CliRunner().invoke(cmd_gate.command, ["resilience", "--experiments", "flagship", "--full"])
     assert result.exit_code == 0
     assert "1 experiments held" in result.output
