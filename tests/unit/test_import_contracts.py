@@ -65,11 +65,6 @@ def test_one_command_importing_another_breaks_the_commands_contract(tmp_path: Pa
     assert "shoplab.commands.audit is not allowed to import shoplab.commands.fault" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wave2/runtime alone: shop.kit still has its cycle (wave2/kit) and labs/gate/lab still import "
-    "command modules (wave2/top); strict, so this marker must go once those branches are merged",
-)
 def test_the_real_tree_keeps_every_import_contract() -> None:
     result = subprocess.run(
         [sys.executable, "-c", LINT, "--no-cache"], cwd=REPO_ROOT,
