@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from chaos.stats.histograms import HIGHEST_MS, HistogramDecodeError, LatencyHistogram
+from loadtests.stats.histograms import HIGHEST_MS, HistogramDecodeError, LatencyHistogram
 
 pytestmark = pytest.mark.unit
 

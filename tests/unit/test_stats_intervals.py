@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.stats.intervals import (
+from loadtests.stats.intervals import (
     samples_for_half_width,
     samples_to_decide,
     smallest_sample_size,

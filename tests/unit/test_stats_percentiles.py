@@ -7,8 +7,8 @@ from math import comb
 
 import pytest
 
-from chaos.stats.histograms import LatencyHistogram
-from chaos.stats.percentiles import (
+from loadtests.stats.histograms import LatencyHistogram
+from loadtests.stats.percentiles import (
     histogram_percentile_interval,
     nearest_rank,
     order_statistic_ranks,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.stats.histograms import LatencyHistogram
-from chaos.stats.intervals import wilson_interval
-from chaos.stats.percentiles import samples_to_decide_percentile
-from chaos.stats.verdicts import Verdict, describe_tolerance, judge_bounds, judge_percentile, judge_ratio
+from loadtests.stats.histograms import LatencyHistogram
+from loadtests.stats.intervals import wilson_interval
+from loadtests.stats.percentiles import samples_to_decide_percentile
+from loadtests.stats.verdicts import Verdict, describe_tolerance, judge_bounds, judge_percentile, judge_ratio
 
 pytestmark = pytest.mark.unit
 

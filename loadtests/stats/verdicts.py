@@ -21,9 +21,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from chaos.stats.histograms import LatencyHistogram
-from chaos.stats.intervals import DEFAULT_CONFIDENCE, RatioInterval, samples_to_decide
-from chaos.stats.percentiles import (
+from loadtests.stats.histograms import LatencyHistogram
+from loadtests.stats.intervals import DEFAULT_CONFIDENCE, RatioInterval, samples_to_decide
+from loadtests.stats.percentiles import (
     PercentileInterval,
     histogram_percentile_interval,
     samples_to_decide_percentile,

@@ -27,8 +27,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chaos.stats.histograms import LatencyHistogram
-from chaos.stats.intervals import DEFAULT_CONFIDENCE, is_on_threshold, smallest_sample_size
+from loadtests.stats.histograms import LatencyHistogram
+from loadtests.stats.intervals import DEFAULT_CONFIDENCE, is_on_threshold, smallest_sample_size
 
 # Binomial terms this far below the largest one are dropped: their total is far below any alpha.
 _NEGLIGIBLE = 1e-18
