@@ -5,24 +5,49 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 STAMP := $(VENV)/.installed
+TOOLS := $(PY) -m shoplab.runtime.tools
+# The package managers' output goes to this log (the one shoplab.runtime.tools writes), shown only on failure.
+SETUP_LOG := $(or $(SHOPLAB_RUN_DIR),$(CURDIR)/.shoplab)/logs/setup.log
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup tools demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
+.PHONY: setup python-packages tools tools-all demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
 
-setup: $(STAMP) tools
+# One line per step, in the columns shoplab.runtime.tools prints: what, where from, how long.
+LINE = printf '%-24s %-36s %s\n'
+# `quiet CMD...`: run CMD with its output appended to the setup log; when it fails, print the
+# command, its exit code, its last 30 lines of output and the log's path, and return its code.
+QUIET = quiet() { \
+  mkdir -p "$(dir $(SETUP_LOG))"; printf '\n$$ %s\n' "$$*" >>"$(SETUP_LOG)"; \
+  local from=$$(( $$(wc -l <"$(SETUP_LOG)") + 1 )); \
+  "$$@" >>"$(SETUP_LOG)" 2>&1 </dev/null && return 0; local code=$$?; \
+  echo "setup failed: \`$$*\` failed with exit code $$code; its last lines of output:" >&2; \
+  tail -n "+$$from" "$(SETUP_LOG)" | tail -n 30 | sed 's/^/  /' >&2; \
+  echo "full log: $(SETUP_LOG)" >&2; return $$code; }
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	@touch $@
+# What the demo needs, nothing more: the Python packages and toxiproxy-server. Jaeger, Prometheus,
+# Chromium and docker-compose are installed by `make test` and `make up`, or on first need.
+setup: python-packages
+	@$(TOOLS) install --for demo
 
-tools: $(STAMP)
-	@$(PY) -m shoplab.runtime.tools install
+python-packages:
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then \
+	  $(LINE) "python packages" "already installed" "$(VENV)"; exit 0; fi; \
+	$(QUIET); started=$$(date +%s%N); \
+	{ test -x $(PY) || quiet $(PYTHON) -m venv $(VENV); } && \
+	quiet $(PY) -m pip install --disable-pip-version-check -e '.[dev]' && touch $(STAMP) && \
+	ms=$$(( ($$(date +%s%N) - started) / 1000000 )) && \
+	$(LINE) "python packages" "pip install -e .[dev] (PyPI)" "$$((ms / 1000)).$$((ms % 1000 / 100)) s"
+
+# Every tool any test tier needs (CI runs this through `make test` on a fresh clone).
+tools-all: python-packages
+	@$(TOOLS) install --for test
+
+tools: tools-all
 
 demo: setup
 	$(VENV)/bin/shoplab demo
 
-test: setup
+test: tools-all
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 	$(MAKE) --no-print-directory test-e2e
@@ -51,7 +76,9 @@ lint: setup
 bench: setup
 	$(PY) -m bench
 
-up: setup
+# `shoplab up` starts Prometheus and Jaeger next to the shop when they are installed: install them first.
+up: python-packages
+	@$(TOOLS) install --for up
 	$(VENV)/bin/shoplab up -d
 
 down:
