@@ -185,7 +185,8 @@ def ensure_tool(name: str, *, install: bool = True) -> Path:
     package = PACKAGES[TOOLS[name].package]
     if not install or not is_installable(package):
         raise ToolMissing(f"{name} is not installed: {TOOLS[name].hint}")
-    Installer(PlainReporter(Console(stderr=True), announce=True)).install(package.name)
+    reporter = PlainReporter(Console(stderr=True), announce=True)
+    Installer(reporter, find=find_tool, installable=is_installable).install(package.name)
     path = find_tool(name)
     if path is None:
         raise InstallFailed(f"{name} was installed but is still not found")
