@@ -10,7 +10,7 @@ TOOLS := $(PY) -m shoplab.runtime.tools
 SETUP_LOG := $(or $(SHOPLAB_RUN_DIR),$(CURDIR)/.shoplab)/logs/setup.log
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup python-packages tools tools-all demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
+.PHONY: setup python-packages dev-packages tools tools-all demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
 
 # One line per step, in the columns shoplab.runtime.tools prints: what, where from, how long.
 LINE = printf '%-24s %-36s %s\n'
@@ -24,19 +24,31 @@ QUIET = quiet() { \
   tail -n "+$$from" "$(SETUP_LOG)" | tail -n 30 | sed 's/^/  /' >&2; \
   echo "full log: $(SETUP_LOG)" >&2; return $$code; }
 
-# What the demo needs, nothing more: the Python packages and toxiproxy-server. Jaeger, Prometheus,
-# Chromium and docker-compose are installed by `make test` and `make up`, or on first need.
+# `pip_step LABEL STAMP ARGS...`: `pip install ARGS` into the venv (made first if missing), quietly, unless
+# STAMP is newer than pyproject.toml. --no-compile: byte-compiling every installed file doubled a fresh
+# clone's install time; Python compiles what it imports on first use.
+PIP_STEP = $(QUIET); pip_step() { \
+  local label=$$1 stamp=$$2; shift 2; \
+  if [ -f "$$stamp" ] && [ "$$stamp" -nt pyproject.toml ]; then $(LINE) "$$label" "already installed" "$(VENV)"; return 0; fi; \
+  local started=$$(date +%s%N); \
+  { test -x $(PY) || quiet $(PYTHON) -m venv $(VENV); } && \
+  quiet $(PY) -m pip install --no-compile --disable-pip-version-check "$$@" && touch "$$stamp" || return; \
+  local ms=$$(( ($$(date +%s%N) - started) / 1000000 )); \
+  $(LINE) "$$label" "pip install $$* (PyPI)" "$$((ms / 1000)).$$((ms % 1000 / 100)) s"; }
+
+# What the demo needs, nothing more: the runtime packages and toxiproxy-server. The dev packages,
+# Jaeger, Prometheus, Chromium and docker-compose come with `make test`, `make lint`, `make up`, or on first need.
 setup: python-packages
 	@$(TOOLS) install --for demo
 
 python-packages:
-	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then \
-	  $(LINE) "python packages" "already installed" "$(VENV)"; exit 0; fi; \
-	$(QUIET); started=$$(date +%s%N); \
-	{ test -x $(PY) || quiet $(PYTHON) -m venv $(VENV); } && \
-	quiet $(PY) -m pip install --disable-pip-version-check -e '.[dev]' && touch $(STAMP) && \
-	ms=$$(( ($$(date +%s%N) - started) / 1000000 )) && \
-	$(LINE) "python packages" "pip install -e .[dev] (PyPI)" "$$((ms / 1000)).$$((ms % 1000 / 100)) s"
+	@$(PIP_STEP); pip_step "python packages" $(STAMP) -e .
+
+# Linters, type checker, schemathesis: what the tests and `make lint` use besides the runtime.
+dev-packages: python-packages
+	@$(PIP_STEP); pip_step "dev packages" $(STAMP)-dev -e '.[dev]'
+
+lint: dev-packages
 
 # Every tool any test tier needs (CI runs this through `make test` on a fresh clone).
 tools-all: python-packages
@@ -47,26 +59,26 @@ tools: tools-all
 demo: setup
 	$(VENV)/bin/shoplab demo
 
-test: tools-all
+test: dev-packages tools-all
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 	$(MAKE) --no-print-directory test-e2e
 	$(MAKE) --no-print-directory test-contracts
 	$(MAKE) --no-print-directory test-observability
 
-test-unit: setup
+test-unit: setup dev-packages
 	$(PYTEST) -m unit -q
 
-test-integration: setup
+test-integration: setup dev-packages
 	$(PYTEST) -m integration -q
 
-test-e2e: setup
+test-e2e: setup dev-packages
 	$(PYTEST) -m e2e -q
 
-test-contracts: setup
+test-contracts: setup dev-packages
 	$(PYTEST) -m contracts -q
 
-test-observability: setup
+test-observability: setup dev-packages
 	$(PYTEST) -m observability -q
 
 lint: setup

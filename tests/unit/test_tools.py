@@ -186,7 +186,7 @@ def test_an_unknown_tool_is_refused_by_name() -> None:
 
 def make_dry_run(target: str) -> str:
     """Return what ``make -n TARGET`` would run (nothing is run)."""
-    proc = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=REPO_ROOT,
+    proc = subprocess.run(["make", "-n", "--no-print-directory", "VENV=.venv", target], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
     return proc.stdout
 
@@ -196,10 +196,14 @@ def test_make_setup_and_make_demo_install_only_what_the_demo_needs() -> None:
         planned = make_dry_run(target)
         assert "shoplab.runtime.tools install --for demo" in planned
         assert "--for test" not in planned and "--for up" not in planned
+        assert "pip_step \"python packages\" .venv/.installed -e ." in planned
+        assert ".[dev]" not in planned  # linters and schemathesis are for the tests
 
 
 def test_make_test_and_make_up_install_their_tools_first() -> None:
-    assert "shoplab.runtime.tools install --for test" in make_dry_run("test")
+    planned = make_dry_run("test")
+    assert "shoplab.runtime.tools install --for test" in planned
+    assert "-e '.[dev]'" in planned
     up = make_dry_run("up")
     assert up.index("shoplab.runtime.tools install --for up") < up.index("shoplab up -d")
 
