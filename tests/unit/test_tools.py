@@ -28,6 +28,7 @@ from shoplab.runtime.tools import (
     setup_log_path,
 )
 from shoplab.runtime.tools.__main__ import main
+from shoplab.runtime.tools.install import apt_install
 from shoplab.runtime.tools.progress import LiveReporter, PlainReporter, format_line, reporter_for
 
 pytestmark = pytest.mark.unit
@@ -265,3 +266,26 @@ def test_ensure_tool_without_go_or_without_install_says_how_to_install(fresh_mac
     fake_go(fresh_machine / "fakebin", fail=False)
     with pytest.raises(ToolMissing, match="toxiproxy-server is not installed"):
         ensure_tool("toxiproxy-server", install=False)
+
+
+def test_the_apt_step_updates_once_then_installs_each_package_quietly(
+    fresh_machine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bin_dir = fresh_machine / "fakebin"
+    bin_dir.mkdir()
+    calls = fresh_machine / "calls"
+    for name, body in (("apt-get", f'echo "$@" >> {calls}; echo "Get:1 http://deb.debian.org bookworm"'),
+                       ("sudo", 'exec "$@"')):
+        script = bin_dir / name
+        script.write_text(f"#!/bin/sh\nPATH=/usr/bin:/bin\n{body}\n")
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    log = SetupLog(fresh_machine / "setup.log")
+    for package in ("chromium", "docker-compose"):
+        apt_install(package)(log, fresh_machine / "tools")
+    assert calls.read_text().splitlines() == [
+        "update -q",
+        "install -y -q --no-install-recommends chromium",
+        "install -y -q --no-install-recommends docker-compose",
+    ]
+    assert "Get:1" in log.path.read_text()
+    assert capsys.readouterr().out == ""
