@@ -5,43 +5,80 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 STAMP := $(VENV)/.installed
+TOOLS := $(PY) -m shoplab.runtime.tools
+# The package managers' output goes to this log (the one shoplab.runtime.tools writes), shown only on failure.
+SETUP_LOG := $(or $(SHOPLAB_RUN_DIR),$(CURDIR)/.shoplab)/logs/setup.log
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup tools demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
+.PHONY: setup python-packages dev-packages tools tools-all demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
 
-setup: $(STAMP) tools
+# One line per step, in the columns shoplab.runtime.tools prints: what, where from, how long.
+LINE = printf '%-24s %-36s %s\n'
+# `quiet CMD...`: run CMD with its output appended to the setup log; when it fails, print the
+# command, its exit code, its last 30 lines of output and the log's path, and return its code.
+QUIET = quiet() { \
+  mkdir -p "$(dir $(SETUP_LOG))"; printf '\n$$ %s\n' "$$*" >>"$(SETUP_LOG)"; \
+  local from=$$(( $$(wc -l <"$(SETUP_LOG)") + 1 )); \
+  "$$@" >>"$(SETUP_LOG)" 2>&1 </dev/null && return 0; local code=$$?; \
+  echo "setup failed: \`$$*\` failed with exit code $$code; its last lines of output:" >&2; \
+  tail -n "+$$from" "$(SETUP_LOG)" | tail -n 30 | sed 's/^/  /' >&2; \
+  echo "full log: $(SETUP_LOG)" >&2; return $$code; }
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	@touch $@
+# `pip_step LABEL STAMP ARGS...`: `pip install ARGS` into the venv (made first if missing), quietly, unless
+# STAMP is newer than pyproject.toml. --no-compile: byte-compiling every installed file doubled a fresh
+# clone's install time; Python compiles what it imports on first use.
+PIP_STEP = $(QUIET); pip_step() { \
+  local label=$$1 stamp=$$2; shift 2; \
+  if [ -f "$$stamp" ] && [ "$$stamp" -nt pyproject.toml ]; then $(LINE) "$$label" "already installed" "$(VENV)"; return 0; fi; \
+  local started=$$(date +%s%N); \
+  { test -x $(PY) || quiet $(PYTHON) -m venv $(VENV); } && \
+  quiet $(PY) -m pip install --no-compile --disable-pip-version-check "$$@" && touch "$$stamp" || return; \
+  local ms=$$(( ($$(date +%s%N) - started) / 1000000 )); \
+  $(LINE) "$$label" "pip install $$* (PyPI)" "$$((ms / 1000)).$$((ms % 1000 / 100)) s"; }
 
-tools: $(STAMP)
-	@$(PY) -m shoplab.runtime.tools install
+# What the demo needs, nothing more: the runtime packages and toxiproxy-server. The dev packages,
+# Jaeger, Prometheus, Chromium and docker-compose come with `make test`, `make lint`, `make up`, or on first need.
+setup: python-packages
+	@$(TOOLS) install --for demo
+
+python-packages:
+	@$(PIP_STEP); pip_step "python packages" $(STAMP) -e .
+
+# Linters, type checker, schemathesis: what the tests and `make lint` use besides the runtime.
+dev-packages: python-packages
+	@$(PIP_STEP); pip_step "dev packages" $(STAMP)-dev -e '.[dev]'
+
+lint: dev-packages
+
+# Every tool any test tier needs (CI runs this through `make test` on a fresh clone).
+tools-all: python-packages
+	@$(TOOLS) install --for test
+
+tools: tools-all
 
 demo: setup
 	$(VENV)/bin/shoplab demo
 
-test: setup
+test: dev-packages tools-all
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 	$(MAKE) --no-print-directory test-e2e
 	$(MAKE) --no-print-directory test-contracts
 	$(MAKE) --no-print-directory test-observability
 
-test-unit: setup
+test-unit: setup dev-packages
 	$(PYTEST) -m unit -q
 
-test-integration: setup
+test-integration: setup dev-packages
 	$(PYTEST) -m integration -q
 
-test-e2e: setup
+test-e2e: setup dev-packages
 	$(PYTEST) -m e2e -q
 
-test-contracts: setup
+test-contracts: setup dev-packages
 	$(PYTEST) -m contracts -q
 
-test-observability: setup
+test-observability: setup dev-packages
 	$(PYTEST) -m observability -q
 
 lint: setup
@@ -52,7 +89,9 @@ lint: setup
 bench: setup
 	$(PY) -m bench
 
-up: setup
+# `shoplab up` starts Prometheus and Jaeger next to the shop when they are installed: install them first.
+up: python-packages
+	@$(TOOLS) install --for up
 	$(VENV)/bin/shoplab up -d
 
 down:

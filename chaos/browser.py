@@ -26,7 +26,9 @@ class RenderResult:
 def render_page(index: Path, *, timeout_s: float = 90.0) -> RenderResult:
     """Load ``index`` (a file, offline) in headless Chromium; return its DOM and console messages.
 
-    Raises ToolMissing (saying how to install it) when chromium is not installed.
+    Installs Debian's chromium on this first need when the machine can (apt-get as root or
+    through sudo); raises ToolMissing (saying how to install it) when it cannot, InstallFailed
+    (with the failing command and the setup log's tail) when the install fails.
     """
     chromium = ensure_tool("chromium")
     with tempfile.TemporaryDirectory(prefix="shoplab-chromium-") as profile:
