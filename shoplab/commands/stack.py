@@ -43,7 +43,7 @@ def _fail(message: str, code: int = 1) -> None:
 @click.option("--timeout", "timeout_s", default=90.0, show_default=True, help="Seconds to wait for readiness.")
 def up(detach: bool, profile: str | None, no_observability: bool, timeout_s: float) -> None:
     """Start toxiproxy, every edge proxy, the services and the worker; wait until ready."""
-    stack = Stack(profile=profile, observability=False if no_observability else None)
+    stack = Stack(profile=profile, observability=not no_observability)
     started = time.monotonic()
     try:
         with console.status("starting the shop...") as status:

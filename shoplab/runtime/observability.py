@@ -20,7 +20,7 @@ import yaml
 from shop.topology import Topology
 from shoplab import REPO_ROOT
 from shoplab.runtime.supervisord import Program
-from shoplab.runtime.tools import find_tool
+from shoplab.runtime.tools import ensure_tool, find_tool
 
 PROMETHEUS = "prometheus"
 JAEGER = "jaeger"
@@ -125,6 +125,12 @@ def jaeger_url(topology: Topology) -> str:
 def otlp_endpoint(topology: Topology) -> str:
     """Return the OTLP/HTTP base URL the services export to (``/v1/traces`` is appended by them)."""
     return f"http://{topology.host}:{topology.jaeger_otlp_port}"
+
+
+def ensure_observability_tools() -> None:
+    """Install Prometheus and Jaeger when missing (the first ``shoplab up`` that asks for them)."""
+    ensure_tool(PROMETHEUS)
+    ensure_tool(JAEGER)
 
 
 def programs(topology: Topology, run_dir: Path) -> list[Program]:

@@ -31,6 +31,7 @@ import httpx
 from shop.topology import Topology
 from shoplab.runtime.containers import ContainerStack, is_containers_mode
 from shoplab.runtime.errors import PollTimeout, PortTaken, StackError, StackNotRunning
+from shoplab.runtime.observability import ensure_observability_tools
 from shoplab.runtime.polling import poll_until
 from shoplab.runtime.ports import ensure_ports_free, is_port_free
 from shoplab.runtime.programs import TOXIPROXY, WORKER, native_programs
@@ -184,6 +185,9 @@ class Stack:
         say = progress or (lambda _msg: None)
         if self.is_running():
             raise StackError(f"a shoplab stack is already running in {self.run_dir}: `shoplab status` shows it")
+        if self._observability is True:
+            # Asked for explicitly (`shoplab up`): install Prometheus and Jaeger on first need.
+            ensure_observability_tools()
         programs = self.programs()
         ensure_ports_free(self._ports(programs), self.topology.host)
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shoplab import REPO_ROOT
+from shoplab.runtime.state import default_run_dir
 from shoplab.runtime.tools.errors import InstallFailed
 
 TAIL_LINES = 30
@@ -17,8 +16,7 @@ TAIL_LINES = 30
 
 def setup_log_path() -> Path:
     """Return the setup log: ``logs/setup.log`` in the run folder (``SHOPLAB_RUN_DIR`` or ``.shoplab/``)."""
-    run_dir = Path(os.environ.get("SHOPLAB_RUN_DIR") or REPO_ROOT / ".shoplab")
-    return run_dir.resolve() / "logs" / "setup.log"
+    return default_run_dir() / "logs" / "setup.log"
 
 
 class SetupLog:
