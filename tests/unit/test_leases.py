@@ -1,0 +1,149 @@
+"""The lease table: renewal, expiry, atomic writes and a corrupt file; leased faults and the reaper's pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos.errors import FaultError
+from chaos.experiment import DownFaultSpec, ProcessAction, ProcessFaultSpec, ToxicFaultSpec
+from chaos.faults import LeasedFaults
+from chaos.leases import LeaseFileCorrupt, LeaseTable, lease_ttl_s
+from chaos.toxiproxy import make_toxic
+
+pytestmark = pytest.mark.unit
+
+
+class FakeWallClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_lease_expires_after_its_ttl_and_a_manual_one_without_ttl_never(tmp_path: Path) -> None:
+    clock = FakeWallClock()
+    table = LeaseTable(tmp_path, clock=clock)
+    run = table.add("run-1", "toxic", "orders__payments", "latency", ttl_s=15, name="latency_downstream")
+    manual = table.add("manual", "down", "cart__catalog", "down", ttl_s=None)
+    clock.now += 14.9
+    assert table.expired() == []
+    clock.now += 0.2
+    assert [x.id for x in table.expired()] == [run.id]
+    clock.now += 10_000
+    assert manual.id not in {x.id for x in table.expired()}
+    assert manual.time_left_s(clock.now) is None
+
+
+def test_renewal_pushes_only_the_owners_leases(tmp_path: Path) -> None:
+    clock = FakeWallClock()
+    table = LeaseTable(tmp_path, clock=clock)
+    mine = table.add("run-1", "app", "payments", "app fault", ttl_s=15)
+    other = table.add("run-2", "app", "orders", "app fault", ttl_s=15)
+    clock.now += 10
+    assert table.renew("run-1", 15) == 1
+    clock.now += 10
+    assert [x.id for x in table.expired()] == [other.id]
+    left = {x.id: x.time_left_s(clock.now) for x in table.read()}
+    assert left[mine.id] == pytest.approx(5.0)
+
+
+def test_the_table_survives_a_new_reader_and_removal(tmp_path: Path) -> None:
+    table = LeaseTable(tmp_path)
+    lease = table.add("manual", "toxic", "gateway__cart", "x", ttl_s=60, name="t1")
+    again = LeaseTable(tmp_path).read()
+    assert again == [lease]
+    table.remove(lease.id)
+    assert LeaseTable(tmp_path).read() == []
+    assert not list(tmp_path.glob(".leases-*.tmp"))  # the atomic write left no temporary file
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"leases": [{"id": 1}]}', '["a"]'])
+def test_a_corrupt_lease_file_raises_a_clear_error_naming_the_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / "leases.json").write_text(text)
+    table = LeaseTable(tmp_path)
+    with pytest.raises(LeaseFileCorrupt) as info:
+        table.read()
+    assert str(tmp_path / "leases.json") in str(info.value)
+    with pytest.raises(LeaseFileCorrupt):
+        table.add("manual", "down", "cart__catalog", "down", ttl_s=None)
+    assert (tmp_path / "leases.json").read_text() == text  # the corrupt file is never overwritten
+
+
+def test_the_ttl_comes_from_the_environment_and_refuses_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOPLAB_LEASE_TTL_S", raising=False)
+    assert lease_ttl_s() == 15.0
+    monkeypatch.setenv("SHOPLAB_LEASE_TTL_S", "6")
+    assert lease_ttl_s() == 6.0
+    monkeypatch.setenv("SHOPLAB_LEASE_TTL_S", "soon")
+    with pytest.raises(Exception, match="SHOPLAB_LEASE_TTL_S"):
+        lease_ttl_s()
+
+
+class RecordingFault:
+    def __init__(self, fail_rollback: bool = False) -> None:
+        self.description = "fake"
+        self.fail_rollback = fail_rollback
+
+    def apply(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        if self.fail_rollback:
+            raise FaultError("refused")
+
+
+class Factory:
+    def __init__(self, table: LeaseTable, fail_rollback: bool = False) -> None:
+        self.table = table
+        self.fail_rollback = fail_rollback
+        self.leases_seen_at_apply: list[int] = []
+
+    def build(self, spec: object) -> RecordingFault:
+        fault = RecordingFault(self.fail_rollback)
+        table = self.table
+
+        def apply() -> None:
+            self.leases_seen_at_apply.append(len(table.read()))
+
+        fault.apply = apply  # type: ignore[method-assign]
+        return fault
+
+    def sweep(self) -> list[str]:
+        return []
+
+
+def test_a_leased_fault_is_leased_before_it_is_applied_and_released_after_rollback(tmp_path: Path) -> None:
+    table = LeaseTable(tmp_path)
+    inner = Factory(table)
+    faults = LeasedFaults(inner, table, "run-9", 15)
+    fault = faults.build(ToxicFaultSpec("orders__payments", make_toxic("latency", latency_ms=100)))
+    fault.apply()
+    assert inner.leases_seen_at_apply == [1]
+    (lease,) = table.read()
+    assert (lease.owner, lease.kind, lease.target, lease.name) == ("run-9", "toxic", "orders__payments",
+                                                                   "latency_downstream")
+    fault.rollback()
+    assert table.read() == []
+
+
+def test_a_failed_rollback_keeps_the_lease_for_the_reaper(tmp_path: Path) -> None:
+    table = LeaseTable(tmp_path)
+    fault = LeasedFaults(Factory(table, fail_rollback=True), table, "run-9", 15).build(DownFaultSpec("cart__catalog"))
+    fault.apply()
+    with pytest.raises(FaultError):
+        fault.rollback()
+    assert [x.kind for x in table.read()] == ["down"]
+
+
+def test_process_faults_carry_no_lease_and_a_sweep_keeps_profile_leases(tmp_path: Path) -> None:
+    table = LeaseTable(tmp_path)
+    faults = LeasedFaults(Factory(table), table, "run-9", 15)
+    faults.build(ProcessFaultSpec("orders-worker", ProcessAction.PAUSE)).apply()
+    assert table.read() == []
+    table.add("run-9", "profile", "*", "profile", ttl_s=15, restore="resilient")
+    table.add("manual", "down", "cart__catalog", "down", ttl_s=None)
+    assert faults.sweep() == []
+    assert [x.kind for x in table.read()] == ["profile"]
