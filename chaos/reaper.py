@@ -83,6 +83,7 @@ def run_reaper(run_dir: Path, topology: Topology, admin_token: str, *, interval_
 def main() -> None:
     """Run the reaper of the stack in ``SHOPLAB_RUN_DIR`` (the supervisor passes the environment)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s reaper %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per removal, not per poll
     run_dir = os.environ.get("SHOPLAB_RUN_DIR")
     token = os.environ.get("SHOPLAB_ADMIN_TOKEN")
     if not run_dir or not token:
