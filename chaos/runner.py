@@ -208,6 +208,7 @@ class Runner:
             raise
         except GuardFired as exc:  # the finally below rolls every fault back at once
             pr.aborted = asdict(exc.breach)
+            pr.phases[-1].end_s = clock.monotonic() - t0  # the phase ended here, not when planned
             self._fault_event(pr, t0, exc.breach.phase, "guard_fired", exc.breach.guard, exc.breach.describe())
         except Exception as exc:
             pr.error = f"{type(exc).__name__}: {exc}"

@@ -66,6 +66,7 @@ def test_a_breach_rolls_back_at_once_aborts_that_profile_and_the_next_one_still_
     # naive fails half its journeys: the 5 s window drops below 0.8 on the 3rd faulty second at the latest
     fault_window = next(w for w in naive.phases if w.name == "fault")
     assert fault_window.start_s < fired.t <= fault_window.start_s + 3
+    assert fault_window.end_s == fired.t  # the window shows when the phase really ended
     assert not any(s.phase == "recovery" for s in naive.samples)
     assert not naive.held and resilient.aborted is None and resilient.held
     assert exit_code(record) == 1  # an aborted profile is not a pass, even outside must_hold
