@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from chaos.admin import ShopAdmin
 from chaos.errors import ChaosError
-from chaos.leases import Lease, LeaseTable
+from chaos.leases import Lease, LeaseFileCorrupt, LeaseTable
 from chaos.reaper import undo_lease
 from chaos.toxiproxy import ToxiproxyClient
 
@@ -91,7 +91,12 @@ def clear_all(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: LeaseTable) -
     except ChaosError as exc:
         problems.append(f"toxiproxy reset failed: {exc}")
     problems += [f"clearing app faults on {s} failed" for s in admin.clear_all_faults()]
-    for lease in table.read():
+    try:
+        leases = table.read()
+    except LeaseFileCorrupt as exc:
+        moved = table.quarantine()
+        return [*problems, f"{exc}; moved it to {moved}: a profile a run switched may need `shoplab profile`"]
+    for lease in leases:
         if lease.kind == "profile":
             try:
                 undo_lease(lease, toxiproxy, admin)

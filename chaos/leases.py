@@ -163,6 +163,13 @@ class LeaseTable:
         self._update(change)
         return count
 
+    def quarantine(self) -> Path:
+        """Move a corrupt lease file aside (``leases.json.corrupt-<epoch>``) and return where it went."""
+        with self._locked():
+            target = self.path.with_name(f"{self.path.name}.corrupt-{int(self.clock())}")
+            os.replace(self.path, target)
+            return target
+
     def expired(self) -> list[Lease]:
         """Return the leases that ran out by now."""
         now = self.clock()

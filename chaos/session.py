@@ -200,6 +200,10 @@ def print_outcome(outcome: SessionOutcome, out: Console, err: Console) -> None:
         return
     print_comparison(outcome.record, out)
     out.print(f"report: {outcome.index}")
+    for pr in outcome.record.profiles:
+        if pr.aborted:
+            err.print(f"[red]{pr.profile} aborted[/]: guard {pr.aborted['guard']} fired at t={pr.aborted['t']:.1f} s; "
+                      "every fault was rolled back")
     if outcome.record.interrupted:
         err.print(f"[red]interrupted by {outcome.record.interrupted}[/]: every fault was rolled back")
     elif outcome.code:

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from chaos.errors import FaultError
+from chaos.active import clear_all
+from chaos.errors import AdminError, FaultError
 from chaos.experiment import DownFaultSpec, ProcessAction, ProcessFaultSpec, ToxicFaultSpec
 from chaos.faults import LeasedFaults
 from chaos.leases import LeaseFileCorrupt, LeaseTable, lease_ttl_s
-from chaos.toxiproxy import make_toxic
+from chaos.reaper import reap_once, run_reaper
+from chaos.toxiproxy import Toxic, make_toxic
+from shop.topology import Topology
 
 pytestmark = pytest.mark.unit
 
@@ -147,3 +150,87 @@ def test_process_faults_carry_no_lease_and_a_sweep_keeps_profile_leases(tmp_path
     table.add("manual", "down", "cart__catalog", "down", ttl_s=None)
     assert faults.sweep() == []
     assert [x.kind for x in table.read()] == ["profile"]
+
+
+class FakeToxiproxy:
+    def __init__(self) -> None:
+        self.toxics = {"orders__payments": ["latency_downstream"]}
+        self.disabled = {"cart__catalog"}
+        self.resets = 0
+
+    def list_toxics(self, proxy: str) -> list[Toxic]:
+        return [Toxic(n, "latency", "downstream", 1.0) for n in self.toxics.get(proxy, [])]
+
+    def remove_toxic(self, proxy: str, name: str) -> None:
+        self.toxics[proxy].remove(name)
+
+    def enable_proxy(self, proxy: str) -> None:
+        self.disabled.discard(proxy)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+class FakeAdmin:
+    def __init__(self, fail: bool = False) -> None:
+        self.profiles: list[tuple[str, object]] = []
+        self.cleared: list[str] = []
+        self.fail = fail
+        self.topology = Topology()
+
+    def clear_faults(self, service: str) -> None:
+        if self.fail:
+            raise AdminError("down", service=service)
+        self.cleared.append(service)
+
+    def clear_all_faults(self) -> list[str]:
+        return []
+
+    def set_profile(self, profile: str, services: object = None) -> None:
+        self.profiles.append((profile, services))
+
+
+def test_the_reaper_undoes_only_expired_leases_and_restores_the_profile(tmp_path: Path) -> None:
+    clock = FakeWallClock()
+    table = LeaseTable(tmp_path, clock=clock)
+    table.add("run-1", "toxic", "orders__payments", "latency", ttl_s=15, name="latency_downstream")
+    table.add("run-1", "down", "cart__catalog", "down", ttl_s=15)
+    table.add("run-1", "profile", "*", "profile", ttl_s=15, restore="resilient")
+    table.add("run-2", "app", "payments", "app", ttl_s=60)
+    table.add("manual", "down", "gateway__cart", "down", ttl_s=None)
+    tp, admin = FakeToxiproxy(), FakeAdmin()
+    assert reap_once(table, tp, admin) == ([], [])  # type: ignore[arg-type]
+    clock.now += 16
+    reaped, problems = reap_once(table, tp, admin)  # type: ignore[arg-type]
+    assert problems == [] and [x.kind for x in reaped] == ["toxic", "down", "profile"]
+    assert tp.toxics["orders__payments"] == [] and tp.disabled == set()
+    assert admin.profiles == [("resilient", None)] and admin.cleared == []
+    assert sorted(x.owner for x in table.read()) == ["manual", "run-2"]
+
+
+def test_a_lease_whose_undo_fails_stays_for_the_next_pass(tmp_path: Path) -> None:
+    clock = FakeWallClock()
+    table = LeaseTable(tmp_path, clock=clock)
+    table.add("run-2", "app", "payments", "app", ttl_s=1)
+    clock.now += 2
+    reaped, problems = reap_once(table, FakeToxiproxy(), FakeAdmin(fail=True))  # type: ignore[arg-type]
+    assert reaped == [] and "cannot undo app" in problems[0]
+    assert [x.kind for x in table.read()] == ["app"]
+
+
+def test_the_reaper_reports_a_corrupt_file_once_and_keeps_running(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "leases.json").write_text("{broken")
+    passes = iter(range(3))
+    run_reaper(tmp_path, Topology(), "token", interval_s=0.0, should_stop=lambda: next(passes, None) is None)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and str(tmp_path / "leases.json") in errors[0]
+
+
+def test_clearing_everything_moves_a_corrupt_lease_file_aside(tmp_path: Path) -> None:
+    (tmp_path / "leases.json").write_text("{broken")
+    tp = FakeToxiproxy()
+    problems = clear_all(tp, FakeAdmin(), LeaseTable(tmp_path))  # type: ignore[arg-type]
+    assert tp.resets == 1 and "corrupt" in problems[0]
+    assert not (tmp_path / "leases.json").exists() and list(tmp_path.glob("leases.json.corrupt-*"))
+    assert LeaseTable(tmp_path).read() == []
