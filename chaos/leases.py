@@ -170,6 +170,16 @@ class LeaseTable:
             os.replace(self.path, target)
             return target
 
+    def adopt_profile_leases(self, owner: str) -> str | None:
+        """Take over other owners' profile leases (a killed run's); return the profile the oldest restores.
+
+        A new run on a shop whose last run was killed must restore the profile from before that
+        run, and the dead run's lease must not switch the profile back under the new run.
+        """
+        dropped = self.remove_where(lambda x: not (x.kind == "profile" and x.owner != owner))
+        oldest = min(dropped, key=lambda x: x.created_at, default=None)
+        return oldest.restore if oldest is not None else None
+
     def expired(self) -> list[Lease]:
         """Return the leases that ran out by now."""
         now = self.clock()

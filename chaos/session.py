@@ -164,6 +164,7 @@ def run_session(exp: Experiment, *, quick: bool, ui: SessionUI, reports_dir: Pat
                 # Every fault and the profile switch carry this run's lease: if the run dies, the reaper
                 # undoes them once the keeper stops renewing.
                 table, owner, ttl_s = LeaseTable(stack.run_dir), new_run_owner(), lease_ttl_s()
+                original_profile = table.adopt_profile_leases(owner) or original_profile
                 if original_profile in PROFILES:
                     table.add(owner, "profile", "*", f"profile switched by {owner}", ttl_s=ttl_s,
                               restore=original_profile)

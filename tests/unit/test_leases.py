@@ -234,3 +234,15 @@ def test_clearing_everything_moves_a_corrupt_lease_file_aside(tmp_path: Path) ->
     assert tp.resets == 1 and "corrupt" in problems[0]
     assert not (tmp_path / "leases.json").exists() and list(tmp_path.glob("leases.json.corrupt-*"))
     assert LeaseTable(tmp_path).read() == []
+
+
+def test_a_new_run_adopts_a_killed_runs_profile_lease_and_its_original_profile(tmp_path: Path) -> None:
+    clock = FakeWallClock()
+    table = LeaseTable(tmp_path, clock=clock)
+    table.add("run-dead", "profile", "*", "profile", ttl_s=15, restore="resilient")
+    clock.now += 1
+    table.add("run-dead-too", "profile", "*", "profile", ttl_s=15, restore="naive")
+    table.add("manual", "down", "cart__catalog", "down", ttl_s=None)
+    assert table.adopt_profile_leases("run-new") == "resilient"
+    assert [x.kind for x in table.read()] == ["down"]  # the dead runs' leases can no longer switch back
+    assert table.adopt_profile_leases("run-new") is None
