@@ -1,7 +1,9 @@
 """Turn fault specs into faults that apply and roll back: toxics, downed edges, app faults, processes.
 
 A fault's ``rollback`` is safe to call when ``apply`` failed half-way or never
-ran, and twice: it undoes only what is there.
+ran, and twice: it undoes only what is there. ``LeasedFaults`` wraps a factory so
+that every fault it applies carries a lease (owner, expiry) in the run dir's lease
+table: written before the fault is applied, dropped once it is rolled back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from chaos.experiment import (
     ProcessFaultSpec,
     ToxicFaultSpec,
 )
+from chaos.leases import Lease, LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
 
 
@@ -186,4 +189,70 @@ class ShopFaults:
         except ToxiproxyError as exc:
             problems.append(f"toxiproxy reset failed: {exc}")
         problems += [f"clearing app faults on {s} failed" for s in self.admin.clear_all_faults()]
+        return problems
+
+
+def lease_target(spec: FaultSpec) -> tuple[str, str, str] | None:
+    """Return the (kind, target, toxic name) a fault's lease records; None for process faults."""
+    if isinstance(spec, ToxicFaultSpec):
+        return "toxic", spec.edge, spec.toxic.toxic_name
+    if isinstance(spec, DownFaultSpec):
+        return "down", spec.edge, ""
+    if isinstance(spec, AppFaultSpec):
+        return "app", spec.service, ""
+    # A killed or paused process is brought back by the runner's rollback; a reaper
+    # would need the supervisor socket, and supervisord restarts killed programs itself.
+    return None
+
+
+class LeasedFault:
+    """A fault whose lease is written before it is applied and dropped once it is rolled back."""
+
+    def __init__(self, inner: Fault, spec: FaultSpec, table: LeaseTable, owner: str, ttl_s: float) -> None:
+        self.inner = inner
+        self.spec = spec
+        self.table = table
+        self.owner = owner
+        self.ttl_s = ttl_s
+        self.lease: Lease | None = None
+
+    @property
+    def description(self) -> str:
+        """Say what the fault does."""
+        return self.inner.description
+
+    def apply(self) -> None:
+        """Lease the fault first (a kill right after apply must not leak it), then apply it."""
+        target = lease_target(self.spec)
+        if target is not None and self.lease is None:
+            kind, where, name = target
+            self.lease = self.table.add(self.owner, kind, where, self.description, ttl_s=self.ttl_s, name=name)
+        self.inner.apply()
+
+    def rollback(self) -> None:
+        """Roll the fault back, then drop its lease (kept when the rollback failed: the reaper retries)."""
+        self.inner.rollback()
+        if self.lease is not None:
+            self.table.remove(self.lease.id)
+            self.lease = None
+
+
+class LeasedFaults:
+    """Wrap a fault factory so that every fault it builds carries ``owner``'s lease."""
+
+    def __init__(self, inner: FaultFactory, table: LeaseTable, owner: str, ttl_s: float) -> None:
+        self.inner = inner
+        self.table = table
+        self.owner = owner
+        self.ttl_s = ttl_s
+
+    def build(self, spec: FaultSpec) -> Fault:
+        """Return the leased live fault for one spec."""
+        return LeasedFault(self.inner.build(spec), spec, self.table, self.owner, self.ttl_s)
+
+    def sweep(self) -> list[str]:
+        """Sweep every fault, then drop the fault leases the sweep made void (profile leases stay)."""
+        problems = self.inner.sweep()
+        if not problems:
+            self.table.remove_where(lambda lease: lease.kind == "profile")
         return problems

@@ -35,6 +35,7 @@ def profile_to_json(pr: ProfileRecord) -> dict[str, Any]:
         "held": pr.held,
         "error": pr.error,
         "interrupted": pr.interrupted,
+        "aborted": pr.aborted,
         "started_at": pr.started_at,
         "ended_at": pr.ended_at,
         "phases": [asdict(w) for w in pr.phases],

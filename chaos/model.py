@@ -174,6 +174,14 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """An ``abort_if`` guard: a probe over the last ``window_s`` seconds; leaving its tolerance aborts."""
+
+    probe: Probe
+    window_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class LoadSettings:
     """The load an experiment runs: shape, users and how fast they arrive."""
 
@@ -206,6 +214,7 @@ class Experiment:
     settle_s: float = 3.0
     quick: QuickSettings = field(default_factory=QuickSettings)
     source: str = ""
+    abort_if: tuple[Guard, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property

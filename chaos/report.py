@@ -81,9 +81,10 @@ def render_junit(record: RunRecord) -> str:
         suite = ET.SubElement(root, "testsuite", name=f"{exp.name}.{pr.profile}", tests=str(len(pr.probes) + 1))
         failures = errors = 0
         case = ET.SubElement(suite, "testcase", classname=f"{exp.name}.{pr.profile}", name="run_and_rollback")
-        if pr.error or pr.interrupted or not pr.rollback_clean:
+        if pr.error or pr.interrupted or pr.aborted or not pr.rollback_clean:
             errors += 1
-            msg = pr.error or (f"interrupted by {pr.interrupted}" if pr.interrupted else "a rollback failed")
+            msg = pr.error or (f"interrupted by {pr.interrupted}" if pr.interrupted else
+                               f"aborted: guard {pr.aborted['guard']} fired" if pr.aborted else "a rollback failed")
             ET.SubElement(case, "error", message=msg).text = msg
         for res in pr.probes:
             case = ET.SubElement(suite, "testcase", classname=f"{exp.name}.{pr.profile}", name=res.label)

@@ -10,6 +10,10 @@ adapters are wired in ``chaos.wiring``. For each profile:
    reverse order, when the phase ends;
 3. stop the load, drain and audit, evaluate the hypothesis.
 
+While a phase's faults are on, the experiment's ``abort_if`` guards (``chaos.guards``)
+are checked after every sample; the first breach rolls back every fault at once and
+ends the profile as aborted (not a pass); the next profile still runs.
+
 Rollback always runs: on a failed fault, an exception, Ctrl-C or SIGTERM (the
 rollback itself is shielded from further signals). An interruption stops the
 remaining profiles but the record is still returned for the report.
@@ -19,13 +23,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chaos.errors import ChaosError, RunInterrupted
 from chaos.experiment import Experiment, LoadSettings
 from chaos.faults import Fault, FaultFactory
+from chaos.guards import GuardFired, check_guards
 from chaos.metrics import MetricsSnapshot
 from chaos.probes import evaluate_hypothesis
 from chaos.samples import AuditOutcome, FaultEvent, LoadPoint, PhaseWindow, ProfileRecord, Sample
@@ -122,7 +127,7 @@ class RunRecord:
     @property
     def passed(self) -> bool:
         """Say whether every profile whose hypothesis must hold ran and held."""
-        if self.interrupted:
+        if self.interrupted or any(p.aborted for p in self.profiles):
             return False
         ran = {p.profile: p for p in self.profiles}
         return all(name in ran and ran[name].held for name in self.experiment.must_hold)
@@ -189,7 +194,7 @@ class Runner:
                     phase_faults.append((phase.name, fault))
                     fault.apply()
                     self._fault_event(pr, t0, phase.name, "applied", fault.description)
-                self._sample_until(pr, load_run, t0, phase.name, t0 + window.end_s)
+                self._sample_until(pr, load_run, t0, phase.name, t0 + window.end_s, guarded=bool(phase_faults))
                 self._rollback(pr, t0, phase_faults, applied)
                 window.end_s = clock.monotonic() - t0
             self._take_sample(pr, load_run, t0, exp.phases[-1].name)
@@ -201,6 +206,10 @@ class Runner:
         except (RunInterrupted, KeyboardInterrupt) as exc:
             pr.interrupted = exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT"
             raise
+        except GuardFired as exc:  # the finally below rolls every fault back at once
+            pr.aborted = asdict(exc.breach)
+            pr.phases[-1].end_s = clock.monotonic() - t0  # the phase ended here, not when planned
+            self._fault_event(pr, t0, exc.breach.phase, "guard_fired", exc.breach.guard, exc.breach.describe())
         except Exception as exc:
             pr.error = f"{type(exc).__name__}: {exc}"
             self._emit(RunEvent("note", pr.profile, message=f"error: {pr.error}"))
@@ -272,14 +281,20 @@ class Runner:
         self._emit(RunEvent("sample", pr.profile, phase, sample=sample))
         return sample
 
-    def _sample_until(self, pr: ProfileRecord, load_run: LoadRun, t0: float, phase: str, end: float) -> None:
+    def _sample_until(self, pr: ProfileRecord, load_run: LoadRun, t0: float, phase: str, end: float,
+                      guarded: bool = False) -> None:
         clock, interval = self.deps.clock, self.deps.sample_interval_s
         next_tick = clock.monotonic() + interval
         while clock.monotonic() < end:
             clock.sleep(max(0.0, min(next_tick, end) - clock.monotonic()))
             if clock.monotonic() >= end:
                 break
-            self._take_sample(pr, load_run, t0, phase)
+            sample = self._take_sample(pr, load_run, t0, phase)
+            if guarded and self.experiment.abort_if:
+                breach = check_guards(self.experiment.abort_if, pr.samples, now_t=sample.t, at=time.time(),
+                                      phase=phase, profile=pr.profile)
+                if breach is not None:
+                    raise GuardFired(breach)
             next_tick += interval
             if next_tick <= clock.monotonic():  # fell behind: skip ticks instead of bursting
                 next_tick = clock.monotonic() + interval

@@ -103,7 +103,7 @@ class FaultEvent:
 
     t: float
     phase: str
-    action: str  # applied | rolled_back | apply_failed | rollback_failed | sweep
+    action: str  # applied | rolled_back | apply_failed | rollback_failed | sweep | guard_fired
     fault: str
     error: str | None = None
 
@@ -142,13 +142,14 @@ class ProfileRecord:
     probes: list[ProbeResult] = field(default_factory=list)
     error: str | None = None
     interrupted: str | None = None
+    aborted: dict[str, Any] | None = None  # the guard that fired (chaos.guards.GuardBreach as a dict)
     started_at: str = ""
     ended_at: str = ""
 
     @property
     def held(self) -> bool:
         """Say whether the hypothesis held: every probe met, no error, not interrupted."""
-        return self.error is None and self.interrupted is None and all(p.met for p in self.probes)
+        return self.error is None and self.interrupted is None and self.aborted is None and all(p.met for p in self.probes)
 
     @property
     def rollback_clean(self) -> bool:

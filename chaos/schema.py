@@ -31,6 +31,7 @@ from chaos.model import (
     DownFaultSpec,
     Experiment,
     FaultSpec,
+    Guard,
     LoadSettings,
     Phase,
     Probe,
@@ -278,6 +279,29 @@ class ProbeDoc(Doc):
                      threshold=0.95 if self.threshold is None else self.threshold, title=self.title)
 
 
+# Guards read the last seconds while faults are on: no phase, no recovery, no audit (that runs after).
+GUARD_PROBES = tuple(k for k in ProbeKind if k not in (ProbeKind.TIME_TO_RECOVER_S, ProbeKind.AUDIT_CLEAN))
+
+
+class GuardDoc(ProbeDoc):
+    """One ``abort_if`` guard: a hypothesis probe plus ``window_s``; the run aborts when it leaves its tolerance."""
+
+    window_s: Annotated[float, Strict(), bounded("a number", 1.0, 600.0)] = 5.0
+
+    @model_validator(mode="after")
+    def _a_live_probe(self) -> GuardDoc:
+        if ProbeKind(self.probe) not in GUARD_PROBES:
+            raise refuse(f"expected one of {', '.join(k.value for k in GUARD_PROBES)} in a guard, got {self.probe!r}",
+                         "probe")
+        if self.phase is not None:
+            raise refuse("is not used by a guard (it watches every phase with faults)", "phase")
+        return self
+
+    def to_guard(self) -> Guard:
+        """Return the guard this mapping describes."""
+        return Guard(self.to_probe(), self.window_s)
+
+
 class LoadDoc(Doc):
     """``{shape?, users?, spawn_rate?}``."""
 
@@ -307,6 +331,7 @@ class ExperimentDoc(Doc):
     quick: QuickDoc = Field(default_factory=QuickDoc)
     phases: list[PhaseDoc]
     hypothesis: list[ProbeDoc] = Field(default_factory=list)
+    abort_if: list[GuardDoc] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _parts_fit_together(self) -> ExperimentDoc:
@@ -342,7 +367,7 @@ class ExperimentDoc(Doc):
             hypothesis=tuple(h.to_probe() for h in self.hypothesis),
             seed=self.seed, settle_s=self.settle_s,
             quick=QuickSettings(phase_scale=self.quick.phase_scale, min_phase_s=self.quick.min_phase_s),
-            source=source, raw=dict(raw),
+            source=source, abort_if=tuple(g.to_guard() for g in self.abort_if), raw=dict(raw),
         )
 
 

@@ -23,7 +23,9 @@ from chaos.admin import ShopAdmin
 from chaos.console import ConsoleObserver, print_comparison
 from chaos.errors import ChaosError
 from chaos.experiment import Experiment, load_experiment, resolve_experiment_path
+from chaos.faults import LeasedFaults
 from chaos.journal import get_versions
+from chaos.leases import LeaseKeeper, LeaseTable, lease_ttl_s, new_run_owner
 from chaos.report import report_dir_name, write_report
 from chaos.runner import Observer, Runner, RunRecord, exit_code
 from chaos.signals import raise_on_sigterm, signals_deferred
@@ -159,13 +161,23 @@ def run_session(exp: Experiment, *, quick: bool, ui: SessionUI, reports_dir: Pat
                 with contextlib.suppress(ChaosError), ToxiproxyClient(stack.topology.toxiproxy_url) as tp:
                     toxiproxy_version = tp.version()
                 original_profile = get_profile(stack)
+                # Every fault and the profile switch carry this run's lease: if the run dies, the reaper
+                # undoes them once the keeper stops renewing.
+                table, owner, ttl_s = LeaseTable(stack.run_dir), new_run_owner(), lease_ttl_s()
+                original_profile = table.adopt_profile_leases(owner) or original_profile
+                if original_profile in PROFILES:
+                    table.add(owner, "profile", "*", f"profile switched by {owner}", ttl_s=ttl_s,
+                              restore=original_profile)
                 try:
-                    with stack_deps(stack, out / "load", observers=observers) as deps:
+                    with LeaseKeeper(table, owner, ttl_s), \
+                            stack_deps(stack, out / "load", observers=observers) as deps:
+                        deps.faults = LeasedFaults(deps.faults, table, owner, ttl_s)
                         record = Runner(exp, deps).run()
                         record.quick = quick
                 finally:
                     with signals_deferred():
                         restore_profile(stack, original_profile, ui)
+                        table.remove_where(lambda lease: not (lease.owner == owner and lease.kind == "profile"))
                 settings = {
                     "port_offset": stack.topology.port_offset, "run_dir": str(stack.run_dir), "quick": quick,
                     "profiles": list(exp.profiles), "sample_interval_s": deps.sample_interval_s,
@@ -189,6 +201,10 @@ def print_outcome(outcome: SessionOutcome, out: Console, err: Console) -> None:
         return
     print_comparison(outcome.record, out)
     out.print(f"report: {outcome.index}")
+    for pr in outcome.record.profiles:
+        if pr.aborted:
+            err.print(f"[red]{pr.profile} aborted[/]: guard {pr.aborted['guard']} fired at t={pr.aborted['t']:.1f} s; "
+                      "every fault was rolled back")
     if outcome.record.interrupted:
         err.print(f"[red]interrupted by {outcome.record.interrupted}[/]: every fault was rolled back")
     elif outcome.code:

@@ -1,4 +1,9 @@
-"""``shoplab fault ...``: inject and remove faults by hand (toxics on edges, app-level faults, reset)."""
+"""``shoplab fault ...``: inject and remove faults by hand (toxics on edges, app-level faults, reset).
+
+Every manual fault is recorded in the run dir's lease table with owner ``manual``:
+with ``--ttl`` it expires (the stack's reaper removes it), without it never does
+and ``shoplab status`` warns about it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from chaos.active import clear_all, parse_duration_s
 from chaos.admin import AppFaultRule, ShopAdmin
 from chaos.errors import ChaosError
 from chaos.faults import ShopFaults
+from chaos.leases import MANUAL, LeaseTable
 from chaos.toxic_args import parse_toxic_attributes
 from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic
 from shop.topology import Topology
@@ -30,16 +37,39 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def _clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin]]:
+def _leased_clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin, LeaseTable]]:
     try:
         stack = Stack.attach()
     except StackNotRunning as exc:
         _fail(str(exc))
     with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, ShopAdmin(stack.topology, stack.admin_token) as admin:
         try:
-            yield tp, admin
+            yield tp, admin, LeaseTable(stack.run_dir)
         except ChaosError as exc:
             _fail(str(exc))
+
+
+@contextmanager
+def _clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin]]:
+    with _leased_clients() as (tp, admin, _table):
+        yield tp, admin
+
+
+def _ttl(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration_s(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+TTL_OPTION = click.option("--ttl", "ttl_s", default=None, callback=_ttl, metavar="DURATION",
+                          help="Remove the fault after this long, e.g. 90s, 10m, 1h (default: never).")
+
+
+def _expiry(ttl_s: float | None) -> str:
+    return f"; it expires in {ttl_s:g} s" if ttl_s is not None else "; it never expires (add --ttl to make it)"
 
 
 def _edges() -> list[str]:
@@ -89,8 +119,9 @@ def list_faults() -> None:
 @click.option("--toxicity", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Share of connections hit (rolled per connection, not per request).")
 @click.option("--name", default=None, help="Toxic name (default: <type>_<stream>).")
+@TTL_OPTION
 def add(edge: str, toxic_type: str, attributes: tuple[str, ...], stream: str, toxicity: float,
-        name: str | None) -> None:
+        name: str | None, ttl_s: float | None) -> None:
     """Add a toxic to EDGE, e.g. `shoplab fault add orders__payments latency latency_ms=800 jitter_ms=100`."""
     _check_edge(edge)
     try:
@@ -98,10 +129,16 @@ def add(edge: str, toxic_type: str, attributes: tuple[str, ...], stream: str, to
     except ValueError as exc:
         _fail(str(exc), 2)
     spec = make_toxic(toxic_type, stream=Stream(stream), toxicity=toxicity, name=name, **kwargs)
-    with _clients() as (tp, _admin):
-        toxic = tp.add_toxic(edge, spec)
+    with _leased_clients() as (tp, _admin, table):
+        # Leased before it is added, so the reaper owns it even if this command dies half-way.
+        lease = table.add(MANUAL, "toxic", edge, f"{spec.type} on {edge}", ttl_s=ttl_s, name=spec.toxic_name)
+        try:
+            toxic = tp.add_toxic(edge, spec)
+        except ChaosError:
+            table.remove(lease.id)
+            raise
     console.print(f"added {toxic.name} ({toxic.type} {toxic.attributes}) on {edge}; "
-                  f"remove it with `shoplab fault remove {edge} {toxic.name}`")
+                  f"remove it with `shoplab fault remove {edge} {toxic.name}`{_expiry(ttl_s)}")
 
 
 @fault.command("remove")
@@ -110,21 +147,25 @@ def add(edge: str, toxic_type: str, attributes: tuple[str, ...], stream: str, to
 def remove(edge: str, toxic_name: str | None) -> None:
     """Remove one toxic from EDGE, or every toxic on it when no name is given."""
     _check_edge(edge)
-    with _clients() as (tp, _admin):
+    with _leased_clients() as (tp, _admin, table):
         names = [toxic_name] if toxic_name else [t.name for t in tp.list_toxics(edge)]
         for n in names:
             tp.remove_toxic(edge, n)
+        table.remove_where(lambda x: not (x.kind == "toxic" and x.target == edge and x.name in names))
     console.print(f"removed {', '.join(names) or 'nothing'} from {edge}")
 
 
 @fault.command("down")
 @click.argument("edge")
-def down(edge: str) -> None:
-    """Take EDGE down (its proxy refuses connections) until `shoplab fault up EDGE`."""
+@TTL_OPTION
+def down(edge: str, ttl_s: float | None) -> None:
+    """Take EDGE down (its proxy refuses connections) until `shoplab fault up EDGE` or the --ttl runs out."""
     _check_edge(edge)
-    with _clients() as (tp, _admin):
+    with _leased_clients() as (tp, _admin, table):
+        table.remove_where(lambda x: not (x.kind == "down" and x.target == edge))
+        table.add(MANUAL, "down", edge, f"{edge} down", ttl_s=ttl_s)
         tp.disable_proxy(edge)
-    console.print(f"{edge} is down")
+    console.print(f"{edge} is down{_expiry(ttl_s)}")
 
 
 @fault.command("up")
@@ -132,8 +173,9 @@ def down(edge: str) -> None:
 def up(edge: str) -> None:
     """Bring EDGE back up."""
     _check_edge(edge)
-    with _clients() as (tp, _admin):
+    with _leased_clients() as (tp, _admin, table):
         tp.enable_proxy(edge)
+        table.remove_where(lambda x: not (x.kind == "down" and x.target == edge))
     console.print(f"{edge} is up")
 
 
@@ -144,30 +186,48 @@ def up(edge: str) -> None:
 @click.option("--error-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True)
 @click.option("--status", type=click.IntRange(400, 599), default=503, show_default=True)
 @click.option("--latency-ms", type=click.IntRange(0, 60000), default=0, show_default=True)
-def app(service: str, route: str, method: str | None, error_rate: float, status: int, latency_ms: int) -> None:
+@TTL_OPTION
+def app(service: str, route: str, method: str | None, error_rate: float, status: int, latency_ms: int,
+        ttl_s: float | None) -> None:
     """Set an app-level fault on SERVICE (replaces its list), e.g. `--route /charges --error-rate 0.3`."""
-    with _clients() as (_tp, admin):
+    with _leased_clients() as (_tp, admin, table):
         if service not in admin.topology.service_names:
             _fail(f"unknown service {service!r}; services: {', '.join(admin.topology.service_names)}", 2)
+        # The admin API replaces the service's list: one lease per service.
+        table.remove_where(lambda x: not (x.kind == "app" and x.target == service))
+        table.add(MANUAL, "app", service, f"app fault on {service} {route}", ttl_s=ttl_s)
         admin.set_faults(service, [AppFaultRule(route=route, method=method, error_rate=error_rate, status=status,
                                                 latency_ms=latency_ms)])
-    console.print(f"app fault set on {service}; clear it with `shoplab fault clear {service}`")
+    console.print(f"app fault set on {service}; clear it with `shoplab fault clear {service}`{_expiry(ttl_s)}")
 
 
 @fault.command("clear")
-@click.argument("service")
-def clear(service: str) -> None:
-    """Remove every app-level fault of SERVICE."""
-    with _clients() as (_tp, admin):
-        admin.clear_faults(service)
-    console.print(f"cleared app faults on {service}")
+@click.argument("service", required=False)
+def clear(service: str | None) -> None:
+    """Remove every app-level fault of SERVICE; without SERVICE, every active fault (and restore profiles)."""
+    with _leased_clients() as (tp, admin, table):
+        if service is None:
+            problems = clear_all(tp, admin, table)
+        else:
+            admin.clear_faults(service)
+            table.remove_where(lambda x: not (x.kind == "app" and x.target == service))
+    if service is not None:
+        console.print(f"cleared app faults on {service}")
+        return
+    for p in problems:
+        err_console.print(f"[red]{p}[/]")
+    if problems:
+        sys.exit(1)
+    console.print("every toxic removed, every edge up, every app fault cleared, every switched profile restored")
 
 
 @fault.command("reset")
 def reset() -> None:
     """Remove every toxic, bring every edge up and clear every service's app-level faults."""
-    with _clients() as (tp, admin):
+    with _leased_clients() as (tp, admin, table):
         problems = ShopFaults(tp, admin, None).sweep()
+        if not problems:
+            table.remove_where(lambda x: x.kind == "profile")
     for p in problems:
         err_console.print(f"[red]{p}[/]")
     if problems:

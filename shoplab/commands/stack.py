@@ -12,6 +12,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from chaos.active import ActiveFault, get_profiles, list_active_faults
+from chaos.admin import ShopAdmin
+from chaos.errors import ChaosError
+from chaos.leases import LeaseTable
+from chaos.toxiproxy import ToxiproxyClient
 from shoplab.runtime.stack import ProcessStatus, Stack, StackError, StackNotRunning
 from shoplab.runtime.tools import ToolMissing
 
@@ -29,6 +34,41 @@ def render_status(rows: list[ProcessStatus], title: str = "shoplab") -> Table:
         state = row.state if row.state == "RUNNING" else f"[red]{row.state}[/]"
         table.add_row(row.name, row.url or "-", str(row.pid or "-"), state, health)
     return table
+
+
+def _seconds(value: float | None, never: str) -> str:
+    return never if value is None else f"{value:.0f} s"
+
+
+def render_faults(faults: list[ActiveFault], profiles: dict[str, str]) -> Table:
+    """Build the active-faults table: kind, target, what, owner, age, time left; then each service's profile."""
+    table = Table(title=f"active faults ({len(faults)})" if faults else "active faults: none")
+    for col in ("kind", "target", "fault", "owner", "age", "time left"):
+        table.add_column(col)
+    for f in faults:
+        left = _seconds(f.left_s, "[yellow]never[/]")
+        table.add_row(f.kind, f.target, f.what, f.owner, _seconds(f.age_s, "-"), left)
+    table.caption = "profiles: " + ", ".join(f"{s}={p}" for s, p in profiles.items())
+    return table
+
+
+def print_faults(stack: Stack) -> None:
+    """Print every active fault with its owner, age and time left, each service's profile, and a warning."""
+    try:
+        with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, \
+                ShopAdmin(stack.topology, stack.admin_token) as admin:
+            faults = list_active_faults(tp, admin, LeaseTable(stack.run_dir))
+            profiles = get_profiles(admin)
+    except ChaosError as exc:  # a corrupt lease file or a dead toxiproxy: say so, the process table stands
+        err_console.print(f"[red]cannot list the active faults:[/] {exc}", soft_wrap=True)
+        return
+    console.print(render_faults(faults, profiles))
+    forever = [f for f in faults if f.never_expires]
+    if forever:
+        names = "; ".join(f"{f.kind} {f.target} ({f.owner})" for f in forever)
+        err_console.print(f"[yellow]warning:[/] {len(forever)} fault(s) never expire: {names}. "
+                          "`shoplab fault clear` removes every fault; `--ttl` makes manual faults expire.",
+                          soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -82,6 +122,8 @@ def status() -> None:
         _fail(str(exc), code=3)
         return
     console.print(render_status(rows))
+    if isinstance(stack, Stack):
+        print_faults(stack)
     down = [r for r in rows if not r.is_up]
     for row in down:
         console.print(f"\n[red]{row.name} is {row.state.lower()}[/]; last log lines:")

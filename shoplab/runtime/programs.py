@@ -14,6 +14,7 @@ from shoplab.runtime.tools import ensure_tool
 
 WORKER = "orders-worker"
 TOXIPROXY = "toxiproxy"
+REAPER = "shoplab-reaper"
 GUNICORN_THREADS = 8
 
 
@@ -87,4 +88,7 @@ def native_programs(
             Program(WORKER, [sys.executable, "-m", "shop.orders.worker"], env=env,
                     port=topo.worker_metrics_port, url=f"http://{topo.host}:{topo.worker_metrics_port}")
         )
+    # The reaper removes faults whose lease expired (chaos.reaper); it imports chaos, so run it by module name.
+    reaper_env = {**common, "SHOPLAB_RUN_DIR": str(run_dir)}
+    progs.append(Program(REAPER, [sys.executable, "-m", "chaos.reaper"], env=reaper_env))
     return progs + extra

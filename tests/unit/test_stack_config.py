@@ -19,7 +19,8 @@ pytestmark = pytest.mark.unit
 def test_programs_cover_toxiproxy_and_every_service_with_proxy_urls(tmp_path: Path) -> None:
     stack = Stack(tmp_path, Topology(port_offset=0), observability=False, with_worker=False)
     progs = {p.name: p for p in stack.programs()}
-    assert set(progs) == {"toxiproxy", *Topology().service_names}
+    assert set(progs) == {"toxiproxy", *Topology().service_names, "shoplab-reaper"}
+    assert progs["shoplab-reaper"].env["SHOPLAB_RUN_DIR"] == str(tmp_path.resolve())
     cart = progs["cart"]
     assert cart.env["CATALOG_URL"] == "http://127.0.0.1:19005"
     assert cart.env["SHOPLAB_DATA_DIR"] == str(tmp_path / "data" / "cart")
@@ -30,7 +31,7 @@ def test_programs_cover_toxiproxy_and_every_service_with_proxy_urls(tmp_path: Pa
 def test_rendered_config_keeps_killed_programs_down_and_escapes_percent(tmp_path: Path) -> None:
     stack = Stack(tmp_path, Topology(), observability=False, env={"ODD": "50%"}, with_worker=False)
     conf = stack._render_config(stack.programs())
-    assert conf.count("[program:") == 9
+    assert conf.count("[program:") == 10  # toxiproxy, 8 services, the reaper
     assert "autorestart=false" in conf
     assert 'ODD="50%%"' in conf
 
