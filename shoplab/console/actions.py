@@ -68,10 +68,12 @@ class ConsoleActions:
     lab_check: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def _faults(self) -> tuple[ShopFaults, ToxiproxyClient, ShopAdmin]:
+    def __post_init__(self) -> None:
+        # one client each for the console's life: a lease's fault rolls back through them later
         t = self.stack.topology
-        tp, admin = ToxiproxyClient(t.toxiproxy_url), ShopAdmin(t, self.stack.admin_token)
-        return ShopFaults(tp, admin, None), tp, admin
+        self.toxiproxy = ToxiproxyClient(t.toxiproxy_url)
+        self.admin = ShopAdmin(t, self.stack.admin_token)
+        self.faults = ShopFaults(self.toxiproxy, self.admin, None)
 
     # -- faults ----------------------------------------------------------------------------------
     def add_fault(self, form: FaultForm) -> str:
@@ -101,14 +103,10 @@ class ConsoleActions:
         with self._lock:
             if key in self.leases:
                 raise ActionRefused(f"already active: {self.leases[key].description}; remove it first", 409)
-            faults, tp, admin = self._faults()
             try:
-                return lease_fault(faults, spec, ttl_s, self.leases, key).description
+                return lease_fault(self.faults, spec, ttl_s, self.leases, key).description
             except ChaosError as exc:
                 raise ActionRefused(str(exc), 409) from None
-            finally:
-                tp.close()
-                admin.close()
 
     def remove_fault(self, form: RemoveForm) -> str:
         """Roll back a fault (the console's, or one added by ``shoplab fault``); return what was done."""
@@ -116,7 +114,7 @@ class ConsoleActions:
                "app": f"app:{form.target}"}[form.kind]
         with self._lock:
             lease = self.leases.pop(key, None)
-            faults, tp, admin = self._faults()
+            tp, admin = self.toxiproxy, self.admin
             try:
                 if lease is not None:
                     lease.fault.rollback()
@@ -132,9 +130,6 @@ class ConsoleActions:
                 return f"removed {form.kind} {form.name or ''} on {form.target}"
             except ChaosError as exc:
                 raise ActionRefused(str(exc), 409) from None
-            finally:
-                tp.close()
-                admin.close()
 
     def expire(self) -> list[str]:
         """Roll back every fault whose lease ran out; return what was rolled back."""
@@ -265,3 +260,5 @@ class ConsoleActions:
             for lease in self.leases.values():
                 lease.expires_at = 0.0
         self.expire()
+        self.toxiproxy.close()
+        self.admin.close()

@@ -10,6 +10,7 @@ function say(text, ok) {
 }
 
 async function post(path, body) {
+  say("…", true);
   const resp = await fetch(path, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}),
