@@ -39,8 +39,13 @@ def layout(topology: Topology) -> dict[str, Any]:
     for e in topology.edges:
         a, b = nodes[e.caller], nodes[e.callee]
         x1, y1, x2, y2 = a["x"] + BOX_W, a["y"] + BOX_H / 2, b["x"], b["y"] + BOX_H / 2
+        # an edge that skips a column along a row bends above the boxes in between (more the longer it is)
+        span = d.get(e.callee, 0) - d.get(e.caller, 0)
+        bend = 70 * (span - 1) if span > 1 and abs(y1 - y2) < ROW_H / 2 else 0
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - bend
+        lx, ly = 0.25 * x1 + 0.5 * cx + 0.25 * x2, 0.25 * y1 + 0.5 * cy + 0.25 * y2
         edges.append({"edge": e.proxy_name, "caller": e.caller, "callee": e.callee, "port": e.listen_port,
-                      "x1": x1, "y1": y1, "x2": x2, "y2": y2, "lx": (x1 + x2) / 2, "ly": (y1 + y2) / 2 - 6})
+                      "path": f"M{x1:g},{y1:g} Q{cx:g},{cy:g} {x2:g},{y2:g}", "lx": lx, "ly": ly - 6})
     width = MARGIN_X * 2 + max(columns) * COL_W + BOX_W
     height = MARGIN_Y * 2 + (tallest - 1) * ROW_H + BOX_H
     return {"nodes": list(nodes.values()), "edges": edges, "width": width, "height": height}

@@ -45,7 +45,7 @@ def profiles(stack: Stack) -> set[str]:
 
 def apply_latency(page: Page, edge: str, latency_ms: int) -> None:
     """Pick the edge on the graph and apply a latency toxic through the form."""
-    page.click(f'#graph g.edge[data-edge="{edge}"] line', force=True)
+    page.click(f'#graph g.edge[data-edge="{edge}"] path', force=True)
     page.select_option("#fault-form select[name=kind]", "latency")
     page.fill("#fault-form input[name=latency_ms]", str(latency_ms))
     page.fill("#fault-form input[name=ttl_s]", "120")
