@@ -28,6 +28,7 @@ test: setup
 	$(MAKE) --no-print-directory test-e2e
 	$(MAKE) --no-print-directory test-contracts
 	$(MAKE) --no-print-directory test-observability
+	$(MAKE) --no-print-directory test-browser
 
 test-unit: setup
 	$(PYTEST) -m unit -q
@@ -43,6 +44,9 @@ test-contracts: setup
 
 test-observability: setup
 	$(PYTEST) -m observability -q
+
+test-browser: setup
+	$(PYTEST) -m browser -q
 
 lint: setup
 	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts labs tests bench
