@@ -141,3 +141,15 @@ def test_with_the_token_bad_input_is_a_json_error_naming_the_field(client: Flask
     assert resp.status_code == 400 and "unknown edge" in resp.json["error"]  # type: ignore[index]
     assert client.post("/api/load/stop", json={}).json == {"ok": True, "message": "no load was running"}
     assert client.get("/api/nothing").status_code == 404 and client.get("/api/nothing").json is not None
+
+
+def test_the_command_refuses_a_public_address_without_public(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from shoplab.commands.console import command
+
+    monkeypatch.setenv("SHOPLAB_RUN_DIR", str(tmp_path))
+    refused = CliRunner().invoke(command, ["--host", "0.0.0.0"])
+    assert refused.exit_code == 2 and "--public" in refused.output
+    no_stack = CliRunner().invoke(command, [])
+    assert no_stack.exit_code == 1 and "no shoplab stack" in no_stack.output
