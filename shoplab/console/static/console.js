@@ -103,8 +103,9 @@ function renderLoad(load) {
   $("#load-state").dataset.running = load.running ? "yes" : "no";
   const pts = load.points || [];
   const top = Math.max(1, ...pts.map(p => p.success + p.degraded + p.failure));
+  const span = Math.max(pts.length, 30) - 1;  // the first half minute fills the strip, then it scrolls
   for (const outcome of ["success", "degraded", "failure"]) {
-    const line = pts.map((p, i) => `${(i * 300 / 119).toFixed(1)},${(78 - p[outcome] * 76 / top).toFixed(1)}`).join(" ");
+    const line = pts.map((p, i) => `${(i * 300 / span).toFixed(1)},${(78 - p[outcome] * 76 / top).toFixed(1)}`).join(" ");
     $(`#strip .${outcome}`).setAttribute("points", line);
   }
 }
