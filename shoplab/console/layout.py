@@ -6,7 +6,7 @@ from typing import Any
 
 from shop.topology import Topology
 
-COL_W, ROW_H, MARGIN_X, MARGIN_Y, BOX_W, BOX_H = 210, 110, 20, 30, 130, 40
+COL_W, ROW_H, MARGIN_X, MARGIN_Y, BOX_W, BOX_H = 210, 110, 20, 30, 140, 40
 
 
 def depths(topology: Topology) -> dict[str, int]:

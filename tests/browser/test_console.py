@@ -45,7 +45,10 @@ def profiles(stack: Stack) -> set[str]:
 
 def apply_latency(page: Page, edge: str, latency_ms: int) -> None:
     """Pick the edge on the graph and apply a latency toxic through the form."""
-    page.click(f'#graph g.edge[data-edge="{edge}"] path', force=True)
+    # a thin curve's bounding-box centre may lie off the curve: deliver the click to the edge itself
+    page.locator(f'#graph g.edge[data-edge="{edge}"]').dispatch_event("click")
+    expect(page.locator("#fault-form select[name=edge]")).to_have_value(edge)
+    expect(page.locator(f'#graph g.edge[data-edge="{edge}"]')).to_have_class(re.compile("selected"))
     page.select_option("#fault-form select[name=kind]", "latency")
     page.fill("#fault-form input[name=latency_ms]", str(latency_ms))
     page.fill("#fault-form input[name=ttl_s]", "120")
