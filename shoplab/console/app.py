@@ -177,7 +177,7 @@ def create_app(stack: Any, *, secret_key: str | None = None) -> Flask:
 
     @app.get("/api/labs/current")
     def current_lab() -> Response:
-        from labs.model import LabInvalid, find_lab
+        from labs.model import LabInvalid, find_lab  # lazy, as in index()
         from labs.progress import read_progress
 
         number = read_progress(stack.run_dir).get("lab")
