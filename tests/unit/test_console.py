@@ -153,3 +153,46 @@ def test_the_command_refuses_a_public_address_without_public(tmp_path: Path, mon
     assert refused.exit_code == 2 and "--public" in refused.output
     no_stack = CliRunner().invoke(command, [])
     assert no_stack.exit_code == 1 and "no shoplab stack" in no_stack.output
+
+
+class FakeFault:
+    """A fault that records its apply and rollback."""
+
+    def __init__(self, spec: object, log: list[str]) -> None:
+        self.spec, self.log = spec, log
+        self.description = f"fault {len(log)}"
+
+    def apply(self) -> None:
+        self.log.append("apply")
+
+    def rollback(self) -> None:
+        self.log.append("rollback")
+
+
+class FakeFactory:
+    """chaos's fault factory seam, recording instead of calling Toxiproxy."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def build(self, spec: object) -> FakeFault:
+        return FakeFault(spec, self.log)
+
+
+def test_a_leased_fault_rolls_back_when_its_time_to_live_runs_out_and_when_the_console_closes(tmp_path: Path) -> None:
+    from shoplab.console.actions import ActionRefused, ConsoleActions
+
+    actions = ConsoleActions(FakeStack(tmp_path))
+    factory = FakeFactory()
+    actions.faults = factory  # type: ignore[assignment]
+    actions.add_fault(FaultForm.model_validate({"edge": "gateway__recommendations", "kind": "latency", "ttl_s": 60}))
+    with pytest.raises(ActionRefused, match="already active"):
+        actions.add_fault(FaultForm.model_validate({"edge": "gateway__recommendations", "kind": "latency"}))
+    assert actions.expire() == [] and factory.log == ["apply"]
+    next(iter(actions.leases.values())).expires_at = 0.0  # the TTL ran out
+    assert actions.expire() == ["expired: fault 0"] and factory.log == ["apply", "rollback"]
+    assert actions.leases == {}
+
+    actions.add_fault(FaultForm.model_validate({"edge": "orders__payments", "kind": "down", "ttl_s": 600}))
+    actions.close()
+    assert factory.log == ["apply", "rollback", "apply", "rollback"] and actions.leases == {}
