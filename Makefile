@@ -65,6 +65,7 @@ test: dev-packages tools-all
 	$(MAKE) --no-print-directory test-e2e
 	$(MAKE) --no-print-directory test-contracts
 	$(MAKE) --no-print-directory test-observability
+	$(MAKE) --no-print-directory test-browser
 
 test-unit: setup dev-packages
 	$(PYTEST) -m unit -q
@@ -80,6 +81,9 @@ test-contracts: setup dev-packages
 
 test-observability: setup dev-packages
 	$(PYTEST) -m observability -q
+
+test-browser: setup
+	$(PYTEST) -m browser -q
 
 lint: setup
 	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts labs tests bench

@@ -10,6 +10,7 @@ import click
 # Add yours here (one line); keep the list sorted.
 COMMAND_MODULES: list[str] = [
     "shoplab.commands.audit",
+    "shoplab.commands.console",
     "shoplab.commands.fault",
     "shoplab.commands.gate",
     "shoplab.commands.lab",
