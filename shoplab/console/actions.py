@@ -3,8 +3,9 @@
 Faults go through ``chaos.faults.ShopFaults`` (each one applied and rolled back like
 an experiment's), profiles through ``chaos.profiles``, load through ``loadtests.api``
 (open loop), labs through ``labs.session``. Every fault the console applies carries a
-time to live (``lease_fault``): it is rolled back when the lease expires, even if the
-page is closed.
+time to live (``lease_fault``), kept in the run folder's lease table like a run's: it is rolled back
+when the lease expires, by the console or by the supervised reaper, even if the page is
+closed or the console is killed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 from chaos.admin import AppFaultRule, ShopAdmin
 from chaos.errors import ChaosError
 from chaos.experiment import AppFaultSpec, DownFaultSpec, FaultSpec, ToxicFaultSpec
-from chaos.faults import Fault, ShopFaults
+from chaos.faults import Fault, LeasedFault, ShopFaults
+from chaos.leases import LeaseTable
 from chaos.profiles import ProfileAnswer, build_requests, parse_override, send_profile_requests
 from chaos.toxiproxy import ToxiproxyClient, make_toxic
 from loadtests.api import LoadError, LoadRun, LoadSpec, start_load
@@ -48,9 +50,18 @@ class Lease:
         return {"key": self.key, "description": self.description, "ttl_left_s": max(0, round(self.expires_at - now))}
 
 
-def lease_fault(faults: ShopFaults, spec: FaultSpec, ttl_s: int, leases: dict[str, Lease], key: str) -> Lease:
-    """Apply one fault for ``ttl_s`` seconds and keep its lease (the one place a TTL goes)."""
-    fault = faults.build(spec)
+CONSOLE_OWNER = "console"
+
+
+def lease_fault(faults: ShopFaults, spec: FaultSpec, ttl_s: int, leases: dict[str, Lease], key: str,
+                table: LeaseTable) -> Lease:
+    """Apply one fault for ``ttl_s`` seconds and keep its lease (the one place a TTL goes).
+
+    The lease is also written to the run folder's lease table (owner ``console``), so the
+    supervised reaper removes the fault on time even if the console dies, and
+    ``shoplab status`` lists it with its owner and time left.
+    """
+    fault = LeasedFault(faults.build(spec), spec, table, CONSOLE_OWNER, ttl_s)
     fault.apply()
     lease = Lease(key, fault.description, fault, time.monotonic() + ttl_s)
     leases[key] = lease
@@ -74,6 +85,7 @@ class ConsoleActions:
         self.toxiproxy = ToxiproxyClient(t.toxiproxy_url)
         self.admin = ShopAdmin(t, self.stack.admin_token)
         self.faults = ShopFaults(self.toxiproxy, self.admin, None)
+        self.lease_table = LeaseTable(Path(self.stack.run_dir))
 
     # -- faults ----------------------------------------------------------------------------------
     def add_fault(self, form: FaultForm) -> str:
@@ -104,7 +116,7 @@ class ConsoleActions:
             if key in self.leases:
                 raise ActionRefused(f"already active: {self.leases[key].description}; remove it first", 409)
             try:
-                return lease_fault(self.faults, spec, ttl_s, self.leases, key).description
+                return lease_fault(self.faults, spec, ttl_s, self.leases, key, self.lease_table).description
             except ChaosError as exc:
                 raise ActionRefused(str(exc), 409) from None
 
