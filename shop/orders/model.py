@@ -132,6 +132,8 @@ class ReservationOutcome(StrEnum):
     RESERVED = "reserved"
     INSUFFICIENT_STOCK = "insufficient_stock"
     REFUSED = "refused"
+    # An earlier pass released the hold (its charge failed); the order must never be charged now.
+    RELEASED = "released"
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,9 @@ class Saga:
 
     def _advance(self, order: Order) -> str:
         reservation = self.catalog.reserve(order.order_id, order.items)
+        if reservation.outcome == ReservationOutcome.RELEASED:
+            # Only a failed charge releases a hold, and that pass died before finishing the order.
+            return self._finish(order, OrderStatus.PAYMENT_FAILED, reason="reservation_released")
         if reservation.outcome != ReservationOutcome.RESERVED:
             reason = str(reservation.outcome)
             # Reservations are all-or-nothing; release anyway so a partial hold cannot leak.
@@ -177,6 +180,7 @@ class Saga:
             self.catalog.release(order.order_id)
             reason = "declined" if charge.status == "declined" else f"payment_refused: {charge.detail}"[:120]
             return self._finish(order, OrderStatus.PAYMENT_FAILED, reason=reason, charge_id=charge.charge_id or None)
+        # Raises when the catalog refuses: the order stays pending, never paid without its stock.
         self.catalog.commit(order.order_id)
         # Clear before marking paid: "paid" is the last write, so a crash anywhere above
         # leaves the order pending and the rerun repeats only idempotent steps.

