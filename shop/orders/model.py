@@ -57,6 +57,8 @@ class Order:
     trace_context: dict[str, str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # SHA-256 of the checkout request, so a key reused for another request is refused.
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ class UnknownProduct(OrderError):
     """A product in the cart is no longer sold."""
 
     code = "unknown_product"
+
+
+class KeyReused(OrderError):
+    """The Idempotency-Key already made an order from a different request (Stripe's rule: an error)."""
+
+    code = "idempotency_key_reused"
 
 
 class OrderNotFound(OrderError):

@@ -8,6 +8,8 @@ the reservation, e.g. ``insufficient_stock``; nothing was charged). Every step o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -22,6 +24,7 @@ from shop.orders.model import (
     CatalogPort,
     DuplicateOrder,
     EmptyCart,
+    KeyReused,
     NotificationsPort,
     Order,
     OrderItem,
@@ -49,6 +52,19 @@ def new_event(event_type: str, order: Order, **payload: Any) -> OutboxEvent:
     )
 
 
+def request_hash(user_id: str, card: str | None) -> str:
+    """Return the fingerprint of a checkout request (what a reused key must repeat exactly)."""
+    canonical = json.dumps({"user_id": user_id, "card": card}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _same_request(order: Order, fingerprint: str) -> Order:
+    # Orders written before the fingerprint existed carry none: answer them as before.
+    if order.request_hash is not None and order.request_hash != fingerprint:
+        raise KeyReused("this Idempotency-Key was used for a different checkout request")
+    return order
+
+
 class OrderService:
     """Create and read orders."""
 
@@ -62,13 +78,15 @@ class OrderService:
         """Turn the user's cart into a pending order; return it and whether it is new.
 
         The same (user, key) always answers the first order. Raises EmptyCart for an
-        empty cart, UnknownProduct for a product the catalog no longer has, and the kit's
-        DependencyError when cart or catalog cannot answer.
+        empty cart, UnknownProduct for a product the catalog no longer has, KeyReused when
+        the key made an order from a different request, and the kit's DependencyError when
+        cart or catalog cannot answer.
         """
+        fingerprint = request_hash(user_id, card)
         if idempotency_key:
             existing = self.store.get_by_key(user_id, idempotency_key)
             if existing is not None:
-                return existing, False
+                return _same_request(existing, fingerprint), False
         merged: dict[int, int] = {}
         for line in self.cart.get_cart(user_id):
             if line.qty > 0:
@@ -95,6 +113,7 @@ class OrderService:
             card=card,
             idempotency_key=idempotency_key or None,
             trace_context=inject_context() or None,
+            request_hash=fingerprint,
         )
         try:
             self.store.create_order(order, new_event("order.created", order))
@@ -103,7 +122,7 @@ class OrderService:
             winner = self.store.get_by_key(user_id, idempotency_key) if idempotency_key else None
             if winner is None:
                 raise
-            return winner, False
+            return _same_request(winner, fingerprint), False
         log.info("order_created", order_id=order.order_id, total_cents=order.total_cents)
         record_order("created")
         return order, True

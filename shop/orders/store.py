@@ -39,6 +39,7 @@ orders = Table(
     # The card only selects the simulator's outcome (test cards); it is never logged.
     Column("card", String(32), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
+    Column("request_hash", String(64), nullable=True),
     Column("charge_id", String(64), nullable=True),
     # W3C trace context of the checkout, so the worker's spans join the checkout's trace.
     Column("trace_context", JSON, nullable=True),
@@ -112,6 +113,7 @@ class OrderStore:
                         total_cents=order.total_cents,
                         card=order.card,
                         idempotency_key=order.idempotency_key,
+                        request_hash=order.request_hash,
                         trace_context=order.trace_context,
                         created_at=now,
                         updated_at=now,
@@ -265,4 +267,5 @@ def _order(row: Any, items: tuple[OrderItem, ...]) -> Order:
         order_id=row["order_id"], user_id=row["user_id"], status=row["status"], total_cents=row["total_cents"],
         items=tuple(items), card=row["card"], reason=row["reason"], idempotency_key=row["idempotency_key"],
         charge_id=row["charge_id"], trace_context=row["trace_context"], created_at=row["created_at"], updated_at=row["updated_at"],
+        request_hash=row["request_hash"],
     )
