@@ -12,7 +12,7 @@ from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import ApiModel, Header, QueryModel, operation
 from shop.kit.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, map_domain_errors
 from shop.orders.bootstrap import get_deps
-from shop.orders.model import EmptyCart, KeyReused, Order, OrderNotFound, UnknownProduct
+from shop.orders.model import EmptyCart, KeyReused, Order, OrderNotFound, OutboxEvent, UnknownProduct
 from shop.orders.service import OrderService
 
 bp = Blueprint("orders", __name__)
@@ -173,6 +173,26 @@ def get_order_notifications(order_id: str) -> OrderNotificationsOut:
 def audit() -> Response:
     """Return orders, the outbox and the pending work count for the consistency audit."""
     return jsonify(get_service().get_audit())
+
+
+def _event_to_dict(event: OutboxEvent) -> dict[str, Any]:
+    return {"event_id": event.event_id, "type": event.type, "order_id": event.order_id, "attempts": event.attempts,
+            "last_error": event.last_error, "dead": event.dead, "delivered": event.delivered}
+
+
+@admin_bp.get("/outbox/dead-letters")
+def dead_letters() -> Response:
+    """List the dead-lettered outbox events (notifications refused them too often), oldest first."""
+    return jsonify(items=[_event_to_dict(e) for e in get_deps(current_app).store.list_dead_letters()])
+
+
+@admin_bp.post("/outbox/<event_id>/replay")
+def replay_event(event_id: str) -> Response:
+    """Put an undelivered (e.g. dead-lettered) event back in the queue with its attempts reset; 404 if unknown."""
+    event = get_deps(current_app).store.replay(event_id)
+    if event is None:
+        raise NotFound(f"no undelivered outbox event {event_id}")
+    return jsonify(_event_to_dict(event))
 
 
 @admin_bp.get("/pending")

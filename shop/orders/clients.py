@@ -24,6 +24,7 @@ from shop.kit.wire import decode_product
 from shop.orders.model import (
     CartLine,
     Charge,
+    EventRejected,
     OrderItem,
     OutboxEvent,
     ProductInfo,
@@ -182,8 +183,12 @@ class NotificationsClient:
                   "user_id": event.user_id, "payload": event.payload},
             idempotency_key=event.event_id,
         )
-        if resp.status_code not in (200, 201):
-            raise unexpected_status(resp, "notifications", "POST /events")
+        if resp.status_code in (200, 201):
+            return
+        if 400 <= resp.status_code < 500 and not is_transient(resp):
+            raise EventRejected(f"notifications refused event {event.event_id}: {resp.status_code} "
+                                f"({get_error_code(resp)})", details={"status": resp.status_code})
+        raise unexpected_status(resp, "notifications", "POST /events")
 
     def list_for_order(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
         """Return the emails sent to ``user_id`` about one order, oldest first."""

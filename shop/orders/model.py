@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from shop.kit.errors import DependencyUnavailable
+
 
 class OrderStatus(StrEnum):
     """Where an order is in the saga (the one enum; the metrics count these values too)."""
@@ -73,6 +75,8 @@ class OutboxEvent:
     delivered: bool = False
     attempts: int = 0
     trace_context: dict[str, str] | None = None
+    last_error: str | None = None
+    dead: bool = False
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -108,6 +112,14 @@ class KeyReused(OrderError):
 
 class OrderNotFound(OrderError):
     """No such order, or not the caller's (never say which)."""
+
+
+class EventRejected(DependencyUnavailable):
+    """notifications refused one event for good (a 4xx no retry fixes): it counts towards dead-lettering."""
+
+    def __init__(self, message: str, *, dependency: str = "notifications", **kwargs: Any) -> None:
+        super().__init__(message, dependency=dependency, **kwargs)
+        self.dead_lettered = False
 
 
 class DuplicateOrder(Exception):

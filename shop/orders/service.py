@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -24,6 +26,7 @@ from shop.orders.model import (
     CatalogPort,
     DuplicateOrder,
     EmptyCart,
+    EventRejected,
     KeyReused,
     NotificationsPort,
     Order,
@@ -151,7 +154,8 @@ class OrderService:
                 for o in self.store.list_orders()
             ],
             "outbox": [
-                {"event_id": e.event_id, "type": e.type, "order_id": e.order_id, "delivered": e.delivered}
+                {"event_id": e.event_id, "type": e.type, "order_id": e.order_id, "delivered": e.delivered,
+                 "dead": e.dead, "attempts": e.attempts, "last_error": e.last_error}
                 for e in self.store.list_outbox()
             ],
             "pending_work": self.store.count_pending_work(),
@@ -165,12 +169,20 @@ class Saga:
     """Drive pending orders and the outbox; each call does what it can and returns.
 
     A dependency failure (the kit's DependencyError) propagates out of ``advance`` /
-    ``deliver``; the worker counts it and retries on its next pass.
+    ``deliver``; the worker counts it and retries on its next pass. A failed event waits
+    its own backoff (``backoff_base_s`` doubling up to ``backoff_max_s``); one that
+    notifications refuses for good ``max_attempts`` times is dead-lettered.
     """
 
     def __init__(self, store: OrderStore, *, cart: CartPort, catalog: CatalogPort,
-                 payments: PaymentsPort, notifications: NotificationsPort) -> None:
+                 payments: PaymentsPort, notifications: NotificationsPort,
+                 clock: Callable[[], float] = time.time, max_attempts: int = 8,
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 10.0) -> None:
         self.store = store
+        self.clock = clock
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
         self.cart = cart
         self.catalog = catalog
         self.payments = payments
@@ -224,13 +236,26 @@ class Saga:
         return current.status if current else str(status)
 
     def deliver(self, event: OutboxEvent) -> None:
-        """Deliver one outbox event to notifications and mark it delivered."""
+        """Deliver one outbox event to notifications and mark it delivered.
+
+        On failure the event waits its backoff; an ``EventRejected`` on the last allowed
+        attempt dead-letters it (``exc.dead_lettered``). Only refusals count towards that:
+        an outage of notifications delays events, it never dead-letters them.
+        """
         try:
             with start_span_from_carrier(f"orders.outbox.deliver {event.type}", event.trace_context,
                                          attributes={"shoplab.event_id": event.event_id}):
                 self.notifications.deliver(event)
         except Exception as exc:
-            self.store.record_attempt(event.event_id, f"{type(exc).__name__}: {exc}")
+            attempts = event.attempts + 1
+            dead = isinstance(exc, EventRejected) and attempts >= self.max_attempts
+            backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** min(attempts - 1, 30))
+            self.store.record_attempt(event.event_id, f"{type(exc).__name__}: {exc}",
+                                      retry_at=None if dead else self.clock() + backoff, dead=dead)
+            if isinstance(exc, EventRejected):
+                exc.dead_lettered = dead
+                if dead:
+                    log.error("event_dead_lettered", event_id=event.event_id, attempts=attempts, error=str(exc))
             raise
         self.store.mark_delivered(event.event_id)
 
@@ -239,5 +264,5 @@ class Saga:
         return self.store.list_orders(status=OrderStatus.PENDING, limit=limit)
 
     def undelivered_events(self, limit: int = 100) -> list[OutboxEvent]:
-        """Return the oldest undelivered outbox events."""
-        return self.store.list_outbox(undelivered_only=True, limit=limit)
+        """Return the oldest undelivered outbox events whose backoff is over (never the dead-lettered)."""
+        return self.store.list_outbox(undelivered_only=True, due_at=self.clock(), limit=limit)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -73,6 +74,10 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(512), nullable=True),
+    # Per-event backoff: not tried again before this epoch time (None: at once).
+    Column("next_attempt_at", Float, nullable=True),
+    # Set when the event is dead-lettered: no longer tried, listed by the audit, replayable.
+    Column("dead_at", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -165,14 +170,29 @@ class OrderStore:
                 .values(delivered_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
             )
 
-    def record_attempt(self, event_id: str, error: str) -> None:
-        """Record a failed delivery attempt (it is retried on the next pass)."""
+    def record_attempt(self, event_id: str, error: str, *, retry_at: float | None = None,
+                       dead: bool = False) -> None:
+        """Record a failed delivery attempt: retried from ``retry_at`` on, or dead-lettered."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.event_id == event_id)
-                .values(attempts=outbox.c.attempts + 1, last_error=error[:500])
+                .values(attempts=outbox.c.attempts + 1, last_error=error[:500], next_attempt_at=retry_at,
+                        dead_at=utcnow() if dead else None)
             )
+
+    def replay(self, event_id: str) -> OutboxEvent | None:
+        """Bring a dead-lettered (or waiting) event back for delivery at once; None when unknown."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.event_id == event_id, outbox.c.delivered_at.is_(None))
+                .values(attempts=0, next_attempt_at=None, dead_at=None)
+            )
+            if result.rowcount != 1:
+                return None
+            row = conn.execute(select(outbox).where(outbox.c.event_id == event_id)).mappings().one()
+            return _event(row)
 
     # -- reads ----------------------------------------------------------------------
     def get_order(self, order_id: str) -> Order | None:
@@ -210,22 +230,28 @@ class OrderStore:
             items = _items(conn, [r["order_id"] for r in rows])
             return [_order(r, items.get(r["order_id"], ())) for r in rows]
 
-    def list_outbox(self, *, undelivered_only: bool = False, limit: int | None = None) -> list[OutboxEvent]:
-        """Return outbox events in the order they were written."""
+    def list_outbox(self, *, undelivered_only: bool = False, due_at: float | None = None,
+                    limit: int | None = None) -> list[OutboxEvent]:
+        """Return outbox events in the order they were written.
+
+        ``undelivered_only`` keeps the ones still to deliver (never the dead-lettered);
+        ``due_at`` also drops those whose backoff lasts past that epoch time.
+        """
         query = select(outbox).order_by(outbox.c.seq)
         if undelivered_only:
-            query = query.where(outbox.c.delivered_at.is_(None))
+            query = query.where(outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None))
+        if due_at is not None:
+            query = query.where(outbox.c.next_attempt_at.is_(None) | (outbox.c.next_attempt_at <= due_at))
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [
-                OutboxEvent(
-                    event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
-                    payload=dict(r["payload"] or {}), delivered=r["delivered_at"] is not None,
-                    attempts=r["attempts"], trace_context=r["trace_context"],
-                )
-                for r in conn.execute(query).mappings()
-            ]
+            return [_event(r) for r in conn.execute(query).mappings()]
+
+    def list_dead_letters(self) -> list[OutboxEvent]:
+        """Return the dead-lettered events, oldest first."""
+        query = select(outbox).where(outbox.c.dead_at.is_not(None)).order_by(outbox.c.seq)
+        with self.engine.connect() as conn:
+            return [_event(r) for r in conn.execute(query).mappings()]
 
     def count_pending_work(self) -> int:
         """Count pending orders plus undelivered outbox events."""
@@ -233,8 +259,10 @@ class OrderStore:
             pending = conn.execute(
                 select(func.count()).select_from(orders).where(orders.c.status == OrderStatus.PENDING)
             ).scalar_one()
+            # A dead-lettered event waits for an admin, not for the worker: it is no pending work.
             undelivered = conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+                select(func.count()).select_from(outbox)
+                .where(outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None))
             ).scalar_one()
         return int(pending) + int(undelivered)
 
@@ -245,6 +273,15 @@ def _insert_event(conn: Connection, event: OutboxEvent) -> None:
             event_id=event.event_id, type=event.type, order_id=event.order_id, user_id=event.user_id,
             payload=event.payload, trace_context=event.trace_context, created_at=utcnow(), attempts=0,
         )
+    )
+
+
+def _event(r: Any) -> OutboxEvent:
+    return OutboxEvent(
+        event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
+        payload=dict(r["payload"] or {}), delivered=r["delivered_at"] is not None,
+        attempts=r["attempts"], trace_context=r["trace_context"], last_error=r["last_error"],
+        dead=r["dead_at"] is not None,
     )
 
 

@@ -188,7 +188,11 @@ def check_events(data: AuditData) -> list[Violation]:
     for event in outbox:
         eid, oid = event["event_id"], event["order_id"]
         applied = received.get(eid, {}).get("applied", 0)
-        if not event.get("delivered"):
+        if event.get("dead"):
+            out.append(Violation("event_once", f"event {eid} ({event['type']}) of order {oid} is dead-lettered "
+                                 f"after {event.get('attempts', '?')} attempts ({event.get('last_error') or ''}); "
+                                 "replay it with POST /admin/outbox/<event_id>/replay on orders", (eid, oid)))
+        elif not event.get("delivered"):
             out.append(Violation("event_once", f"event {eid} ({event['type']}) of order {oid} is not delivered",
                                  (eid, oid)))
         elif eid not in received:

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shop.kit.db import make_engine
 from shop.notifications import create_app as create_notifications
 from shop.orders import create_app as create_orders
+from shop.orders.bootstrap import get_deps
 from shop.orders.clients import NotificationsClient
 from shop.orders.model import Order, OrderItem, OrderStatus, OutboxEvent
 from shop.orders.service import Saga, new_event
@@ -57,7 +57,6 @@ def test_a_poison_event_is_dead_lettered_and_never_holds_back_later_events(
         tmp_path: Path, orders_app: Flask, notifications_app: Flask) -> None:
     # Failed before issue 16: the pass stopped at the poison event on every pass, so the third
     # event was never delivered, and nothing capped the attempts.
-    from shop.orders.bootstrap import get_deps
 
     deps = get_deps(orders_app)
     store = deps.store
@@ -94,7 +93,6 @@ def test_a_poison_event_is_dead_lettered_and_never_holds_back_later_events(
 
 def test_a_failed_event_waits_its_own_backoff_while_later_events_go_out(
         tmp_path: Path, orders_app: Flask) -> None:
-    from shop.orders.bootstrap import get_deps
 
     deps = get_deps(orders_app)
     ids = orders_with_a_poison_event(deps.store)
