@@ -23,6 +23,7 @@ from shop.kit.resilience import ResilientClient
 from shop.kit.wire import decode_product
 from shop.orders.model import (
     CartLine,
+    CartView,
     Charge,
     EventRejected,
     OrderItem,
@@ -65,19 +66,23 @@ class CartClient:
     def __init__(self, client: ResilientClient) -> None:
         self.client = client
 
-    def get_cart(self, user_id: str) -> list[CartLine]:
-        """Return the user's cart lines (an unknown user has an empty cart)."""
+    def get_cart(self, user_id: str) -> CartView:
+        """Return the user's cart lines and version (an unknown user has an empty cart)."""
         resp = self.client.get(f"/carts/{path_segment(user_id)}")
         if resp.status_code == 404:
-            return []
+            return CartView([])
         if resp.status_code != 200:
             raise unexpected_status(resp, "cart", "GET /carts")
-        items = get_json(resp, "cart").get("items", [])
-        return [CartLine(product_id=int(i["product_id"]), qty=int(i["qty"])) for i in items]
+        body = get_json(resp, "cart")
+        items = body.get("items", [])
+        version = body.get("version")
+        return CartView([CartLine(product_id=int(i["product_id"]), qty=int(i["qty"])) for i in items],
+                        int(version) if isinstance(version, int) else None)
 
-    def clear_cart(self, user_id: str) -> None:
-        """Empty the user's cart (idempotent)."""
-        resp = self.client.delete(f"/carts/{path_segment(user_id)}")
+    def clear_cart(self, user_id: str, version: int | None = None) -> None:
+        """Empty the user's cart, or only what ``version`` held (idempotent)."""
+        params = {"version": str(version)} if version is not None else None
+        resp = self.client.delete(f"/carts/{path_segment(user_id)}", params=params)
         if resp.status_code not in (200, 204, 404):
             raise unexpected_status(resp, "cart", "DELETE /carts")
 

@@ -61,6 +61,8 @@ class Order:
     updated_at: datetime | None = None
     # SHA-256 of the checkout request, so a key reused for another request is refused.
     request_hash: str | None = None
+    # The cart version checked out: one order per version, and the saga clears only that version.
+    cart_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,14 @@ class CartLine:
 
 
 @dataclass(frozen=True)
+class CartView:
+    """A user's cart lines and the version they belong to (None when the cart names none)."""
+
+    lines: list[CartLine]
+    version: int | None = None
+
+
+@dataclass(frozen=True)
 class ProductInfo:
     """The catalog's current view of a product."""
 
@@ -176,8 +186,8 @@ class Charge:
 class CartPort(Protocol):
     """Read and clear carts."""
 
-    def get_cart(self, user_id: str) -> list[CartLine]: ...
-    def clear_cart(self, user_id: str) -> None: ...
+    def get_cart(self, user_id: str) -> CartView: ...
+    def clear_cart(self, user_id: str, version: int | None = None) -> None: ...
 
 
 class CatalogPort(Protocol):

@@ -90,8 +90,14 @@ class OrderService:
             existing = self.store.get_by_key(user_id, idempotency_key)
             if existing is not None:
                 return _same_request(existing, fingerprint), False
+        cart = self.cart.get_cart(user_id)
+        if cart.version is not None:
+            # One order per cart version, whatever the key: a double submit answers the first order.
+            existing = self.store.get_by_cart_version(user_id, cart.version)
+            if existing is not None:
+                return existing, False
         merged: dict[int, int] = {}
-        for line in self.cart.get_cart(user_id):
+        for line in cart.lines:
             if line.qty > 0:
                 merged[line.product_id] = merged.get(line.product_id, 0) + line.qty
         lines = [CartLine(pid, qty) for pid, qty in merged.items()]
@@ -117,12 +123,17 @@ class OrderService:
             idempotency_key=idempotency_key or None,
             trace_context=inject_context() or None,
             request_hash=fingerprint,
+            cart_version=cart.version,
         )
         try:
             self.store.create_order(order, new_event("order.created", order))
         except DuplicateOrder:
             # A concurrent checkout with the same key committed first: answer its order.
             winner = self.store.get_by_key(user_id, idempotency_key) if idempotency_key else None
+            if winner is None and cart.version is not None:
+                winner = self.store.get_by_cart_version(user_id, cart.version)
+                if winner is not None:
+                    return winner, False
             if winner is None:
                 raise
             return _same_request(winner, fingerprint), False
@@ -215,7 +226,7 @@ class Saga:
         self.catalog.commit(order.order_id)
         # Clear before marking paid: "paid" is the last write, so a crash anywhere above
         # leaves the order pending and the rerun repeats only idempotent steps.
-        self.cart.clear_cart(order.user_id)
+        self.cart.clear_cart(order.user_id, order.cart_version)
         return self._finish(order, OrderStatus.PAID, charge_id=charge.charge_id)
 
     def _finish(self, order: Order, status: OrderStatus, *, reason: str | None = None,

@@ -41,6 +41,7 @@ orders = Table(
     Column("card", String(32), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
     Column("request_hash", String(64), nullable=True),
+    Column("cart_version", Integer, nullable=True),
     Column("charge_id", String(64), nullable=True),
     # W3C trace context of the checkout, so the worker's spans join the checkout's trace.
     Column("trace_context", JSON, nullable=True),
@@ -48,6 +49,8 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # One order per (user, key): the database settles a race between two checkouts.
     UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_key"),
+    # One order per cart version: two quick clicks without a key give one order.
+    UniqueConstraint("user_id", "cart_version", name="uq_orders_user_cart_version"),
 )
 
 order_items = Table(
@@ -119,6 +122,7 @@ class OrderStore:
                         card=order.card,
                         idempotency_key=order.idempotency_key,
                         request_hash=order.request_hash,
+                        cart_version=order.cart_version,
                         trace_context=order.trace_context,
                         created_at=now,
                         updated_at=now,
@@ -215,6 +219,18 @@ class OrderStore:
                 return None
             return _order(row, _items(conn, [row["order_id"]])[row["order_id"]])
 
+    def get_by_cart_version(self, user_id: str, version: int) -> Order | None:
+        """Return the order a user made from one version of the cart, or None."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(orders).where(orders.c.user_id == user_id, orders.c.cart_version == version))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            return _order(row, _items(conn, [row["order_id"]])[row["order_id"]])
+
     def list_orders(self, *, user_id: str | None = None, status: str | None = None,
                     limit: int | None = None) -> list[Order]:
         """Return orders, oldest first, optionally of one user or status."""
@@ -304,5 +320,5 @@ def _order(row: Any, items: tuple[OrderItem, ...]) -> Order:
         order_id=row["order_id"], user_id=row["user_id"], status=row["status"], total_cents=row["total_cents"],
         items=tuple(items), card=row["card"], reason=row["reason"], idempotency_key=row["idempotency_key"],
         charge_id=row["charge_id"], trace_context=row["trace_context"], created_at=row["created_at"], updated_at=row["updated_at"],
-        request_hash=row["request_hash"],
+        request_hash=row["request_hash"], cart_version=row["cart_version"],
     )
