@@ -240,3 +240,16 @@ def test_the_worker_follows_the_orders_services_resilience_profile() -> None:
     assert follower.maybe_sync() is False and control.profile.name == "naive"  # an error keeps the policy
     now[0] = 3.0
     assert follower.maybe_sync() is False and answers == []  # unchanged: no switch
+
+
+@pytest.mark.parametrize("card", ["4242 4242 4242 4242", DECLINE])
+def test_an_ended_order_keeps_only_the_last_four_digits_of_its_card(store: OrderStore, peers: Peers,
+                                                                    db_path: Path, card: str) -> None:
+    # Failed before issue 16: orders kept the full card number for good.
+    order = checkout(store, peers, card=card)
+    make_worker(store, peers).run_pass()
+    assert status_of(store, order) in ("paid", "payment_failed")
+    ended = store.get_order(order.order_id)
+    assert ended is not None and ended.card is None and ended.card_last4 == card[-4:]
+    raw = db_path.read_bytes()
+    assert card.encode() not in raw and card.replace(" ", "").encode() not in raw
