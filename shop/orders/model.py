@@ -63,6 +63,8 @@ class Order:
     request_hash: str | None = None
     # The cart version checked out: one order per version, and the saga clears only that version.
     cart_version: int | None = None
+    # All orders keep of a card once the order ends (the number itself only while payments needs it).
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,10 @@ orders = Table(
     Column("status", String(32), nullable=False, index=True),
     Column("reason", String(128), nullable=True),
     Column("total_cents", Integer, nullable=False),
-    # The card only selects the simulator's outcome (test cards); it is never logged.
+    # The card only selects the simulator's outcome (test cards); it is never logged, and it is
+    # erased when the order ends: from then on only its last four digits stay.
     Column("card", String(32), nullable=True),
+    Column("card_last4", String(4), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
     Column("request_hash", String(64), nullable=True),
     Column("cart_version", Integer, nullable=True),
@@ -84,6 +86,12 @@ outbox = Table(
 )
 
 
+def last_four(card: str | None) -> str | None:
+    """Return the last four digits of a card number, or None."""
+    digits = "".join(c for c in card or "" if c.isdigit())
+    return digits[-4:] or None
+
+
 def utcnow() -> datetime:
     """Return the current UTC time."""
     return datetime.now(UTC)
@@ -120,6 +128,7 @@ class OrderStore:
                         reason=order.reason,
                         total_cents=order.total_cents,
                         card=order.card,
+                        card_last4=last_four(order.card),
                         idempotency_key=order.idempotency_key,
                         request_hash=order.request_hash,
                         cart_version=order.cart_version,
@@ -155,10 +164,12 @@ class OrderStore:
         second event; returns whether this call moved it.
         """
         with self.engine.begin() as conn:
+            # Overwrite the erased card number on disk too, not just unlink it from the row.
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
             result = conn.execute(
                 update(orders)
                 .where(orders.c.order_id == order_id, orders.c.status == OrderStatus.PENDING)
-                .values(status=status, reason=reason, charge_id=charge_id, updated_at=utcnow())
+                .values(status=status, reason=reason, charge_id=charge_id, updated_at=utcnow(), card=None)
             )
             if result.rowcount != 1:
                 return False
@@ -320,5 +331,5 @@ def _order(row: Any, items: tuple[OrderItem, ...]) -> Order:
         order_id=row["order_id"], user_id=row["user_id"], status=row["status"], total_cents=row["total_cents"],
         items=tuple(items), card=row["card"], reason=row["reason"], idempotency_key=row["idempotency_key"],
         charge_id=row["charge_id"], trace_context=row["trace_context"], created_at=row["created_at"], updated_at=row["updated_at"],
-        request_hash=row["request_hash"], cart_version=row["cart_version"],
+        request_hash=row["request_hash"], cart_version=row["cart_version"], card_last4=row["card_last4"],
     )

@@ -251,5 +251,6 @@ def test_an_ended_order_keeps_only_the_last_four_digits_of_its_card(store: Order
     assert status_of(store, order) in ("paid", "payment_failed")
     ended = store.get_order(order.order_id)
     assert ended is not None and ended.card is None and ended.card_last4 == card[-4:]
+    # The database file itself (secure_delete); the WAL keeps old frames until SQLite recycles them.
     raw = db_path.read_bytes()
     assert card.encode() not in raw and card.replace(" ", "").encode() not in raw
