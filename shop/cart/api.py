@@ -9,7 +9,7 @@ from shop.cart.bootstrap import bootstrap, get_deps
 from shop.cart.model import MAX_LINE_QTY, Cart, QuantityLimit, UnknownProduct
 from shop.cart.service import CartService
 from shop.kit import api_spec
-from shop.kit.api_spec import INT_ID, MAX_ID, ApiModel, operation
+from shop.kit.api_spec import INT_ID, MAX_ID, ApiModel, QueryModel, operation
 from shop.kit.config import KitSettings
 from shop.kit.errors import Conflict, NotFound, map_domain_errors
 
@@ -43,6 +43,7 @@ class CartOut(ApiModel):
     user_id: str
     items: list[CartLineOut]
     total_cents: int
+    version: int = Field(description="Grows with every change: a checkout orders one version")
 
     @classmethod
     def of(cls, cart: Cart) -> CartOut:
@@ -60,7 +61,14 @@ class CartOut(ApiModel):
                 for i in cart.items
             ],
             total_cents=cart.total_cents,
+            version=cart.version,
         )
+
+
+class ClearQuery(QueryModel):
+    """Which lines to clear: all, or those of one cart version and before (what one order took)."""
+
+    version: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 def _service() -> CartService:
@@ -95,10 +103,19 @@ def remove_item(user_id: str, product_id: int) -> CartOut:
     return CartOut.of(_service().remove_item(user_id, product_id))
 
 
-@operation(bp, "DELETE", f"/carts/{USER}", responses={200: CartOut})
-def clear_cart(user_id: str) -> CartOut:
-    """Empty the cart (idempotent)."""
-    return CartOut.of(_service().clear(user_id))
+class ClearedOut(ApiModel):
+    """What a clear left: the cart's version and how many lines (added after ``version``) remain."""
+
+    user_id: str
+    version: int
+    remaining_lines: int
+
+
+@operation(bp, "DELETE", f"/carts/{USER}", query=ClearQuery, responses={200: ClearedOut})
+def clear_cart(user_id: str, query: ClearQuery) -> ClearedOut:
+    """Empty the cart (idempotent; needs no catalog); with ``version``, only the lines of that version and before."""
+    version, remaining = _service().clear(user_id, query.version)
+    return ClearedOut(user_id=user_id, version=version, remaining_lines=remaining)
 
 
 def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:

@@ -42,6 +42,8 @@ class Cart:
 
     user_id: str
     items: tuple[CartLine, ...]
+    # Grows with every change; a checkout orders one version and clears only that one.
+    version: int = 0
 
     @property
     def total_cents(self) -> int:
@@ -92,5 +94,8 @@ class CartRepository(Protocol):
     def remove(self, user_id: str, product_id: int) -> None:
         """Remove one line (no-op when absent)."""
 
-    def clear(self, user_id: str) -> None:
-        """Remove every line of the user's cart."""
+    def get_lines_at_version(self, user_id: str) -> tuple[dict[int, int], int]:
+        """Return the user's lines and the cart version they belong to, from one snapshot."""
+
+    def clear(self, user_id: str, up_to_version: int | None = None) -> None:
+        """Remove every line of the user's cart, or only those last changed at or before ``up_to_version``."""

@@ -25,9 +25,9 @@ class CartService:
 
     def get_cart(self, user_id: str) -> Cart:
         """Return the user's cart priced at catalog's current prices (an unknown user has an empty cart)."""
-        lines = self.store.get_lines(user_id)
+        lines, version = self.store.get_lines_at_version(user_id)
         if not lines:
-            return Cart(user_id, ())
+            return Cart(user_id, (), version)
         products = self.catalog.list_products()
         priced = []
         for product_id, qty in lines.items():
@@ -37,7 +37,7 @@ class CartService:
                 log.warning("cart_product_missing", product_id=product_id)
                 continue
             priced.append(CartLine(product_id, product.name, qty, product.price_cents))
-        return Cart(user_id, tuple(priced))
+        return Cart(user_id, tuple(priced), version)
 
     def add_item(self, user_id: str, product_id: int, qty: int) -> Cart:
         """Add ``qty`` units of a product; raise UnknownProduct or QuantityLimit."""
@@ -51,7 +51,11 @@ class CartService:
         self.store.remove(user_id, product_id)
         return self.get_cart(user_id)
 
-    def clear(self, user_id: str) -> Cart:
-        """Empty the cart (idempotent; needs no catalog)."""
-        self.store.clear(user_id)
-        return Cart(user_id, ())
+    def clear(self, user_id: str, up_to_version: int | None = None) -> tuple[int, int]:
+        """Empty the cart, or only the lines of ``up_to_version`` and before; return (version, lines left).
+
+        Idempotent, and needs no catalog: the saga clears carts while catalog may be down.
+        """
+        self.store.clear(user_id, up_to_version)
+        lines, version = self.store.get_lines_at_version(user_id)
+        return version, len(lines)

@@ -258,11 +258,11 @@ def remove_cart_item(user_id: str, product_id: int) -> CartOut:
         Header("Idempotency-Key", max_length=128, description="Same key: the same order, never a second one")
     ],
     responses={201: OrderOut, 200: OrderOut},
-    errors=(403, 409),
+    errors=(403, 409, 422),
     peers=("orders",),
 )
 def checkout(user_id: str, body: CheckoutIn) -> tuple[OrderOut, int]:
-    """Turn the caller's cart into a pending order; 409 when the cart is empty."""
+    """Turn the caller's cart into a pending order; 409 when the cart is empty, 422 when a key is reused."""
     # Without a client key, make one: the gateway→orders call may then be retried safely.
     key = request.headers.get("Idempotency-Key") or f"gw-{uuid.uuid4().hex}"
     order, status = _deps().orders.checkout(user_id, card=body.card, idempotency_key=key)

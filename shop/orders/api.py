@@ -12,12 +12,13 @@ from shop.kit.admin import make_admin_blueprint
 from shop.kit.api_spec import ApiModel, Header, QueryModel, operation
 from shop.kit.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, map_domain_errors
 from shop.orders.bootstrap import get_deps
-from shop.orders.model import EmptyCart, Order, OrderNotFound, UnknownProduct
+from shop.orders.model import EmptyCart, KeyReused, Order, OrderNotFound, OutboxEvent, UnknownProduct
 from shop.orders.service import OrderService
 
 bp = Blueprint("orders", __name__)
 admin_bp = make_admin_blueprint("orders_admin")
-map_domain_errors(bp, {EmptyCart: Conflict, UnknownProduct: ValidationFailed, OrderNotFound: NotFound})
+map_domain_errors(bp, {EmptyCart: Conflict, UnknownProduct: ValidationFailed, KeyReused: ValidationFailed,
+                       OrderNotFound: NotFound})
 
 USER_ID = Field(min_length=1, max_length=128)
 USER_HEADER = Header("X-User-ID", description="The caller's user id, forwarded by the gateway")
@@ -101,10 +102,13 @@ def _ensure_caller_is(user_id: str) -> None:
 @operation(
     bp, "POST", "/orders", body=OrderIn,
     headers=[Header("Idempotency-Key", max_length=128, description="Same key and user: same order"), USER_HEADER],
-    responses={201: OrderOut, 200: OrderOut}, errors=(403, 409), peers=("cart", "catalog"),
+    responses={201: OrderOut, 200: OrderOut}, errors=(403, 409, 422), peers=("cart", "catalog"),
 )
 def create_order(body: OrderIn) -> tuple[OrderOut, int]:
-    """Check out the user's cart: 201 a new pending order, 200 the order an Idempotency-Key already made."""
+    """Check out the user's cart: 201 a new pending order, 200 the order an Idempotency-Key already made.
+
+    422 ``idempotency_key_reused`` when that key made an order from a different request.
+    """
     _ensure_caller_is(body.user_id)
     key = request.headers.get("Idempotency-Key") or None
     order, created = get_service().checkout(body.user_id, card=body.card, idempotency_key=key)
@@ -169,6 +173,26 @@ def get_order_notifications(order_id: str) -> OrderNotificationsOut:
 def audit() -> Response:
     """Return orders, the outbox and the pending work count for the consistency audit."""
     return jsonify(get_service().get_audit())
+
+
+def _event_to_dict(event: OutboxEvent) -> dict[str, Any]:
+    return {"event_id": event.event_id, "type": event.type, "order_id": event.order_id, "attempts": event.attempts,
+            "last_error": event.last_error, "dead": event.dead, "delivered": event.delivered}
+
+
+@admin_bp.get("/outbox/dead-letters")
+def dead_letters() -> Response:
+    """List the dead-lettered outbox events (notifications refused them too often), oldest first."""
+    return jsonify(items=[_event_to_dict(e) for e in get_deps(current_app).store.list_dead_letters()])
+
+
+@admin_bp.post("/outbox/<event_id>/replay")
+def replay_event(event_id: str) -> Response:
+    """Put an undelivered (e.g. dead-lettered) event back in the queue with its attempts reset; 404 if unknown."""
+    event = get_deps(current_app).store.replay(event_id)
+    if event is None:
+        raise NotFound(f"no undelivered outbox event {event_id}")
+    return jsonify(_event_to_dict(event))
 
 
 @admin_bp.get("/pending")

@@ -2,8 +2,11 @@
 
 Transport failures, timeouts and 5xx come out of ``ResilientClient`` as the kit's
 ``DependencyUnavailable`` / ``DependencyTimeout``; the worker retries those on its
-next pass. A 4xx that no retry can fix becomes a domain answer (``Reservation``,
-``Charge``) so the saga can end the order instead of retrying it forever.
+next pass. So do the 4xx answers that only mean "not now" (408, 425, 429 and the
+``injected_fault`` of ``/admin/faults``), with their ``Retry-After`` kept in
+``details["retry_after_s"]`` for the worker to wait out. Any other 4xx, which no retry
+can fix, becomes a domain answer (``Reservation``, ``Charge``) so the saga can end the
+order instead of retrying it forever.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import structlog
 
+from shop.kit.errors import DependencyUnavailable
 from shop.kit.peers import get_error, get_error_code, get_json, path_segment, unexpected_status
 from shop.kit.resilience import ResilientClient
 from shop.kit.wire import decode_product
 from shop.orders.model import (
     CartLine,
+    CartView,
     Charge,
+    EventRejected,
     OrderItem,
     OutboxEvent,
     ProductInfo,
@@ -28,6 +35,30 @@ from shop.orders.model import (
 
 log = structlog.get_logger(__name__)
 
+# 4xx answers that say "not now" rather than "never": Request Timeout, Too Early, Too Many Requests.
+TRANSIENT_4XX = frozenset({408, 425, 429})
+
+
+def is_transient(resp: httpx.Response) -> bool:
+    """Say whether a 4xx answer only delays the call (a retry later may succeed)."""
+    return resp.status_code in TRANSIENT_4XX or get_error_code(resp) == "injected_fault"
+
+
+def transient_refusal(resp: httpx.Response, dependency: str, what: str) -> DependencyUnavailable:
+    """Return the retryable error for a transient answer, keeping its status and ``Retry-After`` in details."""
+    details: dict[str, float | int] = {"status": resp.status_code}
+    raw = (resp.headers.get("Retry-After") or "").strip()
+    try:
+        details["retry_after_s"] = max(0.0, float(raw))
+    except ValueError:
+        pass  # an HTTP-date or nothing: the worker's own backoff applies
+    return DependencyUnavailable(f"{dependency} answered {resp.status_code} ({get_error_code(resp)}) to {what}",
+                                 dependency=dependency, details=details)
+
+
+class CommitRefused(DependencyUnavailable):
+    """The catalog refused to make the order's reservation final: the order must not be marked paid."""
+
 
 class CartClient:
     """Read and clear carts through the ``orders__cart`` edge."""
@@ -35,19 +66,23 @@ class CartClient:
     def __init__(self, client: ResilientClient) -> None:
         self.client = client
 
-    def get_cart(self, user_id: str) -> list[CartLine]:
-        """Return the user's cart lines (an unknown user has an empty cart)."""
+    def get_cart(self, user_id: str) -> CartView:
+        """Return the user's cart lines and version (an unknown user has an empty cart)."""
         resp = self.client.get(f"/carts/{path_segment(user_id)}")
         if resp.status_code == 404:
-            return []
+            return CartView([])
         if resp.status_code != 200:
             raise unexpected_status(resp, "cart", "GET /carts")
-        items = get_json(resp, "cart").get("items", [])
-        return [CartLine(product_id=int(i["product_id"]), qty=int(i["qty"])) for i in items]
+        body = get_json(resp, "cart")
+        items = body.get("items", [])
+        version = body.get("version")
+        return CartView([CartLine(product_id=int(i["product_id"]), qty=int(i["qty"])) for i in items],
+                        int(version) if isinstance(version, int) else None)
 
-    def clear_cart(self, user_id: str) -> None:
-        """Empty the user's cart (idempotent)."""
-        resp = self.client.delete(f"/carts/{path_segment(user_id)}")
+    def clear_cart(self, user_id: str, version: int | None = None) -> None:
+        """Empty the user's cart, or only what ``version`` held (idempotent)."""
+        params = {"version": str(version)} if version is not None else None
+        resp = self.client.delete(f"/carts/{path_segment(user_id)}", params=params)
         if resp.status_code not in (200, 204, 404):
             raise unexpected_status(resp, "cart", "DELETE /carts")
 
@@ -76,7 +111,13 @@ class CatalogClient:
             idempotency_key=order_id,
         )
         if resp.status_code in (200, 201):
+            # A repeat answers the existing reservation, which may be released (or committed) by now.
+            status = str(get_json(resp, "catalog").get("status", ""))
+            if status == "released":
+                return Reservation(ReservationOutcome.RELEASED, "the reservation was released")
             return Reservation(ReservationOutcome.RESERVED)
+        if is_transient(resp):
+            raise transient_refusal(resp, "catalog", "POST /reservations")
         if resp.status_code == 409:
             error = get_error(resp)
             detail = str(error.get("details") or error.get("message") or "")
@@ -88,14 +129,24 @@ class CatalogClient:
     def commit(self, order_id: str) -> None:
         """Turn the order's reservation into a sale (idempotent)."""
         resp = self.client.post(f"/reservations/{path_segment(order_id)}/commit", idempotency_key=order_id)
-        if resp.status_code != 200:
-            # No retry fixes a 4xx here; the audit's stock check reports the drift.
-            log.warning("reservation_commit_refused", order_id=order_id, status=resp.status_code,
-                        code=get_error_code(resp))
+        if resp.status_code == 200:
+            return
+        if is_transient(resp):
+            raise transient_refusal(resp, "catalog", "POST /reservations/commit")
+        # The stock is no longer held for the order: it must stay unpaid (the audit names it if charged).
+        log.error("reservation_commit_refused", order_id=order_id, status=resp.status_code,
+                  code=get_error_code(resp))
+        raise CommitRefused(f"catalog refused to commit the reservation of {order_id} ({get_error_code(resp)})",
+                            dependency="catalog", details={"status": resp.status_code})
 
     def release(self, order_id: str) -> None:
         """Give the order's reserved stock back (idempotent; no-op when nothing is held)."""
         resp = self.client.post(f"/reservations/{path_segment(order_id)}/release", idempotency_key=order_id)
+        if resp.status_code in (200, 404):
+            return
+        if is_transient(resp):
+            # The stock must be given back before the order ends: retry later.
+            raise transient_refusal(resp, "catalog", "POST /reservations/release")
         if resp.status_code not in (200, 404):
             log.warning("reservation_release_refused", order_id=order_id, status=resp.status_code,
                         code=get_error_code(resp))
@@ -116,6 +167,8 @@ class PaymentsClient:
         if resp.status_code in (200, 201):
             data = get_json(resp, "payments")
             return Charge(charge_id=str(data["charge_id"]), status=str(data["status"]))
+        if is_transient(resp):
+            raise transient_refusal(resp, "payments", "POST /charges")
         if 400 <= resp.status_code < 500:
             return Charge(charge_id="", status="refused", detail=get_error_code(resp))
         raise unexpected_status(resp, "payments", "POST /charges")
@@ -135,8 +188,12 @@ class NotificationsClient:
                   "user_id": event.user_id, "payload": event.payload},
             idempotency_key=event.event_id,
         )
-        if resp.status_code not in (200, 201):
-            raise unexpected_status(resp, "notifications", "POST /events")
+        if resp.status_code in (200, 201):
+            return
+        if 400 <= resp.status_code < 500 and not is_transient(resp):
+            raise EventRejected(f"notifications refused event {event.event_id}: {resp.status_code} "
+                                f"({get_error_code(resp)})", details={"status": resp.status_code})
+        raise unexpected_status(resp, "notifications", "POST /events")
 
     def list_for_order(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
         """Return the emails sent to ``user_id`` about one order, oldest first."""

@@ -22,10 +22,11 @@ class Settings:
     concurrency: int = 4
     orders_url: str | None = None
     worker_metrics_host: str = "127.0.0.1"
+    outbox_max_attempts: int = 8
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S``, ``ORDERS_WORKER_CONCURRENCY``, metrics port/host."""
+        """Read ``ORDERS_DB_PATH``, ``ORDERS_WORKER_POLL_S``, ``ORDERS_WORKER_IDLE_MAX_S``, ``ORDERS_WORKER_CONCURRENCY``, ``ORDERS_OUTBOX_MAX_ATTEMPTS``, metrics port/host."""
         source = dict(os.environ if env is None else env)
         kit = KitSettings.from_env("orders", source)
         return cls(
@@ -38,6 +39,8 @@ class Settings:
             orders_url=_orders_url(source),
             # Containers set 0.0.0.0 so Prometheus in another container can scrape the worker.
             worker_metrics_host=source.get("ORDERS_WORKER_METRICS_HOST") or "127.0.0.1",
+            # Refusals of one event before it is dead-lettered (an outage never counts).
+            outbox_max_attempts=max(1, int(get_float_env("ORDERS_OUTBOX_MAX_ATTEMPTS", 8, source))),
         )
 
 

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from shop.kit.errors import DependencyUnavailable
+
 
 class OrderStatus(StrEnum):
     """Where an order is in the saga (the one enum; the metrics count these values too)."""
@@ -57,6 +59,12 @@ class Order:
     trace_context: dict[str, str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # SHA-256 of the checkout request, so a key reused for another request is refused.
+    request_hash: str | None = None
+    # The cart version checked out: one order per version, and the saga clears only that version.
+    cart_version: int | None = None
+    # All orders keep of a card once the order ends (the number itself only while payments needs it).
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class OutboxEvent:
     delivered: bool = False
     attempts: int = 0
     trace_context: dict[str, str] | None = None
+    last_error: str | None = None
+    dead: bool = False
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -98,8 +108,22 @@ class UnknownProduct(OrderError):
     code = "unknown_product"
 
 
+class KeyReused(OrderError):
+    """The Idempotency-Key already made an order from a different request (Stripe's rule: an error)."""
+
+    code = "idempotency_key_reused"
+
+
 class OrderNotFound(OrderError):
     """No such order, or not the caller's (never say which)."""
+
+
+class EventRejected(DependencyUnavailable):
+    """notifications refused one event for good (a 4xx no retry fixes): it counts towards dead-lettering."""
+
+    def __init__(self, message: str, *, dependency: str = "notifications", **kwargs: Any) -> None:
+        super().__init__(message, dependency=dependency, **kwargs)
+        self.dead_lettered = False
 
 
 class DuplicateOrder(Exception):
@@ -118,6 +142,14 @@ class CartLine:
 
 
 @dataclass(frozen=True)
+class CartView:
+    """A user's cart lines and the version they belong to (None when the cart names none)."""
+
+    lines: list[CartLine]
+    version: int | None = None
+
+
+@dataclass(frozen=True)
 class ProductInfo:
     """The catalog's current view of a product."""
 
@@ -132,6 +164,8 @@ class ReservationOutcome(StrEnum):
     RESERVED = "reserved"
     INSUFFICIENT_STOCK = "insufficient_stock"
     REFUSED = "refused"
+    # An earlier pass released the hold (its charge failed); the order must never be charged now.
+    RELEASED = "released"
 
 
 @dataclass(frozen=True)
@@ -154,8 +188,8 @@ class Charge:
 class CartPort(Protocol):
     """Read and clear carts."""
 
-    def get_cart(self, user_id: str) -> list[CartLine]: ...
-    def clear_cart(self, user_id: str) -> None: ...
+    def get_cart(self, user_id: str) -> CartView: ...
+    def clear_cart(self, user_id: str, version: int | None = None) -> None: ...
 
 
 class CatalogPort(Protocol):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -36,9 +37,13 @@ orders = Table(
     Column("status", String(32), nullable=False, index=True),
     Column("reason", String(128), nullable=True),
     Column("total_cents", Integer, nullable=False),
-    # The card only selects the simulator's outcome (test cards); it is never logged.
+    # The card only selects the simulator's outcome (test cards); it is never logged, and it is
+    # erased when the order ends: from then on only its last four digits stay.
     Column("card", String(32), nullable=True),
+    Column("card_last4", String(4), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("cart_version", Integer, nullable=True),
     Column("charge_id", String(64), nullable=True),
     # W3C trace context of the checkout, so the worker's spans join the checkout's trace.
     Column("trace_context", JSON, nullable=True),
@@ -46,6 +51,8 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # One order per (user, key): the database settles a race between two checkouts.
     UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_key"),
+    # One order per cart version: two quick clicks without a key give one order.
+    UniqueConstraint("user_id", "cart_version", name="uq_orders_user_cart_version"),
 )
 
 order_items = Table(
@@ -72,7 +79,17 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(512), nullable=True),
+    # Per-event backoff: not tried again before this epoch time (None: at once).
+    Column("next_attempt_at", Float, nullable=True),
+    # Set when the event is dead-lettered: no longer tried, listed by the audit, replayable.
+    Column("dead_at", DateTime(timezone=True), nullable=True),
 )
+
+
+def last_four(card: str | None) -> str | None:
+    """Return the last four digits of a card number, or None."""
+    digits = "".join(c for c in card or "" if c.isdigit())
+    return digits[-4:] or None
 
 
 def utcnow() -> datetime:
@@ -111,7 +128,10 @@ class OrderStore:
                         reason=order.reason,
                         total_cents=order.total_cents,
                         card=order.card,
+                        card_last4=last_four(order.card),
                         idempotency_key=order.idempotency_key,
+                        request_hash=order.request_hash,
+                        cart_version=order.cart_version,
                         trace_context=order.trace_context,
                         created_at=now,
                         updated_at=now,
@@ -144,10 +164,12 @@ class OrderStore:
         second event; returns whether this call moved it.
         """
         with self.engine.begin() as conn:
+            # Overwrite the erased card number on disk too, not just unlink it from the row.
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
             result = conn.execute(
                 update(orders)
                 .where(orders.c.order_id == order_id, orders.c.status == OrderStatus.PENDING)
-                .values(status=status, reason=reason, charge_id=charge_id, updated_at=utcnow())
+                .values(status=status, reason=reason, charge_id=charge_id, updated_at=utcnow(), card=None)
             )
             if result.rowcount != 1:
                 return False
@@ -163,14 +185,29 @@ class OrderStore:
                 .values(delivered_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
             )
 
-    def record_attempt(self, event_id: str, error: str) -> None:
-        """Record a failed delivery attempt (it is retried on the next pass)."""
+    def record_attempt(self, event_id: str, error: str, *, retry_at: float | None = None,
+                       dead: bool = False) -> None:
+        """Record a failed delivery attempt: retried from ``retry_at`` on, or dead-lettered."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.event_id == event_id)
-                .values(attempts=outbox.c.attempts + 1, last_error=error[:500])
+                .values(attempts=outbox.c.attempts + 1, last_error=error[:500], next_attempt_at=retry_at,
+                        dead_at=utcnow() if dead else None)
             )
+
+    def replay(self, event_id: str) -> OutboxEvent | None:
+        """Bring a dead-lettered (or waiting) event back for delivery at once; None when unknown."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.event_id == event_id, outbox.c.delivered_at.is_(None))
+                .values(attempts=0, next_attempt_at=None, dead_at=None)
+            )
+            if result.rowcount != 1:
+                return None
+            row = conn.execute(select(outbox).where(outbox.c.event_id == event_id)).mappings().one()
+            return _event(row)
 
     # -- reads ----------------------------------------------------------------------
     def get_order(self, order_id: str) -> Order | None:
@@ -193,6 +230,18 @@ class OrderStore:
                 return None
             return _order(row, _items(conn, [row["order_id"]])[row["order_id"]])
 
+    def get_by_cart_version(self, user_id: str, version: int) -> Order | None:
+        """Return the order a user made from one version of the cart, or None."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(orders).where(orders.c.user_id == user_id, orders.c.cart_version == version))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            return _order(row, _items(conn, [row["order_id"]])[row["order_id"]])
+
     def list_orders(self, *, user_id: str | None = None, status: str | None = None,
                     limit: int | None = None) -> list[Order]:
         """Return orders, oldest first, optionally of one user or status."""
@@ -208,22 +257,28 @@ class OrderStore:
             items = _items(conn, [r["order_id"] for r in rows])
             return [_order(r, items.get(r["order_id"], ())) for r in rows]
 
-    def list_outbox(self, *, undelivered_only: bool = False, limit: int | None = None) -> list[OutboxEvent]:
-        """Return outbox events in the order they were written."""
+    def list_outbox(self, *, undelivered_only: bool = False, due_at: float | None = None,
+                    limit: int | None = None) -> list[OutboxEvent]:
+        """Return outbox events in the order they were written.
+
+        ``undelivered_only`` keeps the ones still to deliver (never the dead-lettered);
+        ``due_at`` also drops those whose backoff lasts past that epoch time.
+        """
         query = select(outbox).order_by(outbox.c.seq)
         if undelivered_only:
-            query = query.where(outbox.c.delivered_at.is_(None))
+            query = query.where(outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None))
+        if due_at is not None:
+            query = query.where(outbox.c.next_attempt_at.is_(None) | (outbox.c.next_attempt_at <= due_at))
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [
-                OutboxEvent(
-                    event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
-                    payload=dict(r["payload"] or {}), delivered=r["delivered_at"] is not None,
-                    attempts=r["attempts"], trace_context=r["trace_context"],
-                )
-                for r in conn.execute(query).mappings()
-            ]
+            return [_event(r) for r in conn.execute(query).mappings()]
+
+    def list_dead_letters(self) -> list[OutboxEvent]:
+        """Return the dead-lettered events, oldest first."""
+        query = select(outbox).where(outbox.c.dead_at.is_not(None)).order_by(outbox.c.seq)
+        with self.engine.connect() as conn:
+            return [_event(r) for r in conn.execute(query).mappings()]
 
     def count_pending_work(self) -> int:
         """Count pending orders plus undelivered outbox events."""
@@ -231,8 +286,10 @@ class OrderStore:
             pending = conn.execute(
                 select(func.count()).select_from(orders).where(orders.c.status == OrderStatus.PENDING)
             ).scalar_one()
+            # A dead-lettered event waits for an admin, not for the worker: it is no pending work.
             undelivered = conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+                select(func.count()).select_from(outbox)
+                .where(outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None))
             ).scalar_one()
         return int(pending) + int(undelivered)
 
@@ -243,6 +300,15 @@ def _insert_event(conn: Connection, event: OutboxEvent) -> None:
             event_id=event.event_id, type=event.type, order_id=event.order_id, user_id=event.user_id,
             payload=event.payload, trace_context=event.trace_context, created_at=utcnow(), attempts=0,
         )
+    )
+
+
+def _event(r: Any) -> OutboxEvent:
+    return OutboxEvent(
+        event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
+        payload=dict(r["payload"] or {}), delivered=r["delivered_at"] is not None,
+        attempts=r["attempts"], trace_context=r["trace_context"], last_error=r["last_error"],
+        dead=r["dead_at"] is not None,
     )
 
 
@@ -265,4 +331,5 @@ def _order(row: Any, items: tuple[OrderItem, ...]) -> Order:
         order_id=row["order_id"], user_id=row["user_id"], status=row["status"], total_cents=row["total_cents"],
         items=tuple(items), card=row["card"], reason=row["reason"], idempotency_key=row["idempotency_key"],
         charge_id=row["charge_id"], trace_context=row["trace_context"], created_at=row["created_at"], updated_at=row["updated_at"],
+        request_hash=row["request_hash"], cart_version=row["cart_version"], card_last4=row["card_last4"],
     )

@@ -32,7 +32,7 @@ from shop.kit.resilience.policy import get_default_profile_name
 from shop.kit.telemetry import init_process
 from shop.orders.bootstrap import build_clients, build_store
 from shop.orders.config import Settings
-from shop.orders.model import Order, OrderStatus
+from shop.orders.model import EventRejected, Order, OrderStatus
 from shop.orders.service import Saga
 
 log = structlog.get_logger(__name__)
@@ -53,6 +53,11 @@ class WorkerMetrics:
                                      ["dependency"], registry=self.registry)
         self.delivered = Counter("shoplab_orders_worker_events_delivered",
                                  "Outbox events delivered to notifications.", registry=self.registry)
+        self.dead_lettered = Counter("shoplab_orders_worker_events_dead_lettered",
+                                     "Outbox events notifications refused too often, set aside for an admin.",
+                                     registry=self.registry)
+        self.dead_letters = Gauge("shoplab_orders_worker_dead_letters",
+                                  "Outbox events in the dead-letter state now.", registry=self.registry)
         self.pending_work = Gauge("shoplab_orders_worker_pending_work",
                                   "Pending orders plus undelivered outbox events.", registry=self.registry)
 
@@ -107,8 +112,13 @@ class Worker:
 
     def __init__(self, saga: Saga, *, metrics: WorkerMetrics | None = None,
                  poll_interval_s: float = 0.1, idle_max_s: float = 1.0, concurrency: int = 1,
-                 profile_follower: ProfileFollower | None = None) -> None:
+                 profile_follower: ProfileFollower | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.saga = saga
+        self.clock = clock
+        # Order id -> clock time before which a peer asked us (Retry-After) not to try it again.
+        self._not_before: dict[str, float] = {}
+        self._not_before_lock = threading.Lock()
         self.profile_follower = profile_follower
         self.metrics = metrics or WorkerMetrics()
         self.poll_interval_s = poll_interval_s
@@ -126,18 +136,30 @@ class Worker:
         except DependencyError as exc:
             # Retried on the next pass: the order stays pending, its steps are idempotent.
             self.metrics.step_failures.labels(dependency=exc.dependency).inc()
+            retry_after = exc.details.get("retry_after_s") if isinstance(exc.details, dict) else None
+            if isinstance(retry_after, int | float) and retry_after > 0:
+                with self._not_before_lock:
+                    self._not_before[order.order_id] = self.clock() + float(retry_after)
             log.warning("saga_step_failed", order_id=order.order_id, dependency=exc.dependency, error=exc.message)
         except Exception:
             # A bug on one order must not block the others; it stays pending and is logged.
             log.exception("saga_step_crashed", order_id=order.order_id)
         return order.status, True
 
+    def _due(self, orders: list[Order]) -> list[Order]:
+        """Drop the orders whose Retry-After has not passed yet (and forget the ones that have)."""
+        now = self.clock()
+        with self._not_before_lock:
+            for order_id in [oid for oid, at in self._not_before.items() if at <= now]:
+                del self._not_before[order_id]
+            return [o for o in orders if o.order_id not in self._not_before]
+
     def run_pass(self) -> PassResult:
         """Advance every pending order once, then deliver what the outbox holds."""
         progressed = failed = 0
         if self.profile_follower is not None:
             self.profile_follower.maybe_sync()
-        orders = self.saga.pending_orders()
+        orders = self._due(self.saga.pending_orders())
         if self.concurrency > 1 and len(orders) > 1:
             # Orders are independent; a slow payments simulator should not serialise them.
             if self._pool is None:
@@ -150,22 +172,39 @@ class Worker:
             if status != OrderStatus.PENDING:
                 progressed += 1
                 self.metrics.finished.labels(status=status).inc()
+        delivered, delivery_failed = self.deliver_outbox()
+        progressed += delivered
+        failed += delivery_failed
+        remaining = self.saga.store.count_pending_work()
+        self.metrics.dead_letters.set(len(self.saga.store.list_dead_letters()))
+        self.metrics.passes.inc()
+        self.metrics.pending_work.set(remaining)
+        return PassResult(progressed=progressed, failed=failed, remaining=remaining)
+
+    def deliver_outbox(self) -> tuple[int, int]:
+        """Deliver the due outbox events; return (delivered, failed)."""
+        delivered = failed = 0
         for event in self.saga.undelivered_events():
             if self.stop_event.is_set():
                 break
             try:
                 self.saga.deliver(event)
+            except EventRejected as exc:
+                # This one event is refused: it waits its backoff (or is dead-lettered), the rest go on.
+                failed += 1
+                self.metrics.step_failures.labels(dependency=exc.dependency).inc()
+                if exc.dead_lettered:
+                    self.metrics.dead_lettered.inc()
+                log.warning("event_rejected", event_id=event.event_id, error=exc.message)
+                continue
             except DependencyError as exc:
                 failed += 1
                 self.metrics.step_failures.labels(dependency=exc.dependency).inc()
                 log.warning("event_delivery_failed", event_id=event.event_id, error=exc.message)
                 break  # notifications is down for all of them; try again next pass
-            progressed += 1
+            delivered += 1
             self.metrics.delivered.inc()
-        remaining = self.saga.store.count_pending_work()
-        self.metrics.passes.inc()
-        self.metrics.pending_work.set(remaining)
-        return PassResult(progressed=progressed, failed=failed, remaining=remaining)
+        return delivered, failed
 
     def run(self) -> None:
         """Run passes until ``stop()``; wait longer while idle or failing, short while progressing."""
@@ -204,7 +243,7 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
     control = ResilienceControl("orders", get_default_profile_name(), settings.kit.dependency_urls)
     clients = build_clients(settings, control)
     saga = Saga(store, cart=clients.cart, catalog=clients.catalog, payments=clients.payments,
-                notifications=clients.notifications)
+                notifications=clients.notifications, max_attempts=settings.outbox_max_attempts)
     follower = None
     if settings.orders_url:
         admin = httpx.Client(base_url=settings.orders_url, timeout=2.0,

@@ -26,7 +26,7 @@ err_console = Console(stderr=True)
               help="Accept orders still pending after the deadline (work queued) instead of failing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def command(run_dir: Path | None, drain_timeout_s: float, allow_pending: bool, as_json: bool) -> None:
-    """Check the consistency invariants of the running shop; exit 1 on any violation."""
+    """Check the consistency invariants of the running shop (docs/invariants.md); exit 1 on any violation."""
     try:
         stack = Stack.attach(run_dir)
     except StackNotRunning as exc:

@@ -1,4 +1,4 @@
-"""Check the shop's invariants (ARCHITECTURE.md "Invariants") over the services' audit data.
+"""Check the shop's invariants (``docs/invariants.md``) over the services' audit data.
 
 ``run_audit`` waits for the orders worker to drain, reads every ``/admin/audit`` and
 ``/admin/unhandled``, and returns an ``AuditReport``; the ``check_*`` functions are
@@ -24,6 +24,21 @@ STATUS_EVENT = {"paid": "order.paid", "payment_failed": "order.payment_failed", 
 AUDITED_SERVICES = ("catalog", "orders", "payments", "notifications")
 
 ProgressFn = Callable[[str], None]
+
+# Every invariant a violation can name, with its statement; docs/invariants.md has a section for each.
+INVARIANTS = {
+    "order_ends": "every order ends paid, payment_failed or rejected; pending only while work is queued",
+    "one_charge_per_paid_order": "a paid order has exactly one successful charge, of its total; "
+                                 "an order that is not paid has none",
+    "charge_has_order": "every charge belongs to an order orders knows",
+    "stock_conserved": "seeded stock = stock + paid quantities + held quantities, never negative; "
+                       "paid orders' reservations are committed and none stays held for a finished order",
+    "event_once": "every outbox event takes effect in notifications exactly once; every order emits "
+                  "order.created and its final event once each",
+    "no_unhandled_500": "no service answered an unhandled 500",
+    "audit_readable": "every audited service answers its admin API",
+}
+INVARIANTS_DOC = "docs/invariants.md"
 
 
 @dataclass(frozen=True)
@@ -71,7 +86,8 @@ class AuditReport:
             "drained": self.drained,
             "pending_work": self.pending_work,
             "counts": self.counts,
-            "violations": [{"invariant": v.invariant, "message": v.message, "ids": list(v.ids)}
+            "violations": [{"invariant": v.invariant, "statement": INVARIANTS.get(v.invariant, ""),
+                            "doc": f"{INVARIANTS_DOC}#{v.invariant}", "message": v.message, "ids": list(v.ids)}
                            for v in self.violations],
         }
 
@@ -188,7 +204,11 @@ def check_events(data: AuditData) -> list[Violation]:
     for event in outbox:
         eid, oid = event["event_id"], event["order_id"]
         applied = received.get(eid, {}).get("applied", 0)
-        if not event.get("delivered"):
+        if event.get("dead"):
+            out.append(Violation("event_once", f"event {eid} ({event['type']}) of order {oid} is dead-lettered "
+                                 f"after {event.get('attempts', '?')} attempts ({event.get('last_error') or ''}); "
+                                 "replay it with POST /admin/outbox/<event_id>/replay on orders", (eid, oid)))
+        elif not event.get("delivered"):
             out.append(Violation("event_once", f"event {eid} ({event['type']}) of order {oid} is not delivered",
                                  (eid, oid)))
         elif eid not in received:

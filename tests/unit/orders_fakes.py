@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from shop.kit.errors import DependencyUnavailable
 from shop.orders.model import (
     CartLine,
+    CartView,
     Charge,
     OrderItem,
     OutboxEvent,
@@ -52,11 +53,11 @@ class FakeCart(Faulty):
     carts: dict[str, list[CartLine]] = field(default_factory=dict)
     cleared: list[str] = field(default_factory=list)
 
-    def get_cart(self, user_id: str) -> list[CartLine]:
+    def get_cart(self, user_id: str) -> CartView:
         self._enter()
-        return list(self.carts.get(user_id, []))
+        return CartView(list(self.carts.get(user_id, [])))
 
-    def clear_cart(self, user_id: str) -> None:
+    def clear_cart(self, user_id: str, version: int | None = None) -> None:
         self._enter()
         self.carts.pop(user_id, None)
         self.cleared.append(user_id)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 
 import httpx
 import pytest
 
-from shoplab.runtime.audit import AuditData, check_all, run_audit, wait_for_drain
+from shoplab.runtime import audit as audit_module
+from shoplab.runtime.audit import (
+    INVARIANTS,
+    AuditData,
+    AuditReport,
+    Violation,
+    check_all,
+    run_audit,
+    wait_for_drain,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -223,3 +234,18 @@ def test_run_audit_reads_every_admin_api_with_the_token_and_checks_the_data() ->
     assert [v.invariant for v in report.violations] == ["one_charge_per_paid_order"]
     assert "o_paid" in report.violations[0].message
     assert report.counts["orders"] == 3
+
+
+def test_every_invariant_the_audit_can_name_is_documented_and_the_json_points_to_it() -> None:
+    # Failed before issue 16: the audit pointed at an ARCHITECTURE.md that is not in the repository.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "invariants.md").read_text()
+    headings = set(re.findall(r"^## `([a-z_0-9]+)`", doc, flags=re.M))
+    named = set(re.findall(r'Violation\(\s*"([a-z_0-9]+)"', Path(audit_module.__file__).read_text()))
+    assert named and named <= set(INVARIANTS) == headings
+    assert "ARCHITECTURE" not in Path(audit_module.__file__).read_text()
+    report = AuditReport(violations=[Violation("event_once", "event e1 is dead-lettered", ("e1",))],
+                         drained=True, pending_work=0)
+    [violation] = report.to_dict()["violations"]
+    assert violation["invariant"] == "event_once"
+    assert violation["doc"] == "docs/invariants.md#event_once"
+    assert violation["statement"] == INVARIANTS["event_once"]

@@ -46,7 +46,8 @@ def test_removing_an_item_and_clearing_are_idempotent(client: FlaskClient) -> No
     client.post("/carts/u1/items", json={"product_id": 3, "qty": 1})
     assert [i["product_id"] for i in client.delete("/carts/u1/items/1").get_json()["items"]] == [3]
     assert client.delete("/carts/u1/items/1").status_code == 200
-    assert client.delete("/carts/u1").get_json() == {"user_id": "u1", "items": [], "total_cents": 0}
+    # Two adds, one removal, one clear: the cart's fourth version, with nothing left.
+    assert client.delete("/carts/u1").get_json() == {"user_id": "u1", "version": 4, "remaining_lines": 0}
     assert client.delete("/carts/u1").status_code == 200
     assert client.get("/carts/u1").get_json()["items"] == []
 

@@ -93,3 +93,15 @@ def test_the_audit_needs_the_admin_token_and_reports_pending_work(client: FlaskC
     assert client.get("/admin/audit").status_code == 401
     audit = client.get("/admin/audit", headers=ADMIN).json
     assert audit["pending_work"] == 2 and audit["outbox"][0]["type"] == "order.created"
+
+
+def test_the_same_key_with_a_different_body_is_a_422_and_makes_no_second_order(client: FlaskClient) -> None:
+    # Failed before issue 16: the second request silently answered the first order (the Stripe rule says error).
+    first = client.post("/orders", json={"user_id": "u1"}, headers={"Idempotency-Key": "k2"})
+    other = client.post("/orders", json={"user_id": "u1", "card": "4000000000000002"},
+                        headers={"Idempotency-Key": "k2"})
+    assert first.status_code == 201
+    assert other.status_code == 422 and other.json["error"]["code"] == "idempotency_key_reused"
+    again = client.post("/orders", json={"user_id": "u1"}, headers={"Idempotency-Key": "k2"})
+    assert again.status_code == 200 and again.json["order_id"] == first.json["order_id"]
+    assert len(client.get("/admin/audit", headers=ADMIN).json["orders"]) == 1

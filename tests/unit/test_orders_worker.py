@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,9 @@ def test_events_wait_in_the_outbox_while_notifications_is_down(store: OrderStore
     assert [e.delivered for e in store.list_outbox()] == [False, False]
     assert store.count_pending_work() == 2
     peers.notifications.down = False
+    # The event that failed waits its own backoff (issue 16): look a minute ahead.
+    later = time.time() + 60.0
+    worker.saga.clock = lambda: later
     worker.run_pass()
     assert [e.delivered for e in store.list_outbox()] == [True, True]
     assert store.count_pending_work() == 0
@@ -236,3 +240,17 @@ def test_the_worker_follows_the_orders_services_resilience_profile() -> None:
     assert follower.maybe_sync() is False and control.profile.name == "naive"  # an error keeps the policy
     now[0] = 3.0
     assert follower.maybe_sync() is False and answers == []  # unchanged: no switch
+
+
+@pytest.mark.parametrize("card", ["4242 4242 4242 4242", DECLINE])
+def test_an_ended_order_keeps_only_the_last_four_digits_of_its_card(store: OrderStore, peers: Peers,
+                                                                    db_path: Path, card: str) -> None:
+    # Failed before issue 16: orders kept the full card number for good.
+    order = checkout(store, peers, card=card)
+    make_worker(store, peers).run_pass()
+    assert status_of(store, order) in ("paid", "payment_failed")
+    ended = store.get_order(order.order_id)
+    assert ended is not None and ended.card is None and ended.card_last4 == card[-4:]
+    # The database file itself (secure_delete); the WAL keeps old frames until SQLite recycles them.
+    raw = db_path.read_bytes()
+    assert card.encode() not in raw and card.replace(" ", "").encode() not in raw
