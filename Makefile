@@ -5,6 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 STAMP := $(VENV)/.installed
+# pytest-xdist workers per tier (0 = one process). Each worker runs its own stack in its own port band
+# (SHOPLAB_PORT_OFFSET + 100 x worker, see tests/parallel.py); whole files go to one worker, in order.
+E2E_WORKERS ?= 3
+INTEGRATION_WORKERS ?= 2
+CONTRACTS_WORKERS ?= 2
+XDIST = --dist loadfile -n
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: setup tools demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
@@ -33,13 +39,13 @@ test-unit: setup
 	$(PYTEST) -m unit -q
 
 test-integration: setup
-	$(PYTEST) -m integration -q
+	$(PYTEST) -m integration -q $(XDIST) $(INTEGRATION_WORKERS)
 
 test-e2e: setup
-	$(PYTEST) -m e2e -q
+	$(PYTEST) -m e2e -q $(XDIST) $(E2E_WORKERS)
 
 test-contracts: setup
-	$(PYTEST) -m contracts -q
+	$(PYTEST) -m contracts -q $(XDIST) $(CONTRACTS_WORKERS)
 
 test-observability: setup
 	$(PYTEST) -m observability -q
