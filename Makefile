@@ -8,6 +8,12 @@ STAMP := $(VENV)/.installed
 TOOLS := $(PY) -m shoplab.runtime.tools
 # The package managers' output goes to this log (the one shoplab.runtime.tools writes), shown only on failure.
 SETUP_LOG := $(or $(SHOPLAB_RUN_DIR),$(CURDIR)/.shoplab)/logs/setup.log
+# pytest-xdist workers per tier (0 = one process). Each worker runs its own stack in its own port band
+# (SHOPLAB_PORT_OFFSET + 100 x worker, see tests/parallel.py); whole files go to one worker, in order.
+E2E_WORKERS ?= 3
+INTEGRATION_WORKERS ?= 2
+CONTRACTS_WORKERS ?= 2
+XDIST = --dist loadfile -n
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: setup python-packages dev-packages tools tools-all demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
@@ -71,13 +77,13 @@ test-unit: setup dev-packages
 	$(PYTEST) -m unit -q
 
 test-integration: setup dev-packages
-	$(PYTEST) -m integration -q
+	$(PYTEST) -m integration -q $(XDIST) $(INTEGRATION_WORKERS)
 
 test-e2e: setup dev-packages
-	$(PYTEST) -m e2e -q
+	$(PYTEST) -m e2e -q $(XDIST) $(E2E_WORKERS)
 
 test-contracts: setup dev-packages
-	$(PYTEST) -m contracts -q
+	$(PYTEST) -m contracts -q $(XDIST) $(CONTRACTS_WORKERS)
 
 test-observability: setup dev-packages
 	$(PYTEST) -m observability -q

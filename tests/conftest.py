@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -9,6 +10,15 @@ import pytest
 
 from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
+from tests.parallel import worker_env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move an xdist worker's stacks, side stacks and run folders into its own port band."""
+    try:
+        os.environ.update(worker_env(os.environ))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.fixture(scope="session")
