@@ -113,6 +113,10 @@ def traffic(obs_stack: Stack) -> Traffic:
                 gw.get(f"/api/products/{ids[i % len(ids)]}")
         finally:
             admin.delete(catalog_faults).raise_for_status()
+        # The round of 503s may have opened the gateway's catalog breaker (resilient): wait until it
+        # lets product pages through again, so the next round measures recommendations alone.
+        poll_until(lambda: gw.get(f"/api/products/{ids[0]}").status_code == 200, timeout_s=30, interval_s=0.5,
+                   message="the gateway's catalog breaker to close after the catalog fault")
         try:
             # Network fault: recommendations unreachable; pages degrade and its breaker opens.
             resp = toxi.post("/proxies/gateway__recommendations", json={"enabled": False})
