@@ -7,6 +7,7 @@ import time
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, delete, insert, select, update
 
 from shop.cart.model import QuantityLimit
+from shop.kit.db import read_scope
 
 metadata = MetaData()
 
@@ -21,14 +22,14 @@ cart_items = Table(
 
 
 class CartStore:
-    """Carts in cart's SQLite file; every write transaction is BEGIN IMMEDIATE (kit/db.py)."""
+    """Carts in cart's SQLite file; writes are BEGIN IMMEDIATE, reads deferred (kit/db.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def get_lines(self, user_id: str) -> dict[int, int]:
         """Return the user's lines, oldest first."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(
                 select(cart_items.c.product_id, cart_items.c.qty)
                 .where(cart_items.c.user_id == user_id)

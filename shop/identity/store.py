@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.identity.model import EmailTaken, User
 from shop.kit.auth import issue_token
+from shop.kit.db import read_scope
 
 metadata = MetaData()
 
@@ -44,7 +45,7 @@ class UserStore:
 
     def get_by_email(self, email: str) -> User | None:
         """Return the user with ``email`` or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = conn.execute(select(users).where(users.c.email == email)).one_or_none()
             if row is None:
                 return None

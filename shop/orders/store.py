@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shop.kit.db import is_database_ready
+from shop.kit.db import is_database_ready, read_scope
 from shop.orders.model import DuplicateOrder, Order, OrderItem, OrderStatus, OutboxEvent
 
 metadata = MetaData()
@@ -175,7 +175,7 @@ class OrderStore:
     # -- reads ----------------------------------------------------------------------
     def get_order(self, order_id: str) -> Order | None:
         """Return one order, or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = conn.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
             if row is None:
                 return None
@@ -183,7 +183,7 @@ class OrderStore:
 
     def get_by_key(self, user_id: str, key: str) -> Order | None:
         """Return the order a user made with ``key``, or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = (
                 conn.execute(select(orders).where(orders.c.user_id == user_id, orders.c.idempotency_key == key))
                 .mappings()
@@ -203,7 +203,7 @@ class OrderStore:
             query = query.where(orders.c.status == status)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = list(conn.execute(query).mappings())
             items = _items(conn, [r["order_id"] for r in rows])
             return [_order(r, items.get(r["order_id"], ())) for r in rows]
@@ -215,7 +215,7 @@ class OrderStore:
             query = query.where(outbox.c.delivered_at.is_(None))
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             return [
                 OutboxEvent(
                     event_id=r["event_id"], type=r["type"], order_id=r["order_id"], user_id=r["user_id"],
@@ -227,7 +227,7 @@ class OrderStore:
 
     def count_pending_work(self) -> int:
         """Count pending orders plus undelivered outbox events."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             pending = conn.execute(
                 select(func.count()).select_from(orders).where(orders.c.status == OrderStatus.PENDING)
             ).scalar_one()
