@@ -64,6 +64,10 @@ class LineWriter:
             self._cond.notify_all()
         return len(text)
 
+    def writes_to(self, stream: TextIO) -> bool:
+        """Say whether this writer's stream is ``stream``."""
+        return self._stream is stream
+
     def flush(self) -> None:
         """Return at once: the writer thread flushes after every batch."""
 
@@ -199,7 +203,9 @@ def configure_logging(
 
 def _stderr_writer() -> LineWriter:
     writer = _state.get("writer")
-    if writer is None:
+    if writer is None or not writer.writes_to(sys.stderr):  # stderr replaced (pytest's capture)
+        if writer is not None:
+            writer.drain()
         writer = _state["writer"] = LineWriter(sys.stderr)
         atexit.register(writer.drain)
     return writer
