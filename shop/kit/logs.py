@@ -14,6 +14,7 @@ print lock, as a fifth of each service's CPU samples.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import re
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -38,7 +40,7 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _RESERVED = {"event", "level", "timestamp", "logger", "service", "request_id", "trace_id", "span_id"}
 
-_state: dict[str, Any] = {"service": None, "secrets": ()}
+_state: dict[str, Any] = {"service": None, "secrets": (), "out": sys.stderr, "level": logging.INFO}
 
 
 class LineWriter:
@@ -173,6 +175,7 @@ def configure_logging(
     level_no = logging.getLevelName((level or os.environ.get("SHOPLAB_LOG_LEVEL") or "INFO").upper())
     if not isinstance(level_no, int):
         level_no = logging.INFO
+    _state["out"], _state["level"] = out, level_no
     structlog.configure(
         processors=[*_processors(), structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(level_no),
@@ -222,7 +225,6 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     )
     if not is_enabled(env):
         return
-    access = structlog.get_logger("shoplab.access")
 
     @app.before_request
     def _stamp() -> None:
@@ -233,13 +235,40 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
         started = g.pop("log_started", None)
         if started is None or request.path in EXCLUDED_PATHS:
             return resp
+        if _state["level"] > logging.INFO:
+            return resp
         rule = request.url_rule
-        access.info(
-            "request",
+        _state["out"].write(access_line(
             method=request.method,
             route=rule.rule if rule is not None else "unmatched",
             path=request.path,
             status=resp.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
+        ))
         return resp
+
+
+def access_line(*, method: str, route: str, path: str, status: int, duration_ms: float) -> str:
+    """Render one access line: the JSON structlog would write, without its processor chain.
+
+    The access line runs once per request, so it skips the generic chain: its keys are
+    fixed and only the path can carry a secret, so only the path is scrubbed.
+    """
+    line: dict[str, Any] = {
+        "method": method,
+        "route": route,
+        "path": _scrub_text(path, _state["secrets"]),
+        "status": status,
+        "duration_ms": duration_ms,
+        "event": "request",
+        "level": "info",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "service": current_app.name if has_app_context() else (_state["service"] or "-"),
+    }
+    rid = g.get("request_id") if has_request_context() else None
+    if rid:
+        line["request_id"] = rid
+    ids = get_trace_ids()
+    if ids is not None:
+        line["trace_id"], line["span_id"] = ids
+    return json.dumps(line) + "\n"

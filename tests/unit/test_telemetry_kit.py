@@ -311,3 +311,17 @@ def test_each_attempt_is_one_client_span_whose_context_reaches_the_callee(spans:
     # Each request carries its own attempt span as the parent, and no other span wraps the call.
     assert [h.split("-")[2] for h in seen] == [format(s.context.span_id, "016x") for s in attempts if s.context]
     assert {s.name for s in spans.get_finished_spans()} == {"caller", *(s.name for s in attempts)}
+
+
+def test_the_access_line_has_the_structlog_shape_and_scrubs_a_token_in_the_path() -> None:
+    app = _make_app()
+    stream = _capture_logs()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    app.test_client().get(f"/things/404/{jwt}", headers={"X-Request-ID": "req-path"})
+    app.test_client().get("/things/7", headers={"X-Request-ID": "req-ok"})
+    lines = [line for line in _lines(stream) if line["event"] == "request"]
+    assert [line["request_id"] for line in lines] == ["req-path", "req-ok"]
+    assert jwt not in json.dumps(lines[0]) and "[REDACTED]" in str(lines[0]["path"])
+    assert list(lines[1])[:9] == ["method", "route", "path", "status", "duration_ms", "event", "level",
+                                  "timestamp", "service"]
+    assert lines[1]["level"] == "info" and str(lines[1]["timestamp"]).endswith("Z")
