@@ -255,6 +255,9 @@ class BuyingShopper(ShopUser):
     def ensure_account(self) -> bool:
         """Return True once the user holds a token (retrying the sign-up after a failure)."""
         if self.token is None:
+            # A fresh email: a sign-up that timed out may still have created the first one,
+            # and retrying it would fail with 409 email_taken on every later journey.
+            self.email = f"load-{self.state.run_tag}-{self.state.user_counter}-{uuid.uuid4().hex[:6]}@example.test"
             self.signup()
         return self.token is not None
 

@@ -19,6 +19,10 @@ LOCUST_WEB_PORT = 8089
 GRAFANA_PORT = 3000
 WORKER_METRICS_PORT = 8088
 HOST = "127.0.0.1"
+# One gunicorn process per service: breakers, retry budgets, faults and metrics live in
+# that process, so they stay exact; threads carry the concurrency (2 cores, I/O-bound calls).
+DEFAULT_WORKERS = 1
+DEFAULT_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,14 @@ _SERVICES: tuple[Service, ...] = (
 )
 
 
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "") or str(default)
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Topology:
     """The whole shop at one port offset (0 for the documented defaults)."""
@@ -75,16 +87,21 @@ class Topology:
     port_offset: int = 0
     host: str = HOST
     extra_edges: tuple[tuple[str, str], ...] = field(default=())
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.threads < 1:
+            raise ValueError(f"workers and threads must be at least 1, got {self.workers} and {self.threads}")
 
     @classmethod
     def from_env(cls) -> Topology:
-        """Build the topology, shifted by ``SHOPLAB_PORT_OFFSET`` when set."""
-        raw = os.environ.get("SHOPLAB_PORT_OFFSET", "0") or "0"
-        try:
-            offset = int(raw)
-        except ValueError as exc:
-            raise ValueError(f"SHOPLAB_PORT_OFFSET must be an integer, got {raw!r}") from exc
-        return cls(port_offset=offset)
+        """Build the topology from ``SHOPLAB_PORT_OFFSET``, ``SHOPLAB_WORKERS`` and ``SHOPLAB_THREADS`` when set."""
+        return cls(
+            port_offset=_env_int("SHOPLAB_PORT_OFFSET", 0),
+            workers=_env_int("SHOPLAB_WORKERS", DEFAULT_WORKERS),
+            threads=_env_int("SHOPLAB_THREADS", DEFAULT_THREADS),
+        )
 
     def with_offset(self, offset: int) -> Topology:
         """Return the same topology shifted to another port offset."""

@@ -8,6 +8,7 @@ from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, 
 from sqlalchemy.engine import Connection
 
 from shop.cart.model import QuantityLimit
+from shop.kit.db import read_scope
 
 metadata = MetaData()
 
@@ -44,14 +45,14 @@ def _bump(conn: Connection, user_id: str) -> int:
 
 
 class CartStore:
-    """Carts in cart's SQLite file; every write transaction is BEGIN IMMEDIATE (kit/db.py)."""
+    """Carts in cart's SQLite file; writes are BEGIN IMMEDIATE, reads deferred (kit/db.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def get_lines(self, user_id: str) -> dict[int, int]:
         """Return the user's lines, oldest first."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(
                 select(cart_items.c.product_id, cart_items.c.qty)
                 .where(cart_items.c.user_id == user_id)
@@ -61,7 +62,7 @@ class CartStore:
 
     def get_version(self, user_id: str) -> int:
         """Return the cart's current version (0 for a cart never changed)."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             version = conn.execute(
                 select(cart_versions.c.version).where(cart_versions.c.user_id == user_id)
             ).scalar_one_or_none()
@@ -72,7 +73,7 @@ class CartStore:
         version = (
             select(cart_versions.c.version).where(cart_versions.c.user_id == user_id).scalar_subquery()
         )
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = list(conn.execute(
                 select(cart_items.c.product_id, cart_items.c.qty, version.label("cart_version"))
                 .where(cart_items.c.user_id == user_id)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from shop.catalog.model import Line, Product, Reservation, ReservationStatus, StockRecord
+from shop.kit.db import read_scope
 
 metadata = MetaData()
 
@@ -134,7 +135,7 @@ class CatalogTx:
 
 
 class CatalogStore:
-    """catalog's SQLite file; every write transaction is BEGIN IMMEDIATE (kit/db.py)."""
+    """catalog's SQLite file; writes are BEGIN IMMEDIATE, reads deferred (kit/db.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -167,18 +168,18 @@ class CatalogStore:
 
     def list_products(self) -> list[Product]:
         """Return every product by id."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             return [_product(r) for r in conn.execute(select(products).order_by(products.c.id))]
 
     def get_product(self, product_id: int) -> Product | None:
         """Return one product or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = conn.execute(select(products).where(products.c.id == product_id)).one_or_none()
             return None if row is None else _product(row)
 
     def list_stock(self) -> list[StockRecord]:
         """Return seeded and current stock per product."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(
                 select(products.c.id, products.c.seeded_stock, products.c.stock).order_by(products.c.id)
             )
@@ -186,7 +187,7 @@ class CatalogStore:
 
     def list_reservations(self) -> list[Reservation]:
         """Return every reservation, oldest first."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(
                 select(reservations).order_by(reservations.c.created_at, reservations.c.order_id)
             ).all()

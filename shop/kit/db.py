@@ -1,4 +1,4 @@
-"""Open a service's own SQLite database through SQLAlchemy (WAL, busy timeout)."""
+"""Open a service's own SQLite database through SQLAlchemy (WAL, busy timeout, read and write scopes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop.kit.config import KitSettings
@@ -16,6 +16,8 @@ from shop.kit.health import add_readiness_check
 from shop.kit.state import get_component
 
 BUSY_TIMEOUT_MS = 10_000
+# Execution option that marks a connection's transactions as reads: plain deferred BEGIN.
+READ_ONLY_OPTION = "shoplab_read_only"
 
 
 def make_engine(url_or_path: str | Path) -> Engine:
@@ -49,11 +51,30 @@ def make_engine(url_or_path: str | Path) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Writers queue on the busy timeout at BEGIN instead of deadlocking on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Connection) -> None:
+            # Reads take a deferred snapshot beside the WAL writer and never wait for it;
+            # writers queue on the busy timeout at BEGIN instead of deadlocking on upgrade.
+            if conn.get_execution_options().get(READ_ONLY_OPTION):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection whose transaction is a deferred read: it never waits for the writer."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY_OPTION: True})
+        yield conn
+
+
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection in one write transaction (BEGIN IMMEDIATE on SQLite): commit or roll back."""
+    with engine.begin() as conn:
+        yield conn
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -77,7 +98,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def is_database_ready(engine: Engine) -> bool:
     """Say whether the database answers a trivial query (the ``/readyz`` check)."""
-    with engine.connect() as conn:
+    with read_scope(engine) as conn:
         return bool(conn.execute(text("SELECT 1")).scalar() == 1)
 
 

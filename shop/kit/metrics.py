@@ -126,33 +126,45 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
         return
     service = app.name
     inst = get_instruments()
+    # Label sets resolved once per (method, route, status): .labels() hashes and locks on every call.
+    in_flight = inst.http_in_flight.labels(service=service)
+    counters: dict[tuple[str, str, int], Any] = {}
+    histograms: dict[tuple[str, str], Any] = {}
 
     @app.before_request
     def _start_timer() -> None:
         if request.path in EXCLUDED_PATHS:
             return
         g.metrics_started = time.perf_counter()
-        inst.http_in_flight.labels(service=service).inc()
+        in_flight.inc()
 
     @app.after_request
     def _observe(resp: Response) -> Response:
         started = g.pop("metrics_started", None)
         if started is None:
             return resp
-        inst.http_in_flight.labels(service=service).dec()
+        in_flight.dec()
         elapsed = time.perf_counter() - started
-        route = _route_of_request()
-        inst.http_requests.labels(service=service, method=request.method, route=route, status=str(resp.status_code)).inc()
+        route, method, status = _route_of_request(), request.method, resp.status_code
+        counter = counters.get((method, route, status))
+        if counter is None:
+            counter = counters[(method, route, status)] = inst.http_requests.labels(
+                service=service, method=method, route=route, status=str(status))
+        counter.inc()
+        histogram = histograms.get((method, route))
+        if histogram is None:
+            histogram = histograms[(method, route)] = inst.http_duration.labels(
+                service=service, method=method, route=route)
         ids = get_trace_ids(sampled_only=True)
         exemplar: dict[str, Any] | None = {"trace_id": ids[0]} if ids else None
-        inst.http_duration.labels(service=service, method=request.method, route=route).observe(elapsed, exemplar)
+        histogram.observe(elapsed, exemplar)
         return resp
 
     @app.teardown_request
     def _forget(_exc: BaseException | None) -> None:
         # after_request did not run (an error escaped the handlers): still leave in-flight.
         if g.pop("metrics_started", None) is not None:
-            inst.http_in_flight.labels(service=service).dec()
+            in_flight.dec()
 
 
 def start_worker_metrics_server(port: int, host: str = "127.0.0.1") -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table,
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shop.kit.db import is_database_ready
+from shop.kit.db import is_database_ready, read_scope
 from shop.notifications.model import DuplicateEvent, Email, EventRecord
 
 metadata = MetaData()
@@ -80,7 +80,7 @@ class NotificationStore:
 
     def list_emails(self, user_id: str) -> list[Email]:
         """Return the emails sent to ``user_id``, oldest first."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(
                 select(emails).where(emails.c.user_id == user_id).order_by(emails.c.email_id)
             ).mappings()
@@ -88,7 +88,7 @@ class NotificationStore:
 
     def list_events(self) -> list[EventRecord]:
         """Return every event received."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(select(events).order_by(events.c.received_at)).mappings()
             return [_event(r) for r in rows]
 

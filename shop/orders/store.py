@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from shop.kit.db import is_database_ready
+from shop.kit.db import is_database_ready, read_scope
 from shop.orders.model import DuplicateOrder, Order, OrderItem, OrderStatus, OutboxEvent
 
 metadata = MetaData()
@@ -212,7 +212,7 @@ class OrderStore:
     # -- reads ----------------------------------------------------------------------
     def get_order(self, order_id: str) -> Order | None:
         """Return one order, or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = conn.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
             if row is None:
                 return None
@@ -220,7 +220,7 @@ class OrderStore:
 
     def get_by_key(self, user_id: str, key: str) -> Order | None:
         """Return the order a user made with ``key``, or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = (
                 conn.execute(select(orders).where(orders.c.user_id == user_id, orders.c.idempotency_key == key))
                 .mappings()
@@ -232,7 +232,7 @@ class OrderStore:
 
     def get_by_cart_version(self, user_id: str, version: int) -> Order | None:
         """Return the order a user made from one version of the cart, or None."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = (
                 conn.execute(select(orders).where(orders.c.user_id == user_id, orders.c.cart_version == version))
                 .mappings()
@@ -252,7 +252,7 @@ class OrderStore:
             query = query.where(orders.c.status == status)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = list(conn.execute(query).mappings())
             items = _items(conn, [r["order_id"] for r in rows])
             return [_order(r, items.get(r["order_id"], ())) for r in rows]
@@ -271,18 +271,18 @@ class OrderStore:
             query = query.where(outbox.c.next_attempt_at.is_(None) | (outbox.c.next_attempt_at <= due_at))
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             return [_event(r) for r in conn.execute(query).mappings()]
 
     def list_dead_letters(self) -> list[OutboxEvent]:
         """Return the dead-lettered events, oldest first."""
         query = select(outbox).where(outbox.c.dead_at.is_not(None)).order_by(outbox.c.seq)
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             return [_event(r) for r in conn.execute(query).mappings()]
 
     def count_pending_work(self) -> int:
         """Count pending orders plus undelivered outbox events."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             pending = conn.execute(
                 select(func.count()).select_from(orders).where(orders.c.status == OrderStatus.PENDING)
             ).scalar_one()

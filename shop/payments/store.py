@@ -8,7 +8,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delet
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shop.kit.db import is_database_ready
+from shop.kit.db import is_database_ready, read_scope
 from shop.payments.model import ChargeRow, DuplicateKey
 
 metadata = MetaData()
@@ -39,7 +39,7 @@ class LedgerStore:
 
     def get_by_key(self, key: str) -> ChargeRow | None:
         """Return the charge recorded under ``key``, if any."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             row = conn.execute(select(charges).where(charges.c.idempotency_key == key)).mappings().first()
         return _row(row) if row else None
 
@@ -59,7 +59,7 @@ class LedgerStore:
 
     def list_all(self) -> list[ChargeRow]:
         """Return every charge, oldest first."""
-        with self.engine.connect() as conn:
+        with read_scope(self.engine) as conn:
             rows = conn.execute(select(charges).order_by(charges.c.created_at, charges.c.charge_id)).mappings()
             return [_row(r) for r in rows]
 

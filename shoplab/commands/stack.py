@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from types import FrameType
 
 import click
@@ -17,6 +18,7 @@ from chaos.admin import ShopAdmin
 from chaos.errors import ChaosError
 from chaos.leases import LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
+from shop.topology import Topology
 from shoplab.runtime.stack import ProcessStatus, Stack, StackError, StackNotRunning
 from shoplab.runtime.tools import ToolMissing
 
@@ -81,9 +83,22 @@ def _fail(message: str, code: int = 1) -> None:
 @click.option("--profile", default=None, help="Initial resilience profile (default: resilient).")
 @click.option("--no-observability", is_flag=True, help="Do not start Prometheus and Jaeger.")
 @click.option("--timeout", "timeout_s", default=90.0, show_default=True, help="Seconds to wait for readiness.")
-def up(detach: bool, profile: str | None, no_observability: bool, timeout_s: float) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="gunicorn processes per service (default: SHOPLAB_WORKERS or 1).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per gunicorn process (default: SHOPLAB_THREADS or 8).")
+def up(detach: bool, profile: str | None, no_observability: bool, timeout_s: float,
+       workers: int | None, threads: int | None) -> None:
     """Start toxiproxy, every edge proxy, the services and the worker; wait until ready."""
-    stack = Stack(profile=profile, observability=not no_observability)
+    try:
+        topo = Topology.from_env()
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    topo = replace(topo, workers=workers or topo.workers, threads=threads or topo.threads)
+    if topo.workers > 1:
+        err_console.print(f"[yellow]note:[/] {topo.workers} processes per service: breakers, budgets, "
+                          "faults and /metrics are per process (a throughput setting, not for experiments)")
+    stack = Stack(topology=topo, profile=profile, observability=not no_observability)
     started = time.monotonic()
     try:
         with console.status("starting the shop...") as status:

@@ -15,7 +15,6 @@ from shoplab.runtime.tools import ensure_tool
 WORKER = "orders-worker"
 TOXIPROXY = "toxiproxy"
 REAPER = "shoplab-reaper"
-GUNICORN_THREADS = 8
 
 
 def _toxiproxy(topo: Topology) -> Program:
@@ -34,7 +33,7 @@ def _service(topo: Topology, name: str, env: dict[str, str]) -> Program:
     port = topo.service(name).port
     cmd = [
         sys.executable, "-m", "gunicorn",
-        "--worker-class", "gthread", "--workers", "1", "--threads", str(GUNICORN_THREADS),
+        "--worker-class", "gthread", "--workers", str(topo.workers), "--threads", str(topo.threads),
         "--bind", f"{topo.host}:{port}", "--timeout", "60", "--graceful-timeout", "5",
         "--keep-alive", "5", "--error-logfile", "-", "--log-level", "warning",
         # No gunicorn length limits: they answer HTML 414/400, while the app checks

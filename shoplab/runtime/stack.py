@@ -321,9 +321,11 @@ class Stack:
 
     def start_process(self, name: str, *, timeout_s: float = 30.0) -> None:
         """Start one program again and wait until it is ready."""
+        # programs() rewrites Prometheus' and Jaeger's config files: do it before the start,
+        # or the starting program can read a truncated file ("empty configuration file").
+        prog = next(p for p in self.programs() if p.name == name)
         if self._info(name)["statename"] != "RUNNING":
             self._rpc().startProcess(name, False)
-        prog = next(p for p in self.programs() if p.name == name)
         self.wait_ready(timeout_s=timeout_s, programs=[prog])
 
     def kill_process(self, name: str) -> None:

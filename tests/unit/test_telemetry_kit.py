@@ -7,17 +7,20 @@ import json
 import os
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import structlog
 from flask import Flask
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
 from shop.kit import logs, metrics, telemetry
 from shop.kit.app import create_service_app
 from shop.kit.errors import NotFound
+from shop.kit.resilience.client import ResilientClient
 
 pytestmark = pytest.mark.unit
 
@@ -289,3 +292,36 @@ def test_exemplars_only_point_at_sampled_traces_but_logs_keep_the_trace_id() -> 
     with trace.use_span(NonRecordingSpan(dropped)):
         assert telemetry.get_trace_ids(sampled_only=True) is None
         assert telemetry.get_trace_ids() == (format(0xABC, "032x"), format(0xDEF, "016x"))
+
+
+def test_each_attempt_is_one_client_span_whose_context_reaches_the_callee(spans: InMemorySpanExporter) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("traceparent", ""))
+        return httpx.Response(503 if len(seen) == 1 else 200, json={})
+
+    client = ResilientClient("catalog", "http://catalog.test", caller="tracetest", profile="resilient",
+                             transport=httpx.MockTransport(handler), sleep=lambda _s: None)
+    with telemetry.get_tracer("test").start_as_current_span("caller"):
+        client.get("/products")
+    attempts = [s for s in spans.get_finished_spans() if s.attributes and "shoplab.attempt" in s.attributes]
+    assert [s.attributes["shoplab.attempt"] for s in attempts if s.attributes] == [1, 2]
+    assert all(s.kind is SpanKind.CLIENT for s in attempts)
+    # Each request carries its own attempt span as the parent, and no other span wraps the call.
+    assert [h.split("-")[2] for h in seen] == [format(s.context.span_id, "016x") for s in attempts if s.context]
+    assert {s.name for s in spans.get_finished_spans()} == {"caller", *(s.name for s in attempts)}
+
+
+def test_the_access_line_has_the_structlog_shape_and_scrubs_a_token_in_the_path() -> None:
+    app = _make_app()
+    stream = _capture_logs()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    app.test_client().get(f"/things/404/{jwt}", headers={"X-Request-ID": "req-path"})
+    app.test_client().get("/things/7", headers={"X-Request-ID": "req-ok"})
+    lines = [line for line in _lines(stream) if line["event"] == "request"]
+    assert [line["request_id"] for line in lines] == ["req-path", "req-ok"]
+    assert jwt not in json.dumps(lines[0]) and "[REDACTED]" in str(lines[0]["path"])
+    assert list(lines[1])[:9] == ["method", "route", "path", "status", "duration_ms", "event", "level",
+                                  "timestamp", "service"]
+    assert lines[1]["level"] == "info" and str(lines[1]["timestamp"]).endswith("Z")

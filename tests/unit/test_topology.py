@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shop.topology import DEFAULT, Topology
+from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.unit
 
@@ -54,3 +57,24 @@ def test_a_bad_port_offset_fails_naming_the_variable(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("SHOPLAB_PORT_OFFSET", "lots")
     with pytest.raises(ValueError, match="SHOPLAB_PORT_OFFSET"):
         Topology.from_env()
+
+
+def test_workers_and_threads_come_from_the_environment_and_reach_gunicorn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHOPLAB_WORKERS", "3")
+    monkeypatch.setenv("SHOPLAB_THREADS", "4")
+    topo = Topology.from_env()
+    assert (topo.workers, topo.threads) == (3, 4)
+    progs = {p.name: p for p in Stack(tmp_path, topo, observability=False, with_worker=False).programs()}
+    cmd = list(progs["catalog"].command)
+    assert cmd[cmd.index("--workers") + 1] == "3"
+    assert cmd[cmd.index("--threads") + 1] == "4"
+
+
+def test_bad_worker_counts_are_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPLAB_WORKERS", "many")
+    with pytest.raises(ValueError, match="SHOPLAB_WORKERS"):
+        Topology.from_env()
+    with pytest.raises(ValueError, match="at least 1"):
+        Topology(workers=0)

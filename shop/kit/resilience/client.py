@@ -23,7 +23,7 @@ from typing import Any, TypeVar, overload
 import httpx
 import pybreaker
 from flask import has_request_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 
 from shop.kit.errors import DependencyError, DependencyUnavailable, get_request_id
 from shop.kit.resilience.control import ResilienceControl
@@ -262,14 +262,18 @@ class ResilientClient:
         timeout = self._get_timeout(call)
         span = self._tracer.start_span(
             f"{self.dependency} {call.method} attempt {call.attempt}",
-            kind=trace.SpanKind.INTERNAL,
+            # The attempt is the call's one client span: it carries the context to the callee
+            # (see _send), so no httpx instrumentation wraps it in a second span.
+            kind=trace.SpanKind.CLIENT,
             attributes={
                 "shoplab.dependency": self.dependency,
                 "shoplab.attempt": call.attempt,
+                "http.request.method": call.method,
+                "url.path": call.path,
                 "http.request.resend_count": call.attempt - 1,
             },
         )
-        # Only a recorded span needs to become the current one (parent of the httpx span);
+        # Only a recorded span needs to become the current one (the callee's parent);
         # attaching a no-op span to the context costs more than the rest of the attempt's bookkeeping.
         with trace.use_span(span, end_on_exit=True) if span.is_recording() else _ended(span):
             breaker = call.rt.breaker
@@ -305,7 +309,9 @@ class ResilientClient:
             return resp
 
     def _send(self, call: Call, timeout: httpx.Timeout) -> httpx.Response:
-        resp = self._http.request(call.method, call.path, headers=call.headers, timeout=timeout, **call.kwargs)
+        headers = dict(call.headers)
+        propagate.inject(headers)  # W3C traceparent of the current span: the attempt when recorded
+        resp = self._http.request(call.method, call.path, headers=headers, timeout=timeout, **call.kwargs)
         if resp.status_code >= 500:
             raise UpstreamStatusError(resp)
         return resp

@@ -1,0 +1,209 @@
+"""The shop's knee: the highest open-loop journey rate it serves within the SLO, per resilience profile.
+
+``python -m bench knee`` starts its own native stack (port offset ``SHOPLAB_PORT_OFFSET`` + 80,
+full instrumentation: Prometheus and Jaeger on) once per profile and ramps the default
+journey mix in open loop (``shoplab load --rate R``), one Locust run of ``KNEE_STEP_S``
+seconds per step, each rate ``KNEE_FACTOR`` times the last, until a step breaks the SLO:
+
+- journey failure ratio over 1%, or
+- a journey's p95 over its limit in ``loadtests/thresholds.example.yaml`` (browse 1.5 s,
+  checkout 6 s), or
+- fewer than 95% of the scheduled journeys starting on time (the shop is holding every user).
+
+Request p95 is recorded, not judged: sign-up and log-in are argon2 hashes (hundreds of ms
+on a busy core by design) and make up enough of the mix to set it alone.
+
+The knee is the last rate that held. ``python -m bench.bench_knee compare OLD_URL NEW_URL``
+ramps two running gateways (the old code checked out beside the new) step by step,
+interleaved, and records both. Environment: ``KNEE_PROFILES`` (comma-separated, default
+``resilient,naive``), ``KNEE_START`` (journeys/s, default 6), ``KNEE_FACTOR`` (1.25),
+``KNEE_STEP_S`` (20), ``KNEE_MAX_STEPS`` (10), ``KNEE_REPEATS`` (compare only, default 1).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import machine, write_result
+from loadtests.api import LoadResult, LoadSpec, start_load
+from loadtests.thresholds import Thresholds
+from shop.topology import Topology
+from shoplab.runtime.stack import running_stack
+
+MAX_JOURNEY_FAILURE_RATIO = 0.01
+JOURNEY_P95_MS = {"browse": 1500.0, "checkout": 6000.0}
+MIN_ON_TIME_RATIO = 0.95
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """How to ramp: first rate, growth factor, seconds per step, most steps."""
+
+    start: float = 6.0
+    factor: float = 1.25
+    step_s: float = 20.0
+    max_steps: int = 10
+
+    @classmethod
+    def from_env(cls) -> Ramp:
+        """Read ``KNEE_START``, ``KNEE_FACTOR``, ``KNEE_STEP_S`` and ``KNEE_MAX_STEPS``."""
+        env = os.environ
+        return cls(
+            start=float(env.get("KNEE_START", cls.start)),
+            factor=float(env.get("KNEE_FACTOR", cls.factor)),
+            step_s=float(env.get("KNEE_STEP_S", cls.step_s)),
+            max_steps=int(env.get("KNEE_MAX_STEPS", cls.max_steps)),
+        )
+
+    def rates(self) -> list[float]:
+        """Return the step rates in journeys/s."""
+        return [round(self.start * self.factor**i, 2) for i in range(self.max_steps)]
+
+
+def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
+    """Summarise one step and say which SLO clauses it broke (an empty list: it held)."""
+    journeys = result.journeys
+    total = sum(int(j.get("total", 0)) for j in journeys.values())
+    failed = sum(int(j.get("failure", 0)) for j in journeys.values())
+    arrivals = result.arrivals or {}
+    scheduled = int(arrivals.get("scheduled", 0))
+    on_time = int(arrivals.get("on_time", 0))
+    totals = result.totals
+    p95 = float(totals.get("p95_ms", float("inf")))
+    fail_ratio = failed / total if total else 1.0
+    on_time_ratio = on_time / scheduled if scheduled else 0.0
+    broken = []
+    if result.problem or not totals:
+        broken.append(f"run broke: {result.problem[:200]}")
+    if fail_ratio > MAX_JOURNEY_FAILURE_RATIO:
+        broken.append(f"journey failure ratio {fail_ratio:.3f} > {MAX_JOURNEY_FAILURE_RATIO}")
+    for journey, limit in JOURNEY_P95_MS.items():
+        j_p95 = float(journeys.get(journey, {}).get("p95_ms", 0.0))
+        if j_p95 > limit:
+            broken.append(f"{journey} p95 {j_p95:.0f} ms > {limit:.0f} ms")
+    if on_time_ratio < MIN_ON_TIME_RATIO:
+        broken.append(f"on-time arrivals {on_time_ratio:.3f} < {MIN_ON_TIME_RATIO}")
+    return {
+        "rate_per_s": rate,
+        "journeys": total,
+        "failed_journeys": failed,
+        "journeys_per_s": round(total / result.duration_s, 2) if result.duration_s else 0.0,
+        "requests": int(totals.get("requests", 0)),
+        "rps": float(totals.get("rps", 0.0)),
+        "p50_ms": float(totals.get("p50_ms", 0.0)),
+        "p95_ms": p95,
+        "p99_ms": float(totals.get("p99_ms", 0.0)),
+        "journey_p95_ms": {k: float(v.get("p95_ms", 0.0)) for k, v in journeys.items()},
+        "arrivals": arrivals,
+        "loadavg_1m": os.getloadavg()[0],
+        "broken": broken,
+    }
+
+
+def run_step(gateway: str, rate: float, step_s: float, out_dir: Path) -> dict[str, Any]:
+    """Run one open-loop step of the default mix at ``rate`` journeys/s and judge it."""
+    spec = LoadSpec(
+        host=gateway, shape="steady", users=int(rate * 10) + 20, spawn_rate=float(int(rate * 10) + 20),
+        duration_s=step_s, rate_per_s=rate,
+        thresholds=Thresholds(max_fail_ratio=None, max_journey_failure_ratio=None),
+    )
+    run = start_load(spec, out_dir=out_dir)
+    try:
+        result = run.wait(timeout_s=step_s + 120)
+    finally:
+        run.stop()
+    return judge_step(rate, result)
+
+
+def knee_of(steps: list[dict[str, Any]]) -> float | None:
+    """Return the last rate before the first step that broke the SLO (None: the first broke)."""
+    knee = None
+    for step in steps:
+        if step["broken"]:
+            break
+        knee = step["rate_per_s"]
+    return knee
+
+
+def _print_step(label: str, step: dict[str, Any]) -> None:
+    verdict = "held" if not step["broken"] else "broke: " + "; ".join(step["broken"])
+    print(f"  {label}{step['rate_per_s']:6.2f} journeys/s -> {step['journeys_per_s']:6.2f} done/s, "
+          f"{step['rps']:6.1f} req/s, p50/p95 {step['p50_ms']:.0f}/{step['p95_ms']:.0f} ms, "
+          f"{step['failed_journeys']}/{step['journeys']} failed, load {step['loadavg_1m']:.1f}: {verdict}", flush=True)
+
+
+def ramp_gateway(gateway: str, ramp: Ramp, out_dir: Path) -> list[dict[str, Any]]:
+    """Ramp one gateway until a step breaks the SLO; return every step."""
+    steps = []
+    for i, rate in enumerate(ramp.rates()):
+        step = run_step(gateway, rate, ramp.step_s, out_dir / f"step-{i}")
+        _print_step("", step)
+        steps.append(step)
+        if step["broken"]:
+            break
+    return steps
+
+
+def main() -> None:
+    """Ramp a fresh stack per profile and print and write the knee of each."""
+    m = machine()
+    ramp = Ramp.from_env()
+    profiles = [p for p in os.environ.get("KNEE_PROFILES", "resilient,naive").split(",") if p]
+    print(f"machine: {m['cores']} cores, load average {m['loadavg_1m']:.2f} (shared: other work may run)", flush=True)
+    offset = int(os.environ.get("SHOPLAB_PORT_OFFSET", "0")) + 80
+    per_profile: dict[str, Any] = {}
+    for profile in profiles:
+        print(f"profile {profile}:", flush=True)
+        with tempfile.TemporaryDirectory(prefix="slbenchknee") as tmp, running_stack(
+            Path(tmp) / "stack", Topology.from_env().with_offset(offset), observability=True, profile=profile
+        ) as stack:
+            steps = ramp_gateway(stack.service_url("gateway"), ramp, Path(tmp) / "load")
+        knee = knee_of(steps)
+        per_profile[profile] = {"knee_journeys_per_s": knee, "steps": steps}
+        print(f"knee ({profile}): {knee if knee is not None else 'below the first step'} journeys/s "
+              f"on {m['cores']} cores", flush=True)
+    slo = {"max_journey_failure_ratio": MAX_JOURNEY_FAILURE_RATIO, "journey_p95_ms": JOURNEY_P95_MS,
+           "min_on_time_ratio": MIN_ON_TIME_RATIO}
+    path = write_result("knee", {"ramp": asdict(ramp), "slo": slo, "profiles": per_profile})
+    print(f"written to {path}")
+
+
+def compare(old_url: str, new_url: str) -> None:
+    """Ramp two running gateways step by step, interleaved (old then new at each rate), and write both."""
+    m = machine()
+    ramp = Ramp.from_env()
+    repeats = int(os.environ.get("KNEE_REPEATS", "1"))
+    print(f"machine: {m['cores']} cores, load average {m['loadavg_1m']:.2f} (shared: other work may run)", flush=True)
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="slbenchknee") as tmp:
+        for r in range(repeats):
+            steps: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
+            for i, rate in enumerate(ramp.rates()):
+                for name, url in (("old", old_url), ("new", new_url)) if (r + i) % 2 == 0 else (
+                        ("new", new_url), ("old", old_url)):
+                    if steps[name] and steps[name][-1]["broken"]:
+                        continue
+                    step = run_step(url, rate, ramp.step_s, Path(tmp) / f"r{r}-{name}-{i}")
+                    _print_step(f"[{name}] ", step)
+                    steps[name].append(step)
+                if all(s and s[-1]["broken"] for s in steps.values()):
+                    break
+            knees = {name: knee_of(s) for name, s in steps.items()}
+            print(f"round {r + 1}: knee old {knees['old']} journeys/s, new {knees['new']} journeys/s "
+                  f"on {m['cores']} cores", flush=True)
+            rounds.append({"knees": knees, "steps": steps})
+    path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
+                                         "rounds": rounds})
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["compare"] and len(sys.argv) == 4:
+        compare(sys.argv[2], sys.argv[3])
+    else:
+        main()
