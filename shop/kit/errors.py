@@ -26,6 +26,7 @@ setting raises ``shop.kit.config.MissingSetting`` (or ``ValueError`` for an unkn
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -195,7 +196,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:
         # A bug: still answer the JSON shape, count it for the audit, log it once here.
-        unhandled.count += 1
+        unhandled.add()
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return error_response(500, "internal", "internal error")
 
@@ -205,6 +206,14 @@ class UnhandledErrors:
 
     def __init__(self) -> None:
         self.count = 0
+        # gunicorn's gthread workers serve requests on threads; ``+=`` is a read-add-write
+        # that only the GIL happens to keep whole, and a free-threaded build would not.
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        """Count one unhandled error."""
+        with self._lock:
+            self.count += 1
 
 
 def get_unhandled_count(app: Flask) -> int:
