@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 
-from shop.kit.api_types import Operation
+from shop.kit.api_types import NO_CONTROLS_PATTERN, Operation
 
 _STATUS_TEXT = {
     200: "OK",
@@ -122,7 +122,8 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
                     "in": "header",
                     "required": h.required,
                     "description": h.description,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": h.max_length},
+                    "schema": {"type": "string", "minLength": 1, "maxLength": h.max_length,
+                               "pattern": NO_CONTROLS_PATTERN},
                 }
             )
         responses: dict[str, Any] = {}

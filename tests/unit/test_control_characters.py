@@ -29,7 +29,7 @@ def test_sign_up_refuses_a_control_character_in_the_email(identity: FlaskClient,
                                          "name": "Ada"})
     assert resp.status_code == 422, resp.get_data(as_text=True)
     assert resp.get_json()["error"]["code"] == "validation_failed"
-    assert char not in resp.get_data(as_text=True)
+    assert f"ad{char}a" not in resp.get_data(as_text=True)  # not echoed back
 
 
 @pytest.mark.parametrize("char", CONTROLS, ids=repr)
