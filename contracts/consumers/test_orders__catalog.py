@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ def pact(pact_output_dir: Path) -> Iterator[Pact]:
         yield pact
 
 
-def _complaints(logged: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _complaints(logged: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
     # The client answers commit and release with nothing; what it thinks of the body shows
     # in what it logs: a refusal it could not read as success is a warning or an error.
     return [entry for entry in logged if entry.get("log_level") in ("warning", "error")]
@@ -127,7 +127,7 @@ def test_orders_commits_a_reservation_once_the_charge_succeeded(pact: Pact) -> N
         .with_body({"status": "committed"}, content_type="application/json")
     )
     with serve_peer(pact, CatalogClient) as catalog, structlog.testing.capture_logs() as logged:
-        assert catalog.commit(ORDER_ID) is None
+        catalog.commit(ORDER_ID)  # raises nothing
     assert _complaints(logged) == [], "orders must read this answer as a committed reservation"
 
 
@@ -141,7 +141,7 @@ def test_orders_releases_a_reservation_after_a_declined_charge(pact: Pact) -> No
         .with_body({"status": "released"}, content_type="application/json")
     )
     with serve_peer(pact, CatalogClient) as catalog, structlog.testing.capture_logs() as logged:
-        assert catalog.release(ORDER_ID) is None
+        catalog.release(ORDER_ID)  # raises nothing
     assert _complaints(logged) == [], "orders must read this answer as a released reservation"
 
 
