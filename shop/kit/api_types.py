@@ -39,24 +39,6 @@ def has_control_character(value: Any) -> bool:
     return False
 
 
-def _publish_no_controls(schema: dict[str, Any]) -> None:
-    # Publish the rule, so a schema-valid request (as a fuzzer builds it) is accepted.
-    for prop in schema.get("properties", {}).values():
-        _add_no_controls(prop)
-
-
-def _add_no_controls(prop: Any) -> None:
-    if not isinstance(prop, dict):
-        return
-    if prop.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(prop):
-        prop["pattern"] = NO_CONTROLS_PATTERN
-    for key in ("anyOf", "oneOf", "allOf"):
-        for sub in prop.get(key, []):
-            _add_no_controls(sub)
-    _add_no_controls(prop.get("items"))
-    _add_no_controls(prop.get("additionalProperties"))
-
-
 class _NoControls(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
@@ -69,13 +51,13 @@ class _NoControls(BaseModel):
 class ApiModel(_NoControls):
     """Base of request and response models: strict types, unknown fields rejected, no control characters."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_publish_no_controls)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class QueryModel(_NoControls):
     """Base of query-string models: lax (query values are strings), extras ignored, no control characters."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra=_publish_no_controls)
+    model_config = ConfigDict(extra="ignore")
 
 
 @dataclass(frozen=True)
