@@ -169,6 +169,10 @@ def render_shop_error(exc: ShopError) -> Response:
 
 def init_app(app: Flask) -> None:
     """Install request ids and the JSON error handlers on ``app``."""
+    # Werkzeug answers a path with "//" (a user id "/x" quoted as %2F, which the server
+    # decodes) with an HTML 308 to the merged path; an API answers 404 in JSON instead.
+    # Set before any route is added: each rule takes the map's setting when it is bound.
+    app.url_map.merge_slashes = False
 
     @app.before_request
     def _assign_request_id() -> None:

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from shop.cart import create_app as create_cart
 from shop.identity import create_app as create_identity
 from shop.kit.api_types import EMAIL_PATTERN
 from shop.kit.peers import path_segment
+from shop.notifications import create_app as create_notifications
 from shop.orders import create_app as create_orders
 from tests.unit.peer_fakes import service_env
 
@@ -68,3 +70,18 @@ def test_the_published_schema_forbids_control_characters(identity: FlaskClient) 
 @pytest.mark.parametrize(("value", "quoted"), [(".", "%2E"), ("..", "%2E%2E"), ("a.b", "a.b"), ("a/..", "a%2F..")])
 def test_path_segment_escapes_dot_segments(value: str, quoted: str) -> None:
     assert path_segment(value) == quoted
+
+
+def test_a_double_slash_path_is_a_json_404_not_an_html_redirect(tmp_path: Path) -> None:
+    # orders asks cart for /carts/%2Fx when a user id starts with "/"; the server decodes it to //x.
+    cart = create_cart(env=service_env(tmp_path, "cart")).test_client()
+    resp = cart.get("/carts//x")
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_free_form_event_payload_is_data_and_may_hold_any_json_string(tmp_path: Path) -> None:
+    notifications = create_notifications(env=service_env(tmp_path, "notifications")).test_client()
+    event = {"event_id": "evt-1", "order_id": "ord-1", "user_id": "u1", "type": "order.created",
+             "payload": {"note": "line one\nline two\x02"}}
+    resp = notifications.post("/events", json=event)
+    assert resp.status_code in (200, 201), resp.get_data(as_text=True)
