@@ -20,6 +20,8 @@ from shop.kit.errors import (
 )
 from shop.kit.state import get_component
 
+MAX_PROBE_TIMEOUT_S = 60.0
+
 
 def ensure_admin() -> None:
     """Raise Unauthorized unless the request carries the admin token."""
@@ -84,8 +86,9 @@ def _get_timeout_s(raw: str) -> float:
         timeout_s = float(raw)
     except ValueError:
         raise BadRequest(f"timeout_s must be a number of seconds, got {raw[:40]!r}") from None
-    if not 0 < timeout_s < float("inf"):
-        raise BadRequest(f"timeout_s must be a positive number of seconds, got {raw[:40]!r}")
+    # The cap also keeps the socket's timeval from overflowing (1e300 would be a 500).
+    if not 0 < timeout_s <= MAX_PROBE_TIMEOUT_S:
+        raise BadRequest(f"timeout_s must be more than 0 and at most {MAX_PROBE_TIMEOUT_S:g} seconds, got {raw[:40]!r}")
     return timeout_s
 
 

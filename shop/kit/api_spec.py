@@ -62,7 +62,17 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from shop.kit.api_types import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, Operation, QueryModel
+from shop.kit.api_types import (
+    EMAIL_PATTERN,
+    INT_ID,
+    MAX_ID,
+    REQUEST_INPUT,
+    ApiModel,
+    Header,
+    Operation,
+    QueryModel,
+    has_control_character,
+)
 from shop.kit.errors import BadRequest, ValidationFailed
 from shop.kit.openapi import ERROR_SCHEMA, build_openapi
 from shop.kit.state import get_component, set_component
@@ -112,7 +122,7 @@ def parse_body(model: type[BaseModel]) -> Any:
     except RecursionError:
         raise BadRequest("the request body is nested too deeply") from None
     try:
-        return model.model_validate_json(normalized)
+        return model.model_validate_json(normalized, context=REQUEST_INPUT)
     except ValidationError as exc:
         errors = _public_errors(exc)
         if any(e["type"] in ("json_invalid", "json_type") for e in errors):
@@ -131,7 +141,7 @@ def parse_query(model: type[BaseModel]) -> Any:
     """Parse the current request's query string into ``model`` (422 when invalid)."""
     args = {k: v for k, v in request.args.items()}
     try:
-        return model.model_validate(args)
+        return model.model_validate(args, context=REQUEST_INPUT)
     except ValidationError as exc:
         raise ValidationFailed("the query string is invalid", details=_public_errors(exc)) from None
 
@@ -155,6 +165,8 @@ def _check_headers(headers: Iterable[Header]) -> None:
             raise BadRequest(f"header {h.name} must not be empty")
         if len(value) > h.max_length:
             raise BadRequest(f"header {h.name} is longer than {h.max_length} characters")
+        if has_control_character(value):
+            raise BadRequest(f"header {h.name} must not contain control characters")
 
 
 def operation(

@@ -12,6 +12,8 @@ from shop.kit.errors import Unauthorized
 ISSUER = "shoplab-identity"
 AUDIENCE = "shoplab"
 ALGORITHM = "HS256"
+# identity issues tokens of about 300 characters; a longer one is refused before decoding.
+MAX_TOKEN_LENGTH = 4096
 
 
 @dataclass(frozen=True)
@@ -70,4 +72,6 @@ def get_bearer_token(header: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("a bearer token is required")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized(f"the access token is longer than {MAX_TOKEN_LENGTH} characters")
     return token

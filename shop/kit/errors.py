@@ -26,6 +26,7 @@ setting raises ``shop.kit.config.MissingSetting`` (or ``ValueError`` for an unkn
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -168,6 +169,10 @@ def render_shop_error(exc: ShopError) -> Response:
 
 def init_app(app: Flask) -> None:
     """Install request ids and the JSON error handlers on ``app``."""
+    # Werkzeug answers a path with "//" (a user id "/x" quoted as %2F, which the server
+    # decodes) with an HTML 308 to the merged path; an API answers 404 in JSON instead.
+    # Set before any route is added: each rule takes the map's setting when it is bound.
+    app.url_map.merge_slashes = False
 
     @app.before_request
     def _assign_request_id() -> None:
@@ -195,7 +200,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:
         # A bug: still answer the JSON shape, count it for the audit, log it once here.
-        unhandled.count += 1
+        unhandled.add()
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return error_response(500, "internal", "internal error")
 
@@ -205,6 +210,14 @@ class UnhandledErrors:
 
     def __init__(self) -> None:
         self.count = 0
+        # gunicorn's gthread workers serve requests on threads; ``+=`` is a read-add-write
+        # that only the GIL happens to keep whole, and a free-threaded build would not.
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        """Count one unhandled error."""
+        with self._lock:
+            self.count += 1
 
 
 def get_unhandled_count(app: Flask) -> int:

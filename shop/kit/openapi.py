@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Flask
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 from werkzeug.routing import Rule
 
-from shop.kit.api_types import Operation
+from shop.kit.api_types import NO_CONTROLS_PATTERN, Operation
 
 _STATUS_TEXT = {
     200: "OK",
@@ -51,6 +52,18 @@ _HEALTH_SCHEMA: dict[str, Any] = {
 }
 
 _RULE_ARG = re.compile(r"<(?:[a-zA-Z_][\w]*(?:\([^)]*\))?:)?([a-zA-Z_]\w*)>")
+
+
+class InputJsonSchema(GenerateJsonSchema):
+    """Publish that request strings hold no control characters (the kit refuses them)."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        """Return the string's schema, with the no-controls pattern when it is request input."""
+        out = super().str_schema(schema)
+        # Only input: a response may carry a newline (an email body), and the rule is on input.
+        if self.mode == "validation" and "pattern" not in out:
+            out["pattern"] = NO_CONTROLS_PATTERN
+        return out
 
 
 def _openapi_path(rule: Rule) -> str:
@@ -98,7 +111,7 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
                 wanted.append((model, "serialization"))
     unique = list(dict.fromkeys(wanted))
     refs, defs = (
-        models_json_schema(unique, ref_template="#/components/schemas/{model}") if unique else ({}, {})
+        models_json_schema(unique, ref_template="#/components/schemas/{model}", schema_generator=InputJsonSchema) if unique else ({}, {})
     )
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = ERROR_SCHEMA
@@ -111,7 +124,9 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
         for name, conv in rule._converters.items():
             params.append({"name": name, "in": "path", "required": True, "schema": _param_schema(conv)})
         if op.query is not None:
-            qschema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+            qschema = op.query.model_json_schema(
+                ref_template="#/components/schemas/{model}", schema_generator=InputJsonSchema
+            )
             required = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
@@ -122,7 +137,8 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
                     "in": "header",
                     "required": h.required,
                     "description": h.description,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": h.max_length},
+                    "schema": {"type": "string", "minLength": 1, "maxLength": h.max_length,
+                               "pattern": NO_CONTROLS_PATTERN},
                 }
             )
         responses: dict[str, Any] = {}

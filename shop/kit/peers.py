@@ -29,7 +29,13 @@ _BY_STATUS: dict[int, type[ShopError]] = {
 
 
 def path_segment(value: str) -> str:
-    """Quote ``value`` for use as one URL path segment (a user id may hold ``/`` or controls)."""
+    """Quote ``value`` for use as one URL path segment (a user id may hold ``/`` or controls).
+
+    ``.`` and ``..`` are escaped too: left bare, they are dot segments that httpx (like any
+    RFC 3986 client) removes, so ``/orders/../notifications`` would reach ``/notifications``.
+    """
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
     return quote(value, safe="")
 
 

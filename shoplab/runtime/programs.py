@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shop.kit.server import gunicorn_limit_args
 from shop.topology import Topology
 from shoplab.runtime import observability
 from shoplab.runtime.supervisord import Program
@@ -33,12 +34,13 @@ def _service(topo: Topology, name: str, env: dict[str, str]) -> Program:
     port = topo.service(name).port
     cmd = [
         sys.executable, "-m", "gunicorn",
-        "--worker-class", "gthread", "--workers", str(topo.workers), "--threads", str(topo.threads),
+        "--worker-class", "shop.kit.server.JsonErrorWorker", "--workers", str(topo.workers),
+        "--threads", str(topo.threads),
         "--bind", f"{topo.host}:{port}", "--timeout", "60", "--graceful-timeout", "5",
         "--keep-alive", "5", "--error-logfile", "-", "--log-level", "warning",
-        # No gunicorn length limits: they answer HTML 414/400, while the app checks
-        # every declared length itself and answers in the JSON error shape.
-        "--limit-request-line", "0", "--limit-request-field_size", "0",
+        # Explicit limits above the app's declared maxima; what gunicorn still refuses
+        # itself, the worker class answers in the JSON error shape (see shop.kit.server).
+        *gunicorn_limit_args(),
         f"shop.{name}:create_app()",
     ]
     return Program(name, cmd, env=env, port=port, url=topo.service_url(name),

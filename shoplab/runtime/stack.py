@@ -36,7 +36,7 @@ from shoplab.runtime.polling import poll_until
 from shoplab.runtime.ports import ensure_ports_free, is_port_free
 from shoplab.runtime.programs import TOXIPROXY, WORKER, native_programs
 from shoplab.runtime.protocol import ProcessStatus, ProgressFn, ShopStack
-from shoplab.runtime.state import default_run_dir, new_state, read_state, write_state
+from shoplab.runtime.state import default_run_dir, new_state, read_state, write_private, write_state
 from shoplab.runtime.supervisord import Program, log_tail, read_pid, render_config, rpc
 
 # Names other packages import from here: the native stack's whole public face.
@@ -194,7 +194,7 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._save_state()
         conf = self.run_dir / "supervisord.conf"
-        conf.write_text(self._render_config(programs))
+        write_private(conf, self._render_config(programs))
         if len(str(self.socket_path)) > 100:
             raise StackError(f"run folder path too long for a unix socket: {self.run_dir}")
         say("starting supervisord")

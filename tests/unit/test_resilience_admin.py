@@ -260,7 +260,7 @@ def test_a_latency_fault_delays_the_request_and_is_counted(app: Flask, client: F
     assert REGISTRY.get_sample_value("shoplab_faults_injected_total", labels) == before + 1
 
 
-@pytest.mark.parametrize("timeout_s", ["soon", "-1", "nan"])
+@pytest.mark.parametrize("timeout_s", ["soon", "-1", "nan", "inf", "1e300", "0"])
 def test_the_probe_answers_400_on_a_bad_timeout_instead_of_an_unhandled_500(
     client: FlaskClient, timeout_s: str
 ) -> None:

@@ -27,7 +27,7 @@ from opentelemetry import propagate, trace
 
 from shop.kit.errors import DependencyError, DependencyUnavailable, get_request_id
 from shop.kit.resilience.control import ResilienceControl
-from shop.kit.resilience.deadline import DEADLINE_HEADER, format_header, get_remaining_s
+from shop.kit.resilience.deadline import DEADLINE_HEADER, deadline_scope, format_header, get_remaining_s
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.resilience.policy import get_default_profile_name
 from shop.kit.resilience.retrying import MIN_USEFUL_S, Call, RetryHooks, make_retrying
@@ -140,10 +140,16 @@ class ResilientClient:
         # Decisions (retry, fallback, bulkhead, budget) are events on the span the caller is in;
         # only attempts get spans of their own (one more span per call would cost more than it shows).
         call = Call(method, path, headers, kwargs, rt, span=trace.get_current_span())
-        retryable = rt.policy.retry_max_attempts > 1 and (
-            method in IDEMPOTENT_METHODS or idempotency_key is not None
+        budget_s = rt.policy.fallback_budget_s if fallback is not None else None
+        call.max_attempts = (
+            rt.policy.retry_max_attempts if budget_s is None
+            else min(rt.policy.retry_max_attempts, rt.policy.fallback_max_attempts)
         )
-        result = self._run(call, retryable)
+        retryable = call.max_attempts > 1 and (method in IDEMPOTENT_METHODS or idempotency_key is not None)
+        # A call the caller can do without gets a short deadline of its own (never later than the
+        # request's): its timeouts, backoff and retries all fit in it, then the fallback answers.
+        with deadline_scope(budget_s):
+            result = self._run(call, retryable)
         if isinstance(result, httpx.Response):
             return result
         if fallback is None:

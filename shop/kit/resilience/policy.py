@@ -37,6 +37,11 @@ class DependencyPolicy:
     breaker_fail_max: int | None = None
     breaker_reset_timeout_s: float = 5.0
     bulkhead_limit: int | None = None
+    # A call with a fallback is not worth the page's whole budget: it gets this one
+    # (attempts and backoff included) and at most ``fallback_max_attempts`` attempts,
+    # then the fallback answers (None: the call is treated like any other).
+    fallback_budget_s: float | None = None
+    fallback_max_attempts: int = 2
 
     def to_dict(self) -> dict[str, Any]:
         """Return the policy as JSON-ready data."""
@@ -91,6 +96,8 @@ PROFILES: dict[str, Profile] = {
                 breaker_fail_max=5,
                 breaker_reset_timeout_s=5.0,
                 bulkhead_limit=16,
+                # Half the public API's 0.5 s latency SLO, for the dependency a page can do without.
+                fallback_budget_s=0.25,
             ),
             request_budget_s=3.0,
         ),
@@ -124,10 +131,12 @@ _OVERRIDE_TYPES: dict[str, Any] = {
     "breaker_fail_max": _Count | None,
     "breaker_reset_timeout_s": _PositiveS,
     "bulkhead_limit": _Count | None,
+    "fallback_budget_s": _PositiveS | None,
+    "fallback_max_attempts": _Count,
 }
 _ADAPTERS = {key: TypeAdapter(kind) for key, kind in _OVERRIDE_TYPES.items()}
-_OPTIONAL = {"retry_budget_ratio", "breaker_fail_max", "bulkhead_limit"}
-_INTS = {"retry_max_attempts", "breaker_fail_max", "bulkhead_limit"}
+_OPTIONAL = {"retry_budget_ratio", "breaker_fail_max", "bulkhead_limit", "fallback_budget_s"}
+_INTS = {"retry_max_attempts", "breaker_fail_max", "bulkhead_limit", "fallback_max_attempts"}
 _BOOLS = {"propagate_deadline", "honour_retry_after"}
 
 

@@ -35,6 +35,8 @@ class Call:
     stop_reason: str = ""
     replayed: bool = False
     span: Any = field(default=None)
+    # The attempt cap of this call (the policy's, or its fallback cap when it has a fallback).
+    max_attempts: int = 1
 
 
 class RetryHooks:
@@ -49,7 +51,7 @@ class RetryHooks:
         """Stop at the attempt cap, a too-long Retry-After, a spent deadline or an empty budget."""
         call: Call = retry_state.args[0]
         policy = call.rt.policy
-        if retry_state.attempt_number >= policy.retry_max_attempts:
+        if retry_state.attempt_number >= call.max_attempts:
             call.stop_reason = "attempts"
             return True
         exc = retry_state.outcome.exception() if retry_state.outcome else None
