@@ -2,9 +2,10 @@
 
 Run by ``loadtests.api.start_load`` (never imported by the CLI process: locust
 monkey-patches gevent). The master (or the single local process) writes
-``samples.jsonl`` (one line per second) and, after the run, ``summary.json`` into
-``SHOPLAB_LOAD_OUT_DIR``; workers ship their journey tallies and arrival counters to
-the master with every stats report.
+``samples.jsonl`` (one line per second), ``raw.jsonl`` (every journey's outcome and
+latency, bucketed per second of intended start: ``loadtests.raw_samples``) and, after
+the run, ``summary.json`` into ``SHOPLAB_LOAD_OUT_DIR``; workers ship their journey
+tallies, raw-sample deltas and arrival counters to the master with every stats report.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def on_init(environment: Any, **_kw: Any) -> None:
     environment.shoplab_arrivals = ArrivalStats()
     environment.shoplab_started = None
     environment.shoplab_worker_requests = {}
+    environment.shoplab_raw_lines = []  # the workers' raw-sample lines not yet written
     gevent.spawn(_watchdog, settings, os.getppid())
 
     runner = environment.runner
@@ -57,7 +59,8 @@ def on_init(environment: Any, **_kw: Any) -> None:
         @events.report_to_master.add_listener
         def on_report(client_id: str, data: dict[str, Any], **_kw2: Any) -> None:
             # ship deltas and start afresh, as Locust does with its own request stats
-            data["shoplab"] = {"tally": state.tally.to_dict(), "arrivals": _take_arrivals(state)}
+            data["shoplab"] = {"tally": state.tally.to_dict(), "arrivals": _take_arrivals(state),
+                               "raw": state.raw.take()}
             state.tally = JourneyTally()
 
     if isinstance(runner, MasterRunner):
@@ -72,6 +75,7 @@ def on_init(environment: Any, **_kw: Any) -> None:
             if extra:
                 state.tally.merge(extra["tally"])
                 environment.shoplab_arrivals.merge(extra["arrivals"])
+                environment.shoplab_raw_lines.extend(extra.get("raw") or ())
 
     if not isinstance(runner, WorkerRunner):
         # A headless shape run installs Locust's own SIGTERM handler only after the shape
@@ -154,6 +158,7 @@ class _Sampler:
         self.environment = environment
         self.out_dir = out_dir
         self.samples_path = out_dir / "samples.jsonl"
+        self.raw_path = out_dir / "raw.jsonl"
         self.previous: Snapshot | None = None
         self.started: float | None = None
         self.greenlet: gevent.Greenlet | None = None
@@ -165,6 +170,7 @@ class _Sampler:
             return
         self.started = time.monotonic()
         self.samples_path.write_text("")
+        self.raw_path.write_text("")
         self.greenlet = gevent.spawn(self._loop)
 
     def _loop(self) -> None:
@@ -201,6 +207,16 @@ class _Sampler:
         self.previous = current
         with self.samples_path.open("a") as fh:
             fh.write(json.dumps(sample) + "\n")
+        self.write_raw()
+
+    def write_raw(self) -> None:
+        """Append the raw-sample lines that arrived since the last call (this process's and the workers')."""
+        env = self.environment
+        lines = [*env.shoplab_raw_lines, *env.shoplab.raw.take()]
+        env.shoplab_raw_lines = []
+        if lines:
+            with self.raw_path.open("a") as fh:
+                fh.writelines(json.dumps(line) + "\n" for line in lines)
 
     def finish(self, exit_code: int) -> None:
         """Write the last sample and summary.json."""
@@ -210,6 +226,8 @@ class _Sampler:
         if self.greenlet is not None:
             self.greenlet.kill(block=False)
             self.write_sample()
+        else:
+            self.write_raw()
         env = self.environment
         stats = env.runner.stats
         state: LoadState = env.shoplab
