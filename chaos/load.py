@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos.experiment import LoadSettings
+from chaos.phase_stats import read_raw
 from chaos.samples import OUTCOMES, LoadPoint
+from loadtests.raw_samples import Bucket
 
 
 def journey_deltas(current: dict[str, dict[str, float]],
@@ -53,6 +55,11 @@ class PerSecondRun:
         """Stop Locust (idempotent)."""
         self.run.stop()
 
+    def raw(self) -> dict[tuple[int, str], Bucket]:
+        """Return every journey's raw sample so far, merged per (second of intended start, journey)."""
+        out_dir = getattr(self.run, "out_dir", None)
+        return {} if out_dir is None else read_raw(Path(out_dir) / "raw.jsonl")
+
 
 class LocustLoad:
     """Start Locust against the gateway, one output folder per profile."""
@@ -66,5 +73,6 @@ class LocustLoad:
         from loadtests.api import LoadSpec, start_load
 
         spec = LoadSpec(host=self.gateway_url, shape=settings.shape, users=settings.users,
-                        spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1)
+                        spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1,
+                        rate_per_s=settings.rate_per_s)
         return PerSecondRun(start_load(spec, out_dir=self.out_root / f"locust-{label}"))

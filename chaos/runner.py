@@ -30,6 +30,7 @@ from chaos.metrics import MetricsSnapshot
 from chaos.probes import evaluate_hypothesis
 from chaos.samples import AuditOutcome, FaultEvent, LoadPoint, PhaseWindow, ProfileRecord, Sample
 from chaos.signals import signals_deferred
+from loadtests.raw_samples import Bucket
 
 
 class Clock(Protocol):
@@ -106,6 +107,7 @@ class RunnerDeps:
     sample_interval_s: float = 1.0
     run_audit: bool = True
     load_start_timeout_s: float = 60.0
+    wall_s: Callable[[], float] = time.time  # epoch seconds: the load keys its raw samples by them
 
 
 @dataclass
@@ -174,6 +176,7 @@ class Runner:
             load_run = deps.load.start(exp.load, duration_s=exp.duration_s + 10, seed=exp.seed, label=pr.profile)
             self._wait_for_load(load_run)
             t0 = clock.monotonic()
+            pr.wall_t0 = deps.wall_s()
             for phase in exp.phases:
                 start = clock.monotonic() - t0
                 window = PhaseWindow(phase.name, start, start + phase.duration_s,
@@ -194,6 +197,7 @@ class Runner:
                 window.end_s = clock.monotonic() - t0
             self._take_sample(pr, load_run, t0, exp.phases[-1].name)
             load_run.stop()
+            pr.raw = read_raw_samples(load_run)
             load_run = None
             if deps.run_audit:
                 self._emit(RunEvent("note", pr.profile, message="draining and auditing"))
@@ -283,6 +287,12 @@ class Runner:
             next_tick += interval
             if next_tick <= clock.monotonic():  # fell behind: skip ticks instead of bursting
                 next_tick = clock.monotonic() + interval
+
+
+def read_raw_samples(load_run: LoadRun) -> dict[tuple[int, str], Bucket]:
+    """Return a stopped load's raw samples (a load that keeps none has an empty mapping)."""
+    raw = getattr(load_run, "raw", None)
+    return dict(raw()) if callable(raw) else {}
 
 
 def exit_code(record: RunRecord) -> int:

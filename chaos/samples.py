@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.metrics import EdgeCounters
+from loadtests.raw_samples import Bucket
 
 OUTCOMES = ("success", "degraded", "failure")
 
@@ -127,6 +128,16 @@ class ProbeResult:
     tolerance: str
     met: bool
     detail: str = ""
+    verdict: str = ""  # met | not met | inconclusive ("" : read ``met``)
+    low: float | None = None  # the value's 95% interval, when it has one
+    high: float | None = None
+    samples: int | None = None  # how many journeys the value rests on
+    more_samples: int | None = None  # about how many more would decide an inconclusive probe
+
+    @property
+    def outcome(self) -> str:
+        """Return the three-valued verdict (a probe without one is met or not met)."""
+        return self.verdict or ("met" if self.met else "not met")
 
 
 @dataclass
@@ -144,6 +155,8 @@ class ProfileRecord:
     interrupted: str | None = None
     started_at: str = ""
     ended_at: str = ""
+    wall_t0: float = 0.0  # epoch seconds when the phases' clock read 0 (raw samples are keyed by wall seconds)
+    raw: dict[tuple[int, str], Bucket] = field(default_factory=dict)  # (second of intended start, journey)
 
     @property
     def held(self) -> bool:
