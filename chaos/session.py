@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 
 from chaos.admin import ShopAdmin
 from chaos.console import ConsoleObserver, print_comparison
@@ -170,7 +171,8 @@ def run_session(exp: Experiment, *, quick: bool, ui: SessionUI, reports_dir: Pat
                     "port_offset": stack.topology.port_offset, "run_dir": str(stack.run_dir), "quick": quick,
                     "profiles": list(exp.profiles), "sample_interval_s": deps.sample_interval_s,
                     "argv": sys.argv, "load": {"shape": exp.load.shape, "users": exp.load.users,
-                                               "spawn_rate": exp.load.spawn_rate},
+                                               "spawn_rate": exp.load.spawn_rate,
+                                               "rate_per_s": exp.load.rate_per_s},
                 }
                 with signals_deferred():
                     index = write_report(out, record, settings=settings, versions=get_versions(toxiproxy_version))
@@ -193,6 +195,11 @@ def print_outcome(outcome: SessionOutcome, out: Console, err: Console) -> None:
         err.print(f"[red]interrupted by {outcome.record.interrupted}[/]: every fault was rolled back")
     elif outcome.code:
         err.print("[red]a hypothesis that must hold did not hold[/] (see the report)")
+        for pr in outcome.record.profiles:
+            for res in pr.probes:
+                if pr.must_hold and res.outcome == "inconclusive":
+                    # an undecided probe fails the run; say how many more samples would decide it
+                    err.print(f"  {escape(pr.profile)}: {escape(res.label)} {escape(res.detail)}")
 
 
 def run_experiment_cli(exp: Experiment, *, quick: bool, reports_dir: Path | None = None) -> tuple[int, Path | None]:
