@@ -106,7 +106,7 @@ class RunnerDeps:
     observers: Sequence[Observer] = ()
     sample_interval_s: float = 1.0
     run_audit: bool = True
-    load_start_timeout_s: float = 60.0
+    load_start_timeout_s: float = 150.0  # Locust's start plus an open-loop warm-up (users sign in first)
     wall_s: Callable[[], float] = time.time  # epoch seconds: the load keys its raw samples by them
 
 
@@ -224,12 +224,13 @@ class Runner:
 
     # -- helpers ------------------------------------------------------------------------------
     def _wait_for_load(self, load_run: LoadRun) -> None:
-        """Start the phases once Locust reports its first second (it needs a moment to start)."""
+        """Start the phases once Locust reports its first second after its warm-up (users spawned and signed in)."""
         clock = self.deps.clock
         deadline = clock.monotonic() + self.deps.load_start_timeout_s
-        while load_run.latest() is None:
+        while (point := load_run.latest()) is None or getattr(point, "warming_up", False):
             if clock.monotonic() >= deadline:
-                raise ChaosError(f"the load reported nothing within {self.deps.load_start_timeout_s:.0f} s")
+                what = "nothing" if point is None else "the end of its warm-up"
+                raise ChaosError(f"the load reported {what} within {self.deps.load_start_timeout_s:.0f} s")
             clock.sleep(0.25)
 
     def _fault_event(self, pr: ProfileRecord, t0: float, phase: str, action: str, fault: str,

@@ -23,6 +23,8 @@ class LoadPoint:
     p95_ms: float | None = None
     p99_ms: float | None = None
     journeys: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    warming_up: bool = False  # open loop: users still spawning and signing in, no arrival due yet
+    arrivals: Mapping[str, float] | None = None  # open loop: cumulative scheduled/on_time/late/dropped
 
     @classmethod
     def from_any(cls, obj: Any) -> LoadPoint:
@@ -57,6 +59,8 @@ class LoadPoint:
             p95_ms=opt("p95_ms"),
             p99_ms=opt("p99_ms"),
             journeys=journeys,
+            warming_up=bool(get("warming_up", False)),
+            arrivals=_arrivals(get("arrivals")),
         )
 
     def outcome_counts(self, journey: str | None = None) -> dict[str, float]:
@@ -74,7 +78,14 @@ class LoadPoint:
             "t": self.t, "rps": self.rps, "fail_ratio": self.fail_ratio, "p50_ms": self.p50_ms,
             "p95_ms": self.p95_ms, "p99_ms": self.p99_ms,
             "journeys": {k: dict(v) for k, v in self.journeys.items()},
+            "warming_up": self.warming_up, "arrivals": None if self.arrivals is None else dict(self.arrivals),
         }
+
+
+def _arrivals(value: Any) -> dict[str, float] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
 @dataclass(frozen=True)

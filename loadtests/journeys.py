@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import FastHttpUser, task
 
 from loadtests.arrivals import ArrivalSchedule
@@ -46,6 +47,9 @@ class LoadState:
     tally: JourneyTally = field(default_factory=JourneyTally)
     schedule: ArrivalSchedule | None = None
     raw: RawRecorder = field(default_factory=RawRecorder)
+    # open loop: users signed in and waiting for the warm-up to end; set when the schedule starts
+    ready_users: int = 0
+    warm: gevent.event.Event = field(default_factory=gevent.event.Event)
     user_counter: int = 0
     run_tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
@@ -85,6 +89,9 @@ class ShopUser(FastHttpUser):
         """Open loop: wait for this user's first due arrival (Locust runs the first task unpaced)."""
         schedule = self.state.schedule
         if schedule is not None:
+            # warm-up: no arrival is claimed before every user of this process is spawned and signed in
+            self.state.ready_users += 1
+            self.state.warm.wait()
             gevent.sleep(self._claim(schedule))
 
     def _claim(self, schedule: ArrivalSchedule) -> float:

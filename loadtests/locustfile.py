@@ -39,6 +39,9 @@ SelectedShape = get_shape_class(os.environ.get("SHOPLAB_LOAD_SHAPE", "steady") o
 
 # A run always ends by itself: past duration + this grace, the process terminates itself.
 HARD_STOP_GRACE_S = 60.0
+# Open loop: the longest warm-up (users spawned and signed in) before arrivals start anyway, and a pause after it.
+WARMUP_CAP_S = 120.0
+WARMUP_SETTLE_S = 0.5
 
 
 @events.init.add_listener
@@ -51,6 +54,7 @@ def on_init(environment: Any, **_kw: Any) -> None:
     environment.shoplab_started = None
     environment.shoplab_worker_requests = {}
     environment.shoplab_raw_lines = []  # the workers' raw-sample lines not yet written
+    environment.shoplab_warm = {}  # master: each worker's warm-up done?
     gevent.spawn(_watchdog, settings, os.getppid())
 
     runner = environment.runner
@@ -60,7 +64,7 @@ def on_init(environment: Any, **_kw: Any) -> None:
         def on_report(client_id: str, data: dict[str, Any], **_kw2: Any) -> None:
             # ship deltas and start afresh, as Locust does with its own request stats
             data["shoplab"] = {"tally": state.tally.to_dict(), "arrivals": _take_arrivals(state),
-                               "raw": state.raw.take()}
+                               "raw": state.raw.take(), "warm": state.warm.is_set()}
             state.tally = JourneyTally()
 
     if isinstance(runner, MasterRunner):
@@ -76,6 +80,7 @@ def on_init(environment: Any, **_kw: Any) -> None:
                 state.tally.merge(extra["tally"])
                 environment.shoplab_arrivals.merge(extra["arrivals"])
                 environment.shoplab_raw_lines.extend(extra.get("raw") or ())
+                environment.shoplab_warm[client_id] = bool(extra.get("warm"))
 
     if not isinstance(runner, WorkerRunner):
         # A headless shape run installs Locust's own SIGTERM handler only after the shape
@@ -111,13 +116,28 @@ def on_test_start(environment: Any, **_kw: Any) -> None:
         index = max(0, index)
         state.schedule = ArrivalSchedule(
             rate_per_s=state.settings.rate_per_s / processes,
-            start=time.monotonic(),
+            start=time.monotonic() + WARMUP_CAP_S,  # moved to the end of the warm-up by _warm_up
             # interleave the workers' arrivals instead of bunching them
             offset_s=index / state.settings.rate_per_s,
         )
+        expected = state.settings.users if not isinstance(runner, WorkerRunner) else state.settings.users // processes
+        gevent.spawn(_warm_up, state, max(1, expected))
+    else:
+        state.warm.set()  # closed loop: no warm-up
     sampler = getattr(environment, "shoplab_sampler", None)
     if sampler is not None:
         sampler.start()
+
+
+def _warm_up(state: LoadState, expected_users: int) -> None:
+    """Start the open-loop schedule once this process's users are spawned and signed in (bounded wait)."""
+    deadline = time.monotonic() + WARMUP_CAP_S
+    while state.ready_users < expected_users and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+    gevent.sleep(WARMUP_SETTLE_S)  # a last user of an uneven share across workers, and the shop's queues drain
+    assert state.schedule is not None
+    state.schedule.start = time.monotonic()
+    state.warm.set()
 
 
 @events.test_stopping.add_listener
@@ -204,6 +224,12 @@ class _Sampler:
         """Append one sample line."""
         current = self.snapshot()
         sample = make_sample(self.previous, current)
+        state: LoadState = self.environment.shoplab
+        if state.settings.rate_per_s:
+            # the runner starts its phases once the warm-up is over (no arrival is due before then)
+            warm = self.environment.shoplab_warm
+            sample["warming_up"] = (not warm or not all(warm.values())) if state.schedule is None \
+                else not state.warm.is_set()
         self.previous = current
         with self.samples_path.open("a") as fh:
             fh.write(json.dumps(sample) + "\n")

@@ -29,6 +29,7 @@ class LoadSample:
     failures: int = 0
     users: int = 0
     arrivals: dict[str, Any] | None = None
+    warming_up: bool = False  # open loop: users still spawning and signing in, no arrival due yet
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadSample:
@@ -45,6 +46,7 @@ class LoadSample:
             failures=int(data.get("failures", 0)),
             users=int(data.get("users", 0)),
             arrivals=data.get("arrivals"),
+            warming_up=bool(data.get("warming_up", False)),
         )
 
 
