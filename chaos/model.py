@@ -237,7 +237,9 @@ class Experiment:
         phases = tuple(
             replace(p, duration_s=max(q.min_phase_s, round(p.duration_s * q.phase_scale, 1))) for p in self.phases
         )
-        return replace(self, phases=phases, settle_s=min(self.settle_s, 2.0))
+        # the quick form's phases are shorter, so it expects proportionally fewer samples (and says so)
+        probes = tuple(replace(p, min_samples=max(1, int(p.min_samples * q.phase_scale))) for p in self.hypothesis)
+        return replace(self, phases=phases, hypothesis=probes, settle_s=min(self.settle_s, 2.0))
 
     def with_profiles(self, profiles: tuple[str, ...]) -> Experiment:
         """Return the experiment restricted to other profiles (``--profiles``)."""
