@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.experiment import Experiment, Probe, ProbeKind, Tolerance
+from chaos.load_limits import describe_warmup, generator_report
 from chaos.probes import run_probe
 from chaos.runner import RunRecord
 from chaos.samples import OUTCOMES, ProbeResult, ProfileRecord, Sample
@@ -124,6 +125,8 @@ def comparison_rows(record: RunRecord) -> list[tuple[str, list[str]]]:
         ("breakers opened", [", ".join(n.breakers_opened) or "none" for n in nums]),
         ("time to recover", [fmt(n.time_to_recover_s, " s") for n in nums]),
         ("audit", [n.audit for n in nums]),
+        ("load generator (phases)", [generator_report(pr, exp.load).describe() for pr in record.profiles]),
+        ("warm-up (before the phases)", [describe_warmup(pr) for pr in record.profiles]),
     ]
     for probe_index, probe in enumerate(exp.hypothesis):
         cells = []

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from chaos.errors import ChaosError, RunInterrupted
 from chaos.experiment import Experiment, LoadSettings
 from chaos.faults import Fault, FaultFactory
+from chaos.load_limits import generator_report
 from chaos.metrics import MetricsSnapshot
 from chaos.probes import evaluate_hypothesis
 from chaos.samples import AuditOutcome, FaultEvent, LoadPoint, PhaseWindow, ProfileRecord, Sample
@@ -198,6 +199,8 @@ class Runner:
             self._take_sample(pr, load_run, t0, exp.phases[-1].name)
             load_run.stop()
             pr.raw = read_raw_samples(load_run)
+            # profiles are compared on the same offered load only: refuse one whose generator fell behind
+            pr.error = pr.error or generator_report(pr, exp.load).behind
             load_run = None
             if deps.run_audit:
                 self._emit(RunEvent("note", pr.profile, message="draining and auditing"))

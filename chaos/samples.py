@@ -25,6 +25,7 @@ class LoadPoint:
     journeys: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     warming_up: bool = False  # open loop: users still spawning and signing in, no arrival due yet
     arrivals: Mapping[str, float] | None = None  # open loop: cumulative scheduled/on_time/late/dropped
+    cpu_percent: float | None = None  # the busiest load process's CPU use
 
     @classmethod
     def from_any(cls, obj: Any) -> LoadPoint:
@@ -61,6 +62,7 @@ class LoadPoint:
             journeys=journeys,
             warming_up=bool(get("warming_up", False)),
             arrivals=_arrivals(get("arrivals")),
+            cpu_percent=opt("cpu_percent"),
         )
 
     def outcome_counts(self, journey: str | None = None) -> dict[str, float]:
@@ -79,6 +81,7 @@ class LoadPoint:
             "p95_ms": self.p95_ms, "p99_ms": self.p99_ms,
             "journeys": {k: dict(v) for k, v in self.journeys.items()},
             "warming_up": self.warming_up, "arrivals": None if self.arrivals is None else dict(self.arrivals),
+            "cpu_percent": self.cpu_percent,
         }
 
 

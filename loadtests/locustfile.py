@@ -225,6 +225,7 @@ class _Sampler:
         current = self.snapshot()
         sample = make_sample(self.previous, current)
         state: LoadState = self.environment.shoplab
+        sample["cpu_percent"] = _generator_cpu(self.environment.runner)
         if state.settings.rate_per_s:
             # the runner starts its phases once the warm-up is over (no arrival is due before then)
             warm = self.environment.shoplab_warm
@@ -283,6 +284,14 @@ class _Sampler:
         tmp = self.out_dir / "summary.json.tmp"
         tmp.write_text(json.dumps(summary, indent=2, default=str))
         tmp.replace(self.out_dir / "summary.json")
+
+
+def _generator_cpu(runner: Any) -> float:
+    """Return the busiest load process's CPU use in percent (Locust measures it with psutil)."""
+    usage = [float(getattr(runner, "current_cpu_usage", 0.0) or 0.0)]
+    if isinstance(runner, MasterRunner):
+        usage += [float(c.cpu_usage or 0.0) for c in runner.clients.values()]
+    return round(max(usage), 1)
 
 
 def _entry_dict(entry: Any, duration_s: float) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class LoadSample:
     users: int = 0
     arrivals: dict[str, Any] | None = None
     warming_up: bool = False  # open loop: users still spawning and signing in, no arrival due yet
+    cpu_percent: float | None = None  # the busiest load process's CPU use (psutil, through Locust)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadSample:
@@ -47,6 +48,7 @@ class LoadSample:
             users=int(data.get("users", 0)),
             arrivals=data.get("arrivals"),
             warming_up=bool(data.get("warming_up", False)),
+            cpu_percent=None if data.get("cpu_percent") is None else float(data["cpu_percent"]),
         )
 
 
