@@ -59,6 +59,7 @@ def print_comparison(record: RunRecord, console: Console | None = None) -> None:
     for label, cells in comparison_rows(record):
         # labels carry [journey] and [edge]: escape them, or rich takes them for markup
         styled = [f"[green]{escape(c)}[/]" if c.startswith(("✔", "HELD")) else
-                  (f"[red]{escape(c)}[/]" if c.startswith(("✘", "NOT")) else escape(c)) for c in cells]
+                  (f"[red]{escape(c)}[/]" if c.startswith(("✘", "NOT")) else
+                   (f"[yellow]{escape(c)}[/]" if c.startswith("?") else escape(c))) for c in cells]
         table.add_row(escape(label), *styled)
     console.print(table)

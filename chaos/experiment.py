@@ -91,7 +91,9 @@ def load_experiment(path: str | Path, *, topology: Topology = DEFAULT_TOPOLOGY) 
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ExperimentInvalid(str(p), f"is not valid YAML: {exc}") from exc
-    return parse_experiment(data, source=str(p), name=p.stem, topology=topology)
+    experiment = parse_experiment(data, source=str(p), name=p.stem, topology=topology)
+    experiment.refuse_vacuous()  # a file that is run must be able to fail
+    return experiment
 
 
 def resolve_experiment_path(name_or_path: str) -> Path:

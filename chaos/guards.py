@@ -2,7 +2,8 @@
 
 A guard is a hypothesis probe (same kinds, same tolerance) measured over the
 samples of the last ``window_s`` seconds. It fires when its value leaves its
-tolerance; a window with no value (no traffic, no series) does not fire, since
+tolerance (the point value: a guard stops harm early, it does not wait for an
+interval to exclude the tolerance); a window with no value (no traffic, no series) does not fire, since
 missing data is not evidence of harm. The runner checks the guards after each
 sample of a phase with faults and, on the first breach, rolls back every fault
 and ends the profile as aborted.
@@ -66,7 +67,9 @@ def check_guards(guards: Sequence[Guard], samples: Sequence[Sample], *, now_t: f
             s for s in recent if s.t > now_t - guard.window_s]
         record = ProfileRecord(profile, False, samples=counted)
         result = run_probe(guard.probe, record)
-        if result.value is None or result.met:
+        # A guard is a safety stop, not a verdict: it fires on the window's value leaving the
+        # tolerance, not on an interval that has room to excuse it (a 5 s window holds few journeys).
+        if result.value is None or guard.probe.tolerance.is_met(result.value):
             continue
         return GuardBreach(guard.probe.label, result.value, result.tolerance, now_t, at, phase,
                            f"over the last {guard.window_s:g} s: {result.detail}")

@@ -6,11 +6,15 @@ second, so this adapter subtracts the previous point it handed out.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from chaos.experiment import LoadSettings
+from chaos.phase_stats import read_raw
 from chaos.samples import OUTCOMES, LoadPoint
+from loadtests.raw_samples import Bucket
+from loadtests.settings import LoadSettings as LocustSettings
 
 
 def journey_deltas(current: dict[str, dict[str, float]],
@@ -40,18 +44,21 @@ class PerSecondRun:
         point = LoadPoint.from_any(raw)
         if self._last_t is not None and point.t <= self._last_t and self._last_point is not None:
             # no new second yet: same rates, no new journeys
-            return LoadPoint(self._last_point.t, self._last_point.rps, self._last_point.fail_ratio,
-                             self._last_point.p50_ms, self._last_point.p95_ms, self._last_point.p99_ms, {})
+            return replace(self._last_point, journeys={})
         cumulative = {k: dict(v) for k, v in point.journeys.items()}
         deltas = journey_deltas(cumulative, self._last_cumulative)
         self._last_t, self._last_cumulative = point.t, cumulative
-        self._last_point = LoadPoint(point.t, point.rps, point.fail_ratio, point.p50_ms, point.p95_ms,
-                                     point.p99_ms, deltas)
+        self._last_point = replace(point, journeys=deltas)
         return self._last_point
 
     def stop(self) -> None:
         """Stop Locust (idempotent)."""
         self.run.stop()
+
+    def raw(self) -> dict[tuple[int, str], Bucket]:
+        """Return every journey's raw sample so far, merged per (second of intended start, journey)."""
+        out_dir = getattr(self.run, "out_dir", None)
+        return {} if out_dir is None else read_raw(Path(out_dir) / "raw.jsonl")
 
 
 class LocustLoad:
@@ -65,6 +72,10 @@ class LocustLoad:
         """Start a bounded run (it stops by itself after ``duration_s``)."""
         from loadtests.api import LoadSpec, start_load
 
+        # open loop: the users spawn and sign in first, the phases come after; the runner stops the load
+        duration_s += LocustSettings(users=settings.users, spawn_rate=settings.spawn_rate,
+                                     rate_per_s=settings.rate_per_s).warmup_allowance_s()
         spec = LoadSpec(host=self.gateway_url, shape=settings.shape, users=settings.users,
-                        spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1)
+                        spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1,
+                        rate_per_s=settings.rate_per_s)
         return PerSecondRun(start_load(spec, out_dir=self.out_root / f"locust-{label}"))

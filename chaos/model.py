@@ -162,6 +162,7 @@ class Probe:
     aggregate: str = "median"  # latency probes: median | max | mean of per-second values
     threshold: float = 0.95  # time_to_recover_s: success ratio that counts as recovered
     title: str = ""
+    min_samples: int = 1  # ratio and latency probes: fewer journeys than this is inconclusive
 
     @property
     def label(self) -> str:
@@ -188,6 +189,7 @@ class LoadSettings:
     shape: str = "steady"
     users: int = 6
     spawn_rate: float = 6.0
+    rate_per_s: float | None = None  # open loop: journeys started per second (users bound the concurrency)
 
 
 @dataclass(frozen=True)
@@ -229,13 +231,24 @@ class Experiment:
                 return p
         raise KeyError(name)
 
+    def refuse_vacuous(self) -> None:
+        """Raise ExperimentInvalid when the hypothesis could pass without deciding anything."""
+        if not self.hypothesis:
+            raise ExperimentInvalid(self.source or self.name, "hypothesis: expected at least one probe "
+                                    "(an experiment without probes passes whatever happens)")
+        if not self.must_hold:
+            raise ExperimentInvalid(self.source or self.name, "must_hold: expected at least one profile "
+                                    "(with none, the run passes whatever happens)")
+
     def quickened(self) -> Experiment:
         """Return the experiment with every phase shortened for ``--quick``."""
         q = self.quick
         phases = tuple(
             replace(p, duration_s=max(q.min_phase_s, round(p.duration_s * q.phase_scale, 1))) for p in self.phases
         )
-        return replace(self, phases=phases, settle_s=min(self.settle_s, 2.0))
+        # the quick form's phases are shorter, so it expects proportionally fewer samples (and says so)
+        probes = tuple(replace(p, min_samples=max(1, int(p.min_samples * q.phase_scale))) for p in self.hypothesis)
+        return replace(self, phases=phases, hypothesis=probes, settle_s=min(self.settle_s, 2.0))
 
     def with_profiles(self, profiles: tuple[str, ...]) -> Experiment:
         """Return the experiment restricted to other profiles (``--profiles``)."""

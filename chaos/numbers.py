@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.experiment import Experiment, Probe, ProbeKind, Tolerance
+from chaos.load_limits import describe_warmup, generator_report
 from chaos.probes import run_probe
 from chaos.runner import RunRecord
-from chaos.samples import OUTCOMES, ProfileRecord, Sample
+from chaos.samples import OUTCOMES, ProbeResult, ProfileRecord, Sample
 
 MAX_EDGES_CHARTED = 6
 
@@ -52,7 +53,10 @@ def key_numbers(exp: Experiment, pr: ProfileRecord) -> KeyNumbers:
     first_fault = faulty[0] if faulty else None
     fault_samples = [s for s in pr.samples if s.phase in faulty]
     fault_success = None
-    if first_fault:
+    if len(faulty) == 1:  # one fault phase: its raw samples give exact numbers
+        fault_success = _probe_value(ProbeKind.SUCCESS_RATIO, pr, phase=first_fault)
+        fault_p95 = _probe_value(ProbeKind.P95_MS, pr, phase=first_fault)
+    elif first_fault:
         fault_record = ProfileRecord(pr.profile, pr.must_hold, samples=fault_samples, phases=pr.phases)
         fault_success = _probe_value(ProbeKind.SUCCESS_RATIO, fault_record)
         fault_p95 = _probe_value(ProbeKind.P95_MS, fault_record)
@@ -121,17 +125,32 @@ def comparison_rows(record: RunRecord) -> list[tuple[str, list[str]]]:
         ("breakers opened", [", ".join(n.breakers_opened) or "none" for n in nums]),
         ("time to recover", [fmt(n.time_to_recover_s, " s") for n in nums]),
         ("audit", [n.audit for n in nums]),
+        ("load generator (phases)", [generator_report(pr, exp.load).describe() for pr in record.profiles]),
+        ("warm-up (before the phases)", [describe_warmup(pr) for pr in record.profiles]),
     ]
     for probe_index, probe in enumerate(exp.hypothesis):
         cells = []
         for pr in record.profiles:
             res = pr.probes[probe_index] if probe_index < len(pr.probes) else None
-            cells.append("—" if res is None else f"{'✔' if res.met else '✘'} {fmt(res.value)}")
+            cells.append("—" if res is None else probe_cell(res))
         rows.append((f"{probe.label} ({probe.tolerance.describe()})", cells))
     errors = [pr.error or pr.interrupted or "" for pr in record.profiles]
     if any(errors):
         rows.append(("error", errors))
     return rows
+
+
+VERDICT_MARK = {"met": "✔", "not met": "✘", "inconclusive": "?"}
+
+
+def probe_cell(res: ProbeResult) -> str:
+    """Return a probe's table cell: verdict mark, value, 95% interval and sample count when it has them."""
+    text = f"{VERDICT_MARK[res.outcome]} {fmt(res.value)}"
+    if res.low is not None or res.high is not None:
+        text += f" [{fmt(res.low)}, {fmt(res.high)}]"
+    if res.samples is not None:
+        text += f" n={res.samples}"
+    return text
 
 
 # -- per-second series -------------------------------------------------------------------------------

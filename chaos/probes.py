@@ -3,10 +3,14 @@
 Definitions (over the probe's phase, or the whole run when it names none):
 
 - ``success_ratio``: journeys that did not fail (success + degraded) / all journeys;
-  ``degraded_ratio``: degraded / all. Without journey counts, Locust's request
-  failure ratio weighted by requests per second stands in.
-- ``p50_ms``/``p95_ms``/``p99_ms``: the median (or ``max``/``mean``) of the
-  per-second percentiles, seconds without traffic left out.
+  ``degraded_ratio``: degraded / all; with a 95% Wilson interval and a three-valued
+  verdict (``chaos.phase_stats``). From the raw samples (journeys by intended start)
+  when the load recorded them, else from the per-second journey counts.
+- ``p50_ms``/``p95_ms``/``p99_ms``: the percentile of every completed journey of the
+  phase (merged HDR histograms, latency from the intended start) with its
+  order-statistic interval. Without raw samples the median (or ``max``/``mean``) of
+  the per-second percentiles is shown, and the verdict is inconclusive: a summary of
+  per-second percentiles is not the phase's percentile.
 - ``retry_amplification``: Δattempts / Δrequests of one edge across the phase.
 - ``breaker_opened``: the edge's breaker was seen open or half-open at least once;
   ``breaker_closed``: it was closed at the phase's last sample.
@@ -21,8 +25,10 @@ import statistics
 from collections.abc import Sequence
 
 from chaos.experiment import LATENCY_PROBES, Probe, ProbeKind
+from chaos.phase_stats import judge_counts, probe_result
 from chaos.samples import ProbeResult, ProfileRecord, Sample
 
+RATIO_PROBES = (ProbeKind.SUCCESS_RATIO, ProbeKind.DEGRADED_RATIO)
 RECOVERY_RUN = 3  # consecutive seconds at or above the threshold that count as recovered
 
 
@@ -133,17 +139,18 @@ def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
     value: float | bool | None
     detail = ""
     kind = probe.kind
-    if kind in (ProbeKind.SUCCESS_RATIO, ProbeKind.DEGRADED_RATIO):
+    if record.raw and (kind in LATENCY_PROBES or kind in RATIO_PROBES):
+        return probe_result(probe, record)
+    if kind in RATIO_PROBES:
         ok, degraded, total = _outcomes(samples, probe.journey)
-        if total <= 0:
-            value, detail = None, "no traffic measured"
-        elif kind is ProbeKind.SUCCESS_RATIO:
-            value, detail = ok / total, f"{ok:g} of {total:g} not failed"
-        else:
-            value, detail = degraded / total, f"{degraded:g} of {total:g} degraded"
-    elif kind in LATENCY_PROBES:
+        return judge_counts(probe, round(ok), round(degraded), round(total))
+    if kind in LATENCY_PROBES:
         value, detail = _latency(samples, probe)
-    elif kind is ProbeKind.RETRY_AMPLIFICATION:
+        shown = None if value is None else round(float(value), 4)
+        return ProbeResult(probe.label, kind.value, shown, probe.tolerance.describe(), False,
+                           f"inconclusive: {detail}, no raw samples (a summary of per-second percentiles "
+                           "is not the phase's percentile)", verdict="inconclusive")
+    if kind is ProbeKind.RETRY_AMPLIFICATION:
         assert probe.edge is not None
         value, detail = _amplification(record, samples, probe.edge)
     elif kind is ProbeKind.BREAKER_OPENED:
@@ -168,7 +175,9 @@ def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
             detail = "; ".join(record.audit.violations[:3]) or record.audit.detail or "no violations"
     if value is not None and not isinstance(value, bool):
         value = round(float(value), 4)
-    return ProbeResult(probe.label, kind.value, value, probe.tolerance.describe(), probe.tolerance.is_met(value), detail)
+    met = probe.tolerance.is_met(value)
+    verdict = "inconclusive" if value is None else ("met" if met else "not met")
+    return ProbeResult(probe.label, kind.value, value, probe.tolerance.describe(), met, detail, verdict=verdict)
 
 
 def evaluate_hypothesis(probes: Sequence[Probe], record: ProfileRecord) -> list[ProbeResult]:
@@ -179,5 +188,5 @@ def evaluate_hypothesis(probes: Sequence[Probe], record: ProfileRecord) -> list[
             results.append(run_probe(probe, record))
         except Exception as exc:  # one broken probe must not hide the others
             results.append(ProbeResult(probe.label, probe.kind.value, None, probe.tolerance.describe(), False,
-                                       f"probe failed: {exc!r}"))
+                                       f"probe failed: {exc!r}", verdict="inconclusive"))
     return results

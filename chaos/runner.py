@@ -31,10 +31,12 @@ from chaos.errors import ChaosError, RunInterrupted
 from chaos.experiment import Experiment, LoadSettings
 from chaos.faults import Fault, FaultFactory
 from chaos.guards import GuardFired, check_guards
+from chaos.load_limits import generator_report
 from chaos.metrics import MetricsSnapshot
 from chaos.probes import evaluate_hypothesis
 from chaos.samples import AuditOutcome, FaultEvent, LoadPoint, PhaseWindow, ProfileRecord, Sample
 from chaos.signals import signals_deferred
+from loadtests.raw_samples import Bucket
 
 
 class Clock(Protocol):
@@ -110,7 +112,8 @@ class RunnerDeps:
     observers: Sequence[Observer] = ()
     sample_interval_s: float = 1.0
     run_audit: bool = True
-    load_start_timeout_s: float = 60.0
+    load_start_timeout_s: float = 150.0  # Locust's start plus an open-loop warm-up (users sign in first)
+    wall_s: Callable[[], float] = time.time  # epoch seconds: the load keys its raw samples by them
 
 
 @dataclass
@@ -179,6 +182,7 @@ class Runner:
             load_run = deps.load.start(exp.load, duration_s=exp.duration_s + 10, seed=exp.seed, label=pr.profile)
             self._wait_for_load(load_run)
             t0 = clock.monotonic()
+            pr.wall_t0 = deps.wall_s()
             for phase in exp.phases:
                 start = clock.monotonic() - t0
                 window = PhaseWindow(phase.name, start, start + phase.duration_s,
@@ -199,6 +203,9 @@ class Runner:
                 window.end_s = clock.monotonic() - t0
             self._take_sample(pr, load_run, t0, exp.phases[-1].name)
             load_run.stop()
+            pr.raw = read_raw_samples(load_run)
+            # profiles are compared on the same offered load only: refuse one whose generator fell behind
+            pr.error = pr.error or generator_report(pr, exp.load).behind
             load_run = None
             if deps.run_audit:
                 self._emit(RunEvent("note", pr.profile, message="draining and auditing"))
@@ -229,12 +236,13 @@ class Runner:
 
     # -- helpers ------------------------------------------------------------------------------
     def _wait_for_load(self, load_run: LoadRun) -> None:
-        """Start the phases once Locust reports its first second (it needs a moment to start)."""
+        """Start the phases once Locust reports its first second after its warm-up (users spawned and signed in)."""
         clock = self.deps.clock
         deadline = clock.monotonic() + self.deps.load_start_timeout_s
-        while load_run.latest() is None:
+        while (point := load_run.latest()) is None or getattr(point, "warming_up", False):
             if clock.monotonic() >= deadline:
-                raise ChaosError(f"the load reported nothing within {self.deps.load_start_timeout_s:.0f} s")
+                what = "nothing" if point is None else "the end of its warm-up"
+                raise ChaosError(f"the load reported {what} within {self.deps.load_start_timeout_s:.0f} s")
             clock.sleep(0.25)
 
     def _fault_event(self, pr: ProfileRecord, t0: float, phase: str, action: str, fault: str,
@@ -298,6 +306,12 @@ class Runner:
             next_tick += interval
             if next_tick <= clock.monotonic():  # fell behind: skip ticks instead of bursting
                 next_tick = clock.monotonic() + interval
+
+
+def read_raw_samples(load_run: LoadRun) -> dict[tuple[int, str], Bucket]:
+    """Return a stopped load's raw samples (a load that keeps none has an empty mapping)."""
+    raw = getattr(load_run, "raw", None)
+    return dict(raw()) if callable(raw) else {}
 
 
 def exit_code(record: RunRecord) -> int:

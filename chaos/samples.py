@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.metrics import EdgeCounters
+from loadtests.raw_samples import Bucket
 
 OUTCOMES = ("success", "degraded", "failure")
 
@@ -22,6 +23,9 @@ class LoadPoint:
     p95_ms: float | None = None
     p99_ms: float | None = None
     journeys: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    warming_up: bool = False  # open loop: users still spawning and signing in, no arrival due yet
+    arrivals: Mapping[str, float] | None = None  # open loop: cumulative scheduled/on_time/late/dropped
+    cpu_percent: float | None = None  # the busiest load process's CPU use
 
     @classmethod
     def from_any(cls, obj: Any) -> LoadPoint:
@@ -56,6 +60,9 @@ class LoadPoint:
             p95_ms=opt("p95_ms"),
             p99_ms=opt("p99_ms"),
             journeys=journeys,
+            warming_up=bool(get("warming_up", False)),
+            arrivals=_arrivals(get("arrivals")),
+            cpu_percent=opt("cpu_percent"),
         )
 
     def outcome_counts(self, journey: str | None = None) -> dict[str, float]:
@@ -73,7 +80,15 @@ class LoadPoint:
             "t": self.t, "rps": self.rps, "fail_ratio": self.fail_ratio, "p50_ms": self.p50_ms,
             "p95_ms": self.p95_ms, "p99_ms": self.p99_ms,
             "journeys": {k: dict(v) for k, v in self.journeys.items()},
+            "warming_up": self.warming_up, "arrivals": None if self.arrivals is None else dict(self.arrivals),
+            "cpu_percent": self.cpu_percent,
         }
+
+
+def _arrivals(value: Any) -> dict[str, float] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,16 @@ class ProbeResult:
     tolerance: str
     met: bool
     detail: str = ""
+    verdict: str = ""  # met | not met | inconclusive ("" : read ``met``)
+    low: float | None = None  # the value's 95% interval, when it has one
+    high: float | None = None
+    samples: int | None = None  # how many journeys the value rests on
+    more_samples: int | None = None  # about how many more would decide an inconclusive probe
+
+    @property
+    def outcome(self) -> str:
+        """Return the three-valued verdict (a probe without one is met or not met)."""
+        return self.verdict or ("met" if self.met else "not met")
 
 
 @dataclass
@@ -145,6 +170,8 @@ class ProfileRecord:
     aborted: dict[str, Any] | None = None  # the guard that fired (chaos.guards.GuardBreach as a dict)
     started_at: str = ""
     ended_at: str = ""
+    wall_t0: float = 0.0  # epoch seconds when the phases' clock read 0 (raw samples are keyed by wall seconds)
+    raw: dict[tuple[int, str], Bucket] = field(default_factory=dict)  # (second of intended start, journey)
 
     @property
     def held(self) -> bool:

@@ -231,6 +231,7 @@ class ProbeDoc(Doc):
     threshold: Ratio | None = None
     tolerance: Any = Field(default=None, validate_default=False)
     title: Text = ""
+    min_samples: Annotated[int, Strict(), bounded("an integer", 1, None)] | None = None
 
     @field_validator("edge")
     @classmethod
@@ -248,6 +249,8 @@ class ProbeDoc(Doc):
                           ("threshold", {ProbeKind.TIME_TO_RECOVER_S})):
             if getattr(self, key) is not None and kind not in used:
                 raise refuse(f"is not used by probe {kind.value}", key)
+        if self.min_samples is not None and kind not in _JOURNEY_PROBES:
+            raise refuse(f"is not used by probe {kind.value}", "min_samples")
         if kind == ProbeKind.TIME_TO_RECOVER_S and self.phase is None:
             raise refuse("is required for time_to_recover_s (the fault phase to recover from)", "phase")
         if "tolerance" not in self.model_fields_set:
@@ -276,7 +279,8 @@ class ProbeDoc(Doc):
             tolerance = Tolerance(min=t.min, max=t.max)
         return Probe(kind, tolerance, phase=self.phase, journey=self.journey, edge=self.edge,
                      aggregate=self.aggregate or "median",
-                     threshold=0.95 if self.threshold is None else self.threshold, title=self.title)
+                     threshold=0.95 if self.threshold is None else self.threshold, title=self.title,
+                     min_samples=self.min_samples or 1)
 
 
 # Guards read the last seconds while faults are on: no phase, no recovery, no audit (that runs after).
@@ -303,11 +307,12 @@ class GuardDoc(ProbeDoc):
 
 
 class LoadDoc(Doc):
-    """``{shape?, users?, spawn_rate?}``."""
+    """``{shape?, users?, spawn_rate?, rate?}``: ``rate`` (journeys/s) makes it open loop, ``users`` its concurrency."""
 
     shape: Annotated[Text, one_of(LOAD_SHAPES)] = "steady"
     users: Annotated[int, Strict(), bounded("an integer", 1, 200)] = 6
     spawn_rate: Annotated[float, Strict(), bounded("a number", 0.1, None)] = 6.0
+    rate: Annotated[float, bounded("a number", 0.1, 500.0)] | None = None
 
 
 class QuickDoc(Doc):
@@ -362,7 +367,8 @@ class ExperimentDoc(Doc):
         return Experiment(
             name=self.name or name or "experiment", title=self.title, description=self.description.strip(),
             profiles=profiles, must_hold=profiles if self.must_hold is None else tuple(self.must_hold),
-            load=LoadSettings(shape=self.load.shape, users=self.load.users, spawn_rate=self.load.spawn_rate),
+            load=LoadSettings(shape=self.load.shape, users=self.load.users, spawn_rate=self.load.spawn_rate,
+                              rate_per_s=self.load.rate),
             phases=tuple(p.to_phase() for p in self.phases),
             hypothesis=tuple(h.to_probe() for h in self.hypothesis),
             seed=self.seed, settle_s=self.settle_s,

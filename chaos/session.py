@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from chaos.admin import ShopAdmin
 from chaos.console import ConsoleObserver, print_comparison
@@ -26,6 +28,8 @@ from chaos.experiment import Experiment, load_experiment, resolve_experiment_pat
 from chaos.faults import LeasedFaults
 from chaos.journal import get_versions
 from chaos.leases import LeaseKeeper, LeaseTable, lease_ttl_s, new_run_owner
+from chaos.numbers import fmt
+from chaos.repeats import repeat_json, run_order, write_repeat_json
 from chaos.report import report_dir_name, write_report
 from chaos.runner import Observer, Runner, RunRecord, exit_code
 from chaos.signals import raise_on_sigterm, signals_deferred
@@ -182,7 +186,8 @@ def run_session(exp: Experiment, *, quick: bool, ui: SessionUI, reports_dir: Pat
                     "port_offset": stack.topology.port_offset, "run_dir": str(stack.run_dir), "quick": quick,
                     "profiles": list(exp.profiles), "sample_interval_s": deps.sample_interval_s,
                     "argv": sys.argv, "load": {"shape": exp.load.shape, "users": exp.load.users,
-                                               "spawn_rate": exp.load.spawn_rate},
+                                               "spawn_rate": exp.load.spawn_rate,
+                                               "rate_per_s": exp.load.rate_per_s},
                 }
                 with signals_deferred():
                     index = write_report(out, record, settings=settings, versions=get_versions(toxiproxy_version))
@@ -209,6 +214,48 @@ def print_outcome(outcome: SessionOutcome, out: Console, err: Console) -> None:
         err.print(f"[red]interrupted by {outcome.record.interrupted}[/]: every fault was rolled back")
     elif outcome.code:
         err.print("[red]a hypothesis that must hold did not hold[/] (see the report)")
+        for pr in outcome.record.profiles:
+            for res in pr.probes:
+                if pr.must_hold and res.outcome == "inconclusive":
+                    # an undecided probe fails the run; say how many more samples would decide it
+                    err.print(f"  {escape(pr.profile)}: {escape(res.label)} {escape(res.detail)}")
+
+
+def run_repeated_cli(exp: Experiment, *, repeat: int, quick: bool, reports_dir: Path | None = None) -> int:
+    """Run ``exp`` ``repeat`` times (profile order alternating), print each probe's spread; return the exit code."""
+    records, reports = [], []
+    for index in range(repeat):
+        console.print(f"[bold]run {index + 1} of {repeat}[/]")
+        outcome = run_session(run_order(exp, index), quick=quick, ui=RichSessionUI(console, err_console),
+                              reports_dir=reports_dir, observers=(ConsoleObserver(console, every_s=15),))
+        print_outcome(outcome, console, err_console)
+        if outcome.record is None:
+            return outcome.code
+        records.append(outcome.record)
+        reports.append(str(outcome.out) if outcome.out else None)
+        if outcome.record.interrupted:
+            break
+    summary = repeat_json(exp, records, reports)
+    path = write_repeat_json((reports_dir or reports_root()) / f"{report_dir_name(exp.name)}-repeat.json", summary)
+    print_repeats(summary, console)
+    console.print(f"repeat summary: {path}")
+    return 0 if all(r.passed for r in records) and summary["verdicts_agree"] and len(records) == repeat else 1
+
+
+def print_repeats(summary: dict[str, Any], out: Console) -> None:
+    """Print every probe's per-run values, spread and verdict agreement."""
+    table = Table(title=f"{summary['experiment']}: {summary['runs']} runs")
+    for column in ("profile", "probe", "values (n)", "spread", "verdicts", "agree"):
+        table.add_column(column)
+    for s in summary["series"]:
+        values = ", ".join(f"{fmt(v)} ({n})" if n is not None else fmt(v) for v, n in zip(s["values"], s["samples"],
+                                                                                           strict=True))
+        spread = "—" if s["spread_pct"] is None else f"±{s['spread_pct']:.1f}%"
+        inside = s["values_inside_each_others_interval"]
+        agree = ("yes" if s["verdicts_agree"] else "[red]no[/]") + ("" if inside is None else
+                                                                     f"; inside each other's CI: {'yes' if inside else 'no'}")
+        table.add_row(escape(s["profile"]), escape(s["probe"]), values, spread, ", ".join(s["verdicts"]), agree)
+    out.print(table)
 
 
 def run_experiment_cli(exp: Experiment, *, quick: bool, reports_dir: Path | None = None) -> tuple[int, Path | None]:

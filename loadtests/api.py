@@ -205,7 +205,7 @@ def start_load(spec: LoadSpec, out_dir: Path) -> LoadRun:
     spec.validate()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("samples.jsonl", "summary.json", "result.json"):
+    for stale in ("samples.jsonl", "raw.jsonl", "summary.json", "result.json"):
         (out_dir / stale).unlink(missing_ok=True)
     repo_root = str(LOCUSTFILE.parent.parent)
     pythonpath = os.pathsep.join(p for p in (repo_root, os.environ.get("PYTHONPATH", "")) if p)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import FastHttpUser, task
 
 from loadtests.arrivals import ArrivalSchedule
@@ -28,6 +29,7 @@ from loadtests.outcomes import (
     classify_order_status,
     classify_product_page,
 )
+from loadtests.raw_samples import RawRecorder
 from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
 
 POLL_INTERVAL_S = 0.3
@@ -44,6 +46,10 @@ class LoadState:
     settings: LoadSettings
     tally: JourneyTally = field(default_factory=JourneyTally)
     schedule: ArrivalSchedule | None = None
+    raw: RawRecorder = field(default_factory=RawRecorder)
+    # open loop: users signed in and waiting for the warm-up to end; set when the schedule starts
+    ready_users: int = 0
+    warm: gevent.event.Event = field(default_factory=gevent.event.Event)
     user_counter: int = 0
     run_tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
@@ -54,6 +60,8 @@ class Journey:
 
     name: str
     started: float = field(default_factory=time.perf_counter)
+    # when it was due (monotonic): the open-loop arrival's due time, else when it started
+    due: float = field(default_factory=time.monotonic)
     steps: list[StepResult] = field(default_factory=list)
     think_s: float = 0.0
 
@@ -74,19 +82,30 @@ class ShopUser(FastHttpUser):
         seed = self.state.settings.seed * 1_000_003 + getattr(environment.runner, "worker_index", 0) * 10_007
         self.rng = random.Random(seed + self.state.user_counter)
         self.journey: Journey | None = None
+        self.due: float | None = None
 
     # -- pacing ------------------------------------------------------------------
     def on_start(self) -> None:
         """Open loop: wait for this user's first due arrival (Locust runs the first task unpaced)."""
         schedule = self.state.schedule
         if schedule is not None:
-            gevent.sleep(schedule.claim(time.monotonic()).wait_s)
+            # warm-up: no arrival is claimed before every user of this process is spawned and signed in
+            self.state.ready_users += 1
+            self.state.warm.wait()
+            gevent.sleep(self._claim(schedule))
+
+    def _claim(self, schedule: ArrivalSchedule) -> float:
+        """Claim the next arrival, remember when it was due, and return how long to wait for it."""
+        now = time.monotonic()
+        claim = schedule.claim(now)
+        self.due = now + claim.wait_s - claim.lag_s
+        return claim.wait_s
 
     def wait_time(self) -> float:  # type: ignore[override]
         """Closed loop: think 1–3 s (scaled). Open loop: wait for the next due arrival."""
         schedule = self.state.schedule
         if schedule is not None:
-            return schedule.claim(time.monotonic()).wait_s
+            return self._claim(schedule)
         return self.rng.uniform(1.0, 3.0) * self.state.settings.think_scale
 
     def think(self) -> None:
@@ -101,6 +120,9 @@ class ShopUser(FastHttpUser):
     def run_journey(self, name: str) -> Iterator[Journey]:
         """Run a journey; record its outcome when it ends (an aborted step makes it a failure)."""
         journey = Journey(name)
+        if self.due is not None:
+            # latency counts from the arrival's due time, so waiting for a free user is not hidden
+            journey.due, self.due = min(self.due, journey.due), None
         self.journey = journey
         try:
             yield journey
@@ -118,7 +140,11 @@ class ShopUser(FastHttpUser):
 
     def _record(self, journey: Journey) -> None:
         active_ms = max(0.0, (time.perf_counter() - journey.started - journey.think_s) * 1000.0)
-        self.state.tally.record(journey.name, classify_journey(journey.steps), active_ms)
+        outcome = classify_journey(journey.steps)
+        self.state.tally.record(journey.name, outcome, active_ms)
+        now = time.monotonic()
+        since_due_ms = max(0.0, (now - journey.due - journey.think_s) * 1000.0)
+        self.state.raw.record(time.time() - (now - journey.due), journey.name, outcome, since_due_ms)
 
     def step(
         self,

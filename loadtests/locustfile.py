@@ -2,9 +2,10 @@
 
 Run by ``loadtests.api.start_load`` (never imported by the CLI process: locust
 monkey-patches gevent). The master (or the single local process) writes
-``samples.jsonl`` (one line per second) and, after the run, ``summary.json`` into
-``SHOPLAB_LOAD_OUT_DIR``; workers ship their journey tallies and arrival counters to
-the master with every stats report.
+``samples.jsonl`` (one line per second), ``raw.jsonl`` (every journey's outcome and
+latency, bucketed per second of intended start: ``loadtests.raw_samples``) and, after
+the run, ``summary.json`` into ``SHOPLAB_LOAD_OUT_DIR``; workers ship their journey
+tallies, raw-sample deltas and arrival counters to the master with every stats report.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ SelectedShape = get_shape_class(os.environ.get("SHOPLAB_LOAD_SHAPE", "steady") o
 
 # A run always ends by itself: past duration + this grace, the process terminates itself.
 HARD_STOP_GRACE_S = 60.0
+# Open loop: the longest warm-up (users spawned and signed in) before arrivals start anyway, and a pause after it.
+WARMUP_CAP_S = 120.0
+WARMUP_SETTLE_S = 0.5
 
 
 @events.init.add_listener
@@ -49,6 +53,8 @@ def on_init(environment: Any, **_kw: Any) -> None:
     environment.shoplab_arrivals = ArrivalStats()
     environment.shoplab_started = None
     environment.shoplab_worker_requests = {}
+    environment.shoplab_raw_lines = []  # the workers' raw-sample lines not yet written
+    environment.shoplab_warm = {}  # master: each worker's warm-up done?
     gevent.spawn(_watchdog, settings, os.getppid())
 
     runner = environment.runner
@@ -57,7 +63,8 @@ def on_init(environment: Any, **_kw: Any) -> None:
         @events.report_to_master.add_listener
         def on_report(client_id: str, data: dict[str, Any], **_kw2: Any) -> None:
             # ship deltas and start afresh, as Locust does with its own request stats
-            data["shoplab"] = {"tally": state.tally.to_dict(), "arrivals": _take_arrivals(state)}
+            data["shoplab"] = {"tally": state.tally.to_dict(), "arrivals": _take_arrivals(state),
+                               "raw": state.raw.take(), "warm": state.warm.is_set()}
             state.tally = JourneyTally()
 
     if isinstance(runner, MasterRunner):
@@ -72,6 +79,8 @@ def on_init(environment: Any, **_kw: Any) -> None:
             if extra:
                 state.tally.merge(extra["tally"])
                 environment.shoplab_arrivals.merge(extra["arrivals"])
+                environment.shoplab_raw_lines.extend(extra.get("raw") or ())
+                environment.shoplab_warm[client_id] = bool(extra.get("warm"))
 
     if not isinstance(runner, WorkerRunner):
         # A headless shape run installs Locust's own SIGTERM handler only after the shape
@@ -107,13 +116,28 @@ def on_test_start(environment: Any, **_kw: Any) -> None:
         index = max(0, index)
         state.schedule = ArrivalSchedule(
             rate_per_s=state.settings.rate_per_s / processes,
-            start=time.monotonic(),
+            start=time.monotonic() + WARMUP_CAP_S,  # moved to the end of the warm-up by _warm_up
             # interleave the workers' arrivals instead of bunching them
             offset_s=index / state.settings.rate_per_s,
         )
+        expected = state.settings.users if not isinstance(runner, WorkerRunner) else state.settings.users // processes
+        gevent.spawn(_warm_up, state, max(1, expected))
+    else:
+        state.warm.set()  # closed loop: no warm-up
     sampler = getattr(environment, "shoplab_sampler", None)
     if sampler is not None:
         sampler.start()
+
+
+def _warm_up(state: LoadState, expected_users: int) -> None:
+    """Start the open-loop schedule once this process's users are spawned and signed in (bounded wait)."""
+    deadline = time.monotonic() + WARMUP_CAP_S
+    while state.ready_users < expected_users and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+    gevent.sleep(WARMUP_SETTLE_S)  # a last user of an uneven share across workers, and the shop's queues drain
+    assert state.schedule is not None
+    state.schedule.start = time.monotonic()
+    state.warm.set()
 
 
 @events.test_stopping.add_listener
@@ -154,6 +178,7 @@ class _Sampler:
         self.environment = environment
         self.out_dir = out_dir
         self.samples_path = out_dir / "samples.jsonl"
+        self.raw_path = out_dir / "raw.jsonl"
         self.previous: Snapshot | None = None
         self.started: float | None = None
         self.greenlet: gevent.Greenlet | None = None
@@ -165,6 +190,7 @@ class _Sampler:
             return
         self.started = time.monotonic()
         self.samples_path.write_text("")
+        self.raw_path.write_text("")
         self.greenlet = gevent.spawn(self._loop)
 
     def _loop(self) -> None:
@@ -198,9 +224,26 @@ class _Sampler:
         """Append one sample line."""
         current = self.snapshot()
         sample = make_sample(self.previous, current)
+        state: LoadState = self.environment.shoplab
+        sample["cpu_percent"] = _generator_cpu(self.environment.runner)
+        if state.settings.rate_per_s:
+            # the runner starts its phases once the warm-up is over (no arrival is due before then)
+            warm = self.environment.shoplab_warm
+            sample["warming_up"] = (not warm or not all(warm.values())) if state.schedule is None \
+                else not state.warm.is_set()
         self.previous = current
         with self.samples_path.open("a") as fh:
             fh.write(json.dumps(sample) + "\n")
+        self.write_raw()
+
+    def write_raw(self) -> None:
+        """Append the raw-sample lines that arrived since the last call (this process's and the workers')."""
+        env = self.environment
+        lines = [*env.shoplab_raw_lines, *env.shoplab.raw.take()]
+        env.shoplab_raw_lines = []
+        if lines:
+            with self.raw_path.open("a") as fh:
+                fh.writelines(json.dumps(line) + "\n" for line in lines)
 
     def finish(self, exit_code: int) -> None:
         """Write the last sample and summary.json."""
@@ -210,6 +253,8 @@ class _Sampler:
         if self.greenlet is not None:
             self.greenlet.kill(block=False)
             self.write_sample()
+        else:
+            self.write_raw()
         env = self.environment
         stats = env.runner.stats
         state: LoadState = env.shoplab
@@ -239,6 +284,14 @@ class _Sampler:
         tmp = self.out_dir / "summary.json.tmp"
         tmp.write_text(json.dumps(summary, indent=2, default=str))
         tmp.replace(self.out_dir / "summary.json")
+
+
+def _generator_cpu(runner: Any) -> float:
+    """Return the busiest load process's CPU use in percent (Locust measures it with psutil)."""
+    usage = [float(getattr(runner, "current_cpu_usage", 0.0) or 0.0)]
+    if isinstance(runner, MasterRunner):
+        usage += [float(c.cpu_usage or 0.0) for c in runner.clients.values()]
+    return round(max(usage), 1)
 
 
 def _entry_dict(entry: Any, duration_s: float) -> dict[str, Any]:

@@ -29,6 +29,8 @@ class LoadSample:
     failures: int = 0
     users: int = 0
     arrivals: dict[str, Any] | None = None
+    warming_up: bool = False  # open loop: users still spawning and signing in, no arrival due yet
+    cpu_percent: float | None = None  # the busiest load process's CPU use (psutil, through Locust)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadSample:
@@ -45,6 +47,8 @@ class LoadSample:
             failures=int(data.get("failures", 0)),
             users=int(data.get("users", 0)),
             arrivals=data.get("arrivals"),
+            warming_up=bool(data.get("warming_up", False)),
+            cpu_percent=None if data.get("cpu_percent") is None else float(data["cpu_percent"]),
         )
 
 

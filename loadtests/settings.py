@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 PREFIX = "SHOPLAB_LOAD_"
+# Open loop: time allowed, past the last user's spawn, for the sign-ups to finish before arrivals start.
+WARMUP_GRACE_S = 60.0
 # How often a buying shopper picks each journey (after a first tour through all of them).
 DEFAULT_BUYER_WEIGHTS: Mapping[str, int] = {"checkout": 4, "cart": 1, "login": 1}
 
@@ -53,6 +55,12 @@ class LoadSettings:
             except ValueError as exc:
                 raise ValueError(f"{PREFIX}{name.upper()}={raw!r}: {exc}") from exc
         return cls(**values)
+
+    def warmup_allowance_s(self) -> float:
+        """Return how long an open-loop run may spend spawning and signing in its users (0: closed loop)."""
+        if not self.rate_per_s:
+            return 0.0
+        return self.users / max(self.spawn_rate, 0.1) + WARMUP_GRACE_S
 
     def buyer_weights(self, default: Mapping[str, int] = DEFAULT_BUYER_WEIGHTS) -> dict[str, int]:
         """Parse ``buyer_mix`` (``checkout=4,cart=1,login=1``); unknown journeys raise ValueError."""

@@ -22,13 +22,17 @@ err_console = Console(stderr=True)
 @click.option("--quick", is_flag=True, help="Shorten every phase (for tests and a first look).")
 @click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the report folder goes (default: reports/ or SHOPLAB_REPORTS_DIR).")
-def run(experiment: str, profiles: str | None, quick: bool, reports_dir: Path | None) -> None:
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Run the whole experiment N times (profile order alternating) and report spread and agreement.")
+def run(experiment: str, profiles: str | None, quick: bool, reports_dir: Path | None, repeat: int) -> None:
     """Run EXPERIMENT (a YAML path or a shipped name) and write reports/<UTC time>-<name>/."""
     try:
         exp = session.load_for_run(experiment, profiles=profiles, quick=quick)
     except ExperimentInvalid as exc:
         err_console.print(f"[red]experiment refused:[/] {exc}")
         sys.exit(2)
+    if repeat > 1:
+        sys.exit(session.run_repeated_cli(exp, repeat=repeat, quick=quick, reports_dir=reports_dir))
     code, _ = session.run_experiment_cli(exp, quick=quick, reports_dir=reports_dir)
     sys.exit(code)
 

@@ -67,7 +67,8 @@ def resilient_afterwards(stack: Stack) -> Iterator[None]:
 def reset_peer_run(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run the catalog reset_peer experiment once (naive, then resilient) for the tests below."""
     tmp = tmp_path_factory.mktemp("reset-peer")
-    experiment = write_experiment(tmp, "catalog-reset-peer", durations=[6, 24, 8])
+    # 16 s of baseline at 5 journeys/s: 80 journeys, enough for a clean baseline to be met at >= 0.95
+    experiment = write_experiment(tmp, "catalog-reset-peer", durations=[16, 24, 8])
     reports = tmp / "reports"
     proc = run_shoplab(stack, reports, "run", str(experiment))
     with ShopAdmin(stack.topology, stack.admin_token) as admin:
@@ -110,7 +111,7 @@ def test_the_real_report_renders_in_headless_chromium_with_its_charts_and_no_con
 
 def test_killing_the_orders_worker_mid_run_ends_with_a_clean_audit(stack: Stack, tmp_path: Path,
                                                                     resilient_afterwards: None) -> None:
-    experiment = write_experiment(tmp_path, "orders-worker-killed", durations=[6, 10, 14])
+    experiment = write_experiment(tmp_path, "orders-worker-killed", durations=[16, 10, 14])
     reports = tmp_path / "reports"
     proc = run_shoplab(stack, reports, "run", str(experiment))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -127,6 +127,9 @@ def test_the_report_folder_has_a_self_contained_page_a_journal_junit_and_the_sam
     assert [(s.get("name"), s.get("failures")) for s in suites] == [("test.naive", "0"), ("test.resilient", "0")]
     summary = (tmp_path / "summary.md").read_text()
     assert "| success ratio (fault phases) |" in summary and "PASSED" in summary
+    # per probe: value, interval, sample count and verdict, in the summary and the page
+    assert "| resilient | success_ratio@fault | 1 | 0.98 – 1 | 190 | >= 0.95 | met |" in summary
+    assert "<th>95% interval</th><th>samples</th>" in page and "✘ not met" in page
     rows = (tmp_path / "samples.csv").read_text().splitlines()
     assert rows[0].startswith("profile,t,phase,rps") and len(rows) == 1 + sum(len(p.samples) for p in record.profiles)
 

@@ -14,6 +14,8 @@ from chaos.experiment import Experiment, FaultSpec, LoadSettings, parse_experime
 from chaos.metrics import EdgeCounters, MetricsSnapshot
 from chaos.runner import Runner, RunnerDeps, exit_code
 from chaos.samples import AuditOutcome
+from loadtests.outcomes import Outcome
+from loadtests.raw_samples import Bucket, RawRecorder, merge_lines
 
 pytestmark = pytest.mark.unit
 
@@ -101,11 +103,15 @@ class FakeLoadRun:
         self.clock, self.factory, self.profile = clock, factory, profile
         self.started = clock.now
         self.stopped = False
+        self.recorder = RawRecorder()  # raw samples keyed by the fake clock, which is also the runner's wall clock
 
     def latest(self) -> dict[str, Any]:
         faulty = any(f.active for f in self.factory.built)
         failures = (5 if self.profile == "naive" else 0) if faulty else 0
         latency = 900.0 if faulty and self.profile == "naive" else 50.0
+        for i in range(10):  # the second just ended: 10 journeys, `failures` of them failed
+            outcome = Outcome.FAILURE if i < failures else Outcome.SUCCESS
+            self.recorder.record(self.clock.now - 0.5, "browse", outcome, latency * (0.5 + i / 18))
         return {
             "t": self.clock.now - self.started, "rps": 10.0, "fail_ratio": failures / 10,
             "p50_ms": latency / 2, "p95_ms": latency, "p99_ms": latency * 1.5,
@@ -114,6 +120,9 @@ class FakeLoadRun:
 
     def stop(self) -> None:
         self.stopped = True
+
+    def raw(self) -> dict[tuple[int, str], Bucket]:
+        return merge_lines(self.recorder.take())
 
 
 class FakeLoad:
@@ -185,7 +194,8 @@ def make_world(*, clean: bool = True, **fault_kwargs: Any) -> World:
     factory = FakeFactory(log, clock, **fault_kwargs)
     shop = FakeShop(log, clock, clean=clean)
     load = FakeLoad(clock, factory, log)
-    deps = RunnerDeps(clock=clock, faults=factory, shop=shop, metrics=FakeMetrics(clock, factory, shop), load=load)
+    deps = RunnerDeps(clock=clock, faults=factory, shop=shop, metrics=FakeMetrics(clock, factory, shop), load=load,
+                      wall_s=clock.monotonic)
     return World(clock, log, factory, shop, load, deps)
 
 

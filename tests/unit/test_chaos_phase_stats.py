@@ -1,0 +1,97 @@
+"""Experiment-level verdicts on raw samples: straddles are inconclusive, too few never pass, vacuity is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chaos.errors import ExperimentInvalid
+from chaos.experiment import load_experiment, parse_experiment
+from chaos.probes import evaluate_hypothesis
+from chaos.samples import PhaseWindow, ProfileRecord
+from loadtests.outcomes import Outcome
+from loadtests.raw_samples import RawRecorder, merge_lines
+
+pytestmark = pytest.mark.unit
+
+BASE: dict[str, Any] = {
+    "title": "t", "profiles": ["resilient"],
+    "phases": [{"name": "fault", "duration_s": 10}],
+    "hypothesis": [{"probe": "success_ratio", "phase": "fault", "tolerance": {"min": 0.85}}],
+}
+
+
+def record_with(ok: int, failed: int, *, latencies_ms: tuple[float, ...] = (10.0,)) -> ProfileRecord:
+    """A profile whose fault phase (wall seconds 1000..1010) ended ``ok`` journeys well and ``failed`` badly."""
+    rec = RawRecorder()
+    for i in range(ok + failed):
+        outcome = Outcome.SUCCESS if i < ok else Outcome.FAILURE
+        rec.record(1000 + (i % 10) + 0.5, "browse", outcome, latencies_ms[i % len(latencies_ms)])
+    pr = ProfileRecord("resilient", True, phases=[PhaseWindow("fault", 0.0, 10.0)], wall_t0=1000.0)
+    pr.raw = merge_lines(rec.take())
+    return pr
+
+
+def probes(*docs: dict[str, Any]) -> tuple[Any, ...]:
+    return parse_experiment({**BASE, "hypothesis": list(docs)}).hypothesis
+
+
+def test_17_of_23_straddles_085_so_it_is_inconclusive_and_says_how_many_more_would_decide() -> None:
+    # Wilson 95%, by hand: p = 17/23 = 0.73913, z^2/n = 0.16702, centre = (p + z^2/2n) / 1.16702 = 0.70488,
+    # half-width = z * sqrt(p(1-p)/n + z^2/4n^2) / 1.16702 = 0.16955, so 0.5353..0.8744: it straddles 0.85
+    (result,) = evaluate_hypothesis(probes(BASE["hypothesis"][0]), record_with(17, 6))
+    assert result.verdict == "inconclusive" and not result.met
+    assert (result.low, result.high, result.samples) == (0.5353, pytest.approx(0.8744, abs=2e-4), 23)
+    assert result.more_samples is not None and "about" in result.detail and "more" in result.detail
+
+
+def test_a_decided_ratio_is_met_or_not_met_on_its_interval() -> None:
+    (met,) = evaluate_hypothesis(probes(BASE["hypothesis"][0]), record_with(990, 10))
+    (missed,) = evaluate_hypothesis(probes(BASE["hypothesis"][0]), record_with(500, 500))
+    assert (met.verdict, met.met, met.samples) == ("met", True, 1000)
+    assert (missed.verdict, missed.met) == ("not met", False)
+
+
+def test_too_few_samples_is_inconclusive_never_a_pass_even_when_all_succeeded() -> None:
+    doc = {"probe": "success_ratio", "phase": "fault", "tolerance": {"min": 0.5}, "min_samples": 100}
+    (result,) = evaluate_hypothesis(probes(doc), record_with(60, 0))
+    assert result.verdict == "inconclusive" and not result.met and "needs at least 100" in result.detail
+    pr = record_with(60, 0)
+    pr.probes = [result]
+    assert not pr.held
+
+
+def test_a_latency_probe_reads_the_percentile_of_every_sample_in_the_phase() -> None:
+    # 200 journeys: 196 at 10 ms and 4 stalled at 3000 ms; p99 is the 198th = 3000 ms
+    latencies = (10.0,) * 49 + (3000.0,)
+    doc = {"probe": "p99_ms", "phase": "fault", "tolerance": {"max": 2500}}
+    (result,) = evaluate_hypothesis(probes(doc), record_with(200, 0, latencies_ms=latencies))
+    assert result.value is not None and abs(result.value - 3000.0) <= 3.1
+    assert result.samples == 200 and result.verdict != "met"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"hypothesis": []}, "hypothesis: expected at least one probe"),
+    ({"must_hold": []}, "must_hold: expected at least one profile"),
+])
+def test_a_vacuous_hypothesis_is_refused_when_the_experiment_loads(tmp_path: Path, change: dict[str, Any],
+                                                                    message: str) -> None:
+    path = tmp_path / "vacuous.yaml"
+    path.write_text(yaml.safe_dump({**BASE, **change}))
+    with pytest.raises(ExperimentInvalid, match=message):
+        load_experiment(path)
+
+
+def test_min_samples_is_refused_on_a_probe_that_does_not_count_journeys() -> None:
+    with pytest.raises(ExperimentInvalid, match="min_samples: is not used by probe audit_clean"):
+        probes({"probe": "audit_clean", "tolerance": True, "min_samples": 5})
+
+
+def test_every_shipped_experiment_still_loads() -> None:
+    from chaos.experiment import EXPERIMENTS_DIR
+
+    for path in sorted(EXPERIMENTS_DIR.glob("*.yaml")):
+        assert load_experiment(path).hypothesis
