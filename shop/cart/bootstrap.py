@@ -12,12 +12,10 @@ from shop.cart.service import CartService
 from shop.cart.store import CartStore, metadata
 from shop.kit.config import KitSettings
 from shop.kit.db import init_service_db
-from shop.kit.resilience import ResilientClient, make_clients
+from shop.kit.resilience import make_clients
 from shop.kit.state import get_component, set_component
 
 DB_FILE = "cart.sqlite3"
-# Tests hand in-process peers in through app.config[PEERS]: {callee: ResilientClient}.
-PEERS = "PEERS"
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class Deps:
 
 def bootstrap(app: Flask, kit: KitSettings, env: dict[str, str] | None = None) -> Deps:
     """Open cart's database, build its catalog client and service, and keep them on ``app``."""
-    peers: dict[str, ResilientClient] = {**make_clients(app, kit), **app.config.get(PEERS, {})}
+    peers = make_clients(app, kit)
     store = CartStore(init_service_db(app, metadata, DB_FILE))
     catalog = CatalogClient(peers["catalog"])
     deps = Deps(

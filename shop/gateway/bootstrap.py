@@ -16,11 +16,8 @@ from shop.gateway.clients import (
 from shop.gateway.config import Settings
 from shop.gateway.service import GatewayService
 from shop.kit.config import KitSettings
-from shop.kit.resilience import ResilientClient, make_clients
+from shop.kit.resilience import make_clients
 from shop.kit.state import get_component, set_component
-
-# Tests hand in-process peers in through app.config[PEERS]: {callee: ResilientClient}.
-PEERS = "PEERS"
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ def bootstrap(app: Flask, kit: KitSettings, env: dict[str, str] | None = None) -
     Raises ``MissingSetting`` when ``SHOPLAB_JWT_SECRET`` is not set.
     """
     settings = Settings.from_env(env)
-    peers: dict[str, ResilientClient] = {**make_clients(app, kit), **app.config.get(PEERS, {})}
+    peers = make_clients(app, kit)
     catalog = CatalogClient(peers["catalog"])
     recommendations = RecommendationsClient(peers["recommendations"])
     deps = Deps(

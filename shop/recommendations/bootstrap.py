@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from flask import Flask
 
 from shop.kit.config import KitSettings
-from shop.kit.resilience import ResilientClient, make_clients
+from shop.kit.resilience import make_clients
 from shop.kit.state import get_component, set_component
 from shop.recommendations.clients import CatalogClient
 from shop.recommendations.config import Settings
 from shop.recommendations.service import RecommendationService
-
-# Tests hand in-process peers in through app.config[PEERS]: {callee: ResilientClient}.
-PEERS = "PEERS"
 
 
 @dataclass(frozen=True)
@@ -28,7 +25,7 @@ class Deps:
 
 def bootstrap(app: Flask, kit: KitSettings, env: dict[str, str] | None = None) -> Deps:
     """Build the catalog client and the service, and keep them on ``app``."""
-    peers: dict[str, ResilientClient] = {**make_clients(app, kit), **app.config.get(PEERS, {})}
+    peers = make_clients(app, kit)
     catalog = CatalogClient(peers["catalog"])
     deps = Deps(settings=Settings.from_env(env), service=RecommendationService(catalog), catalog=catalog)
     set_component(app, deps)

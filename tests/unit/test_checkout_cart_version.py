@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 
 from shop.cart import create_app as create_cart
-from shop.cart.bootstrap import PEERS
 from shop.catalog import create_app as create_catalog
 from shop.kit.db import make_engine
+from shop.kit.resilience import PEERS
 from shop.orders.clients import CartClient, CatalogClient
 from shop.orders.model import OrderStatus
 from shop.orders.service import OrderService, Saga

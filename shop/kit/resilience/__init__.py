@@ -63,10 +63,18 @@ __all__ = [
 ]
 
 
+# Tests hand in-process peers in through ``app.config[PEERS]``: ``{callee: ResilientClient}``.
+PEERS = "PEERS"
+
+
 def make_clients(app: Flask, settings: KitSettings) -> dict[str, ResilientClient]:
-    """Build one client per dependency of this service (from ``<CALLEE>_URL``), sharing the app's control."""
+    """Build one client per dependency of this service (from ``<CALLEE>_URL``), sharing the app's control.
+
+    A client a test handed in through ``app.config[PEERS]`` replaces the real one.
+    """
     control = get_control(app)
-    return {
+    clients = {
         dep: ResilientClient(dep, url, caller=settings.service, control=control)
         for dep, url in settings.dependency_urls.items()
     }
+    return {**clients, **app.config.get(PEERS, {})}
