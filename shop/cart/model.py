@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from shop.kit.wire import UnknownProduct as UnknownProduct  # the shared word, spoken here too
 
 MAX_LINE_QTY = 100  # units of one product in one cart line
 
@@ -51,19 +53,6 @@ class Cart:
         return sum(line.line_total_cents for line in self.items)
 
 
-class UnknownProduct(Exception):
-    """The catalog has no such product."""
-
-    code = "unknown_product"
-
-    def __init__(self, product_id: int) -> None:
-        super().__init__(f"product {product_id} does not exist")
-        self.product_id = product_id
-
-    @property
-    def details(self) -> dict[str, Any]:
-        """Name the product."""
-        return {"product_id": self.product_id}
 
 
 class QuantityLimit(Exception):

@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shop.kit.wire import UnknownProduct as UnknownProduct  # the shared word, spoken here too
+
 
 class ReservationStatus(enum.StrEnum):
     """Where a reservation is in its life."""
@@ -59,19 +61,6 @@ class StockRecord:
     stock: int
 
 
-class UnknownProduct(Exception):
-    """No product has this id."""
-
-    code = "unknown_product"
-
-    def __init__(self, product_id: int) -> None:
-        super().__init__(f"product {product_id} does not exist")
-        self.product_id = product_id
-
-    @property
-    def details(self) -> dict[str, Any]:
-        """Name the product, so a client can tell which line failed."""
-        return {"product_id": self.product_id}
 
 
 class InsufficientStock(Exception):

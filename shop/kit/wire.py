@@ -1,5 +1,8 @@
 """Decode the answers that more than one caller reads, in one place: catalog's products.
 
+``UnknownProduct`` is the one domain error for a product id nobody sells (catalog raises it;
+cart and recommendations raise it when catalog says 404).
+
 Each caller keeps its own client (the unit under contract test); only the decoding of
 a shared body lives here, so four callers cannot parse one product four ways.
 """
@@ -11,6 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from shop.kit.errors import DependencyUnavailable
+
+
+class UnknownProduct(Exception):
+    """No product has this id: catalog's own answer, and what its callers conclude from a 404."""
+
+    code = "unknown_product"
+
+    def __init__(self, product_id: int) -> None:
+        super().__init__(f"product {product_id} does not exist")
+        self.product_id = product_id
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """Name the product, so a client can tell which line failed."""
+        return {"product_id": self.product_id}
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from shop.kit.wire import CatalogProduct
-
-
-class UnknownProduct(Exception):
-    """The catalog has no such product."""
-
-    code = "unknown_product"
-
-    def __init__(self, product_id: int) -> None:
-        super().__init__(f"product {product_id} does not exist")
-        self.product_id = product_id
-
-    @property
-    def details(self) -> dict[str, Any]:
-        """Name the product."""
-        return {"product_id": self.product_id}
+from shop.kit.wire import UnknownProduct as UnknownProduct  # the shared word, spoken here too
 
 
 class ProductSource(Protocol):
