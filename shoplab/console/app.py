@@ -36,7 +36,7 @@ from shoplab.console.forms import (
     describe_errors,
 )
 from shoplab.console.layout import layout
-from shoplab.console.live import LiveReader
+from shoplab.console.live import SLOW_P95_S, VERY_SLOW_P95_S, LiveReader
 
 TICK_S = 1.0
 SLOW_EVERY = 3  # profiles, app faults and the Jaeger/Prometheus probes change rarely: read every 3rd tick
@@ -168,7 +168,7 @@ def create_app(stack: Any, *, secret_key: str | None = None) -> Flask:
         from labs.model import load_all  # lazy: an install without labs/ keeps a working console
         return render_template("index.html.j2", layout=lay, toxic_kinds=TOXIC_KINDS, profiles=list(PROFILES),
                                services=topology.service_names, labs=load_all(topology=topology),
-                               authorised=authorised())
+                               authorised=authorised(), slow_s=SLOW_P95_S, very_slow_s=VERY_SLOW_P95_S)
 
     @app.get("/events")
     def events() -> Response:

@@ -8,6 +8,7 @@ between two scrapes one second apart.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,9 @@ from shop.topology import Topology
 # The kit's outcome labels (shop/kit/resilience/client.py): a 4xx is the caller's fault, not the edge's.
 OK_OUTCOMES = frozenset({"success", "client_error"})
 BREAKER_STATES = {0: "closed", 1: "half_open", 2: "open"}
+# An edge whose p95 (as its caller saw it) is above these seconds is drawn slow, then very slow.
+SLOW_P95_S, VERY_SLOW_P95_S = 0.5, 2.0
+DURATION_BUCKET = "shoplab_dependency_duration_seconds_bucket"
 
 
 @dataclass
@@ -34,6 +38,29 @@ class EdgeCounts:
     errors: float = 0.0
     attempts: float = 0.0
     breaker: str | None = None
+    # cumulative count of calls per bucket upper bound (all outcomes), from the caller's histogram
+    buckets: dict[float, float] = field(default_factory=dict)
+
+
+def bucket_quantile(q: float, before: Mapping[float, float], after: Mapping[float, float]) -> float | None:
+    """Return the q-quantile of the calls between two cumulative bucket scrapes, as ``histogram_quantile`` does.
+
+    Linear interpolation inside the bucket holding the rank; a rank in the +Inf bucket gets the
+    highest finite bound. None when no call finished between the scrapes.
+    """
+    bounds = sorted(after)
+    deltas = [max(after[le] - before.get(le, 0.0), 0.0) for le in bounds]
+    if not bounds or not math.isinf(bounds[-1]) or deltas[-1] <= 0:
+        return None
+    rank = q * deltas[-1]
+    lower, below = 0.0, 0.0
+    for le, cum in zip(bounds, deltas, strict=True):
+        if cum >= rank:
+            if math.isinf(le):
+                return lower
+            return lower + (le - lower) * ((rank - below) / (cum - below) if cum > below else 1.0)
+        lower, below = le, cum
+    return lower
 
 
 def parse_counts(text: str) -> dict[str, EdgeCounts]:
@@ -51,6 +78,9 @@ def parse_counts(text: str) -> dict[str, EdgeCounts]:
                     c.errors += s.value
             elif s.name == "shoplab_dependency_attempts_total":
                 c.attempts += s.value
+            elif s.name == DURATION_BUCKET:
+                le = float(s.labels["le"])
+                c.buckets[le] = c.buckets.get(le, 0.0) + s.value
             elif s.name == "shoplab_breaker_state":
                 state = BREAKER_STATES.get(int(s.value), "closed")
                 # orders and its worker share a caller name: the worse state wins
@@ -69,19 +99,23 @@ class EdgeView:
     rps: float = 0.0
     error_ratio: float | None = None
     amplification: float | None = None
+    p95_s: float | None = None
     breaker: str | None = None
     enabled: bool = True
     toxics: tuple[dict[str, Any], ...] = ()
 
     @property
     def state(self) -> str:
-        """Return the colour class: down, open, half_open, errors, fault, slow-free ok, or idle."""
+        """Return the colour class: down, open, half_open, errors, very_slow, slow, fault, ok, or idle."""
         if not self.enabled or self.breaker == "open":
             return "down" if not self.enabled else "open"
         if self.breaker == "half_open":
             return "half_open"
         if self.error_ratio is not None and self.error_ratio >= 0.05:
             return "errors"
+        # measured slowness says more than a fault's presence (a 0 ms toxic slows nothing)
+        if self.p95_s is not None and self.p95_s > SLOW_P95_S:
+            return "very_slow" if self.p95_s > VERY_SLOW_P95_S else "slow"
         if self.toxics:
             return "fault"
         return "ok" if self.rps > 0 else "idle"
@@ -89,7 +123,8 @@ class EdgeView:
     def to_json(self) -> dict[str, Any]:
         """Return the edge as the page's JSON."""
         return {"edge": self.edge, "caller": self.caller, "callee": self.callee, "rps": round(self.rps, 2),
-                "error_ratio": self.error_ratio, "amplification": self.amplification, "breaker": self.breaker,
+                "error_ratio": self.error_ratio, "amplification": self.amplification,
+                "p95_s": None if self.p95_s is None else round(self.p95_s, 4), "breaker": self.breaker,
                 "enabled": self.enabled, "toxics": list(self.toxics), "state": self.state}
 
 
@@ -107,6 +142,7 @@ def edge_views(topology: Topology, before: Mapping[str, EdgeCounts], after: Mapp
             rps=max(d_req, 0.0) / dt_s if dt_s > 0 else 0.0,
             error_ratio=round(d_err / d_req, 3) if d_req > 0 else None,
             amplification=round(d_att / d_req, 2) if d_req > 0 else None,
+            p95_s=bucket_quantile(0.95, b.buckets, a.buckets),
             breaker=a.breaker, enabled=proxy.enabled if proxy else True, toxics=toxics,
         ))
     return views
@@ -147,6 +183,8 @@ class LiveReader:
             for edge, c in part.items():
                 m = merged.setdefault(edge, EdgeCounts())
                 m.requests, m.errors, m.attempts = m.requests + c.requests, m.errors + c.errors, m.attempts + c.attempts
+                for le, n in c.buckets.items():
+                    m.buckets[le] = m.buckets.get(le, 0.0) + n
                 m.breaker = "open" if "open" in (m.breaker, c.breaker) else (m.breaker or c.breaker)
         try:
             proxies: Mapping[str, Any] = self._toxiproxy.list_proxies()

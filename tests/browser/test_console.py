@@ -62,7 +62,7 @@ def test_the_page_shows_the_eleven_edges_live(page: Page, stack: Stack) -> None:
     # every edge got a state from the live stream, and every node its live profile
     for edge in stack.topology.edges:
         state = page.locator(f'#graph g.edge[data-edge="{edge.proxy_name}"]').get_attribute("data-state")
-        assert state in {"idle", "ok", "fault", "errors", "half_open", "open", "down"}
+        assert state in {"idle", "ok", "slow", "very_slow", "fault", "errors", "half_open", "open", "down"}
     expect(page.locator('#graph g.node[data-service="orders"] .profile')).to_have_text("resilient")
 
 
@@ -132,6 +132,11 @@ def test_load_starts_and_stops_from_the_page_with_live_journey_outcomes(page: Pa
     # the strip chart draws journey outcomes, and the faulted edge carries traffic
     expect(page.locator("#strip polyline.success")).to_have_attribute("points", re.compile(r"\d.* \d"), timeout=40_000)
     expect(page.locator(f'#edges tr[data-edge="{EDGE}"] .rps')).not_to_have_text("0.0", timeout=20_000)
+    # the p95 is the caller's: every call waits out the 2 s toxic until the fallback budget (0.25 s in
+    # the resilient profile) cuts it, so it is at least 200 ms, where the callee's own histogram sees ~0
+    expect(page.locator(f'#edges tr[data-edge="{EDGE}"] .p95')).to_have_text(
+        re.compile(r"^([2-9]\d\d ms|\d+\.\d\d s)$"), timeout=20_000)
+    expect(page.locator(f'#graph g.edge[data-edge="{EDGE}"] .label')).to_contain_text("p95 ", timeout=10_000)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 

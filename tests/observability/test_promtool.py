@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from flask import Flask
 
 from shop.kit import metrics
 from shop.kit.app import create_service_app
+from shop.kit.resilience import ResilientClient
 from shop.topology import Topology
 from shoplab import REPO_ROOT
 from shoplab.runtime.observability import RULES_DIR, render_prometheus_config
@@ -67,6 +69,10 @@ def test_a_kit_apps_metrics_pass_promtool_check_metrics() -> None:
     metrics.record_charge("succeeded", amount_cents=100)
     metrics.record_order("created")
     metrics.record_notification("order.created")
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    with ResilientClient("catalog", "http://catalog.test", caller="payments", transport=transport) as dep:
+        dep.get("/products/1")  # the caller-side dependency histogram gets a sample
     body = client.get("/metrics").text
     assert "shoplab_http_request_duration_seconds_bucket" in body
+    assert 'shoplab_dependency_duration_seconds_bucket{caller="payments",dependency="catalog"' in body
     _assert_ok(_promtool("check", "metrics", stdin=body))

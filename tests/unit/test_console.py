@@ -12,7 +12,14 @@ from shop.topology import DEFAULT, Topology
 from shoplab.console.app import create_app
 from shoplab.console.forms import FaultForm, LoadForm, ProfileForm, ValidationError, describe_errors
 from shoplab.console.layout import depths, layout
-from shoplab.console.live import EdgeCounts, edge_views, parse_counts
+from shoplab.console.live import (
+    SLOW_P95_S,
+    VERY_SLOW_P95_S,
+    EdgeCounts,
+    bucket_quantile,
+    edge_views,
+    parse_counts,
+)
 from shoplab.console.server import is_loopback
 
 pytestmark = pytest.mark.unit
@@ -27,6 +34,15 @@ shoplab_dependency_attempts_total{caller="gateway",dependency="recommendations",
 # TYPE shoplab_breaker_state gauge
 shoplab_breaker_state{caller="gateway",dependency="recommendations"} 1
 shoplab_breaker_state{caller="gateway",dependency="catalog"} 0
+# TYPE shoplab_dependency_duration_seconds histogram
+shoplab_dependency_duration_seconds_bucket{caller="gateway",dependency="recommendations",outcome="success",le="0.5"} 80
+shoplab_dependency_duration_seconds_bucket{caller="gateway",dependency="recommendations",outcome="success",le="+Inf"} 90
+shoplab_dependency_duration_seconds_count{caller="gateway",dependency="recommendations",outcome="success"} 90
+shoplab_dependency_duration_seconds_sum{caller="gateway",dependency="recommendations",outcome="success"} 30
+shoplab_dependency_duration_seconds_bucket{caller="gateway",dependency="recommendations",outcome="timeout",le="0.5"} 0
+shoplab_dependency_duration_seconds_bucket{caller="gateway",dependency="recommendations",outcome="timeout",le="+Inf"} 8
+shoplab_dependency_duration_seconds_count{caller="gateway",dependency="recommendations",outcome="timeout"} 8
+shoplab_dependency_duration_seconds_sum{caller="gateway",dependency="recommendations",outcome="timeout"} 16
 """
 
 
@@ -35,6 +51,38 @@ def test_parse_counts_reads_requests_errors_attempts_and_the_breaker_per_edge() 
     rec = counts["gateway__recommendations"]
     assert (rec.requests, rec.errors, rec.attempts, rec.breaker) == (100, 8, 130, "half_open")
     assert counts["gateway__catalog"].breaker == "closed"
+    # every outcome's calls count in the edge's latency: a timeout is slow for the caller too
+    assert rec.buckets == {0.5: 80, float("inf"): 98}
+
+
+def test_bucket_quantile_interpolates_inside_the_bucket_holding_the_rank_of_the_delta() -> None:
+    inf = float("inf")
+    before = {0.1: 50.0, 0.5: 90.0, 1.0: 100.0, inf: 100.0}
+    # between the scrapes: 100 calls, 10 under 0.1 s, 60 in (0.1, 0.5], 20 in (0.5, 1], 10 above 1 s
+    after = {0.1: 60.0, 0.5: 160.0, 1.0: 190.0, inf: 200.0}
+    assert bucket_quantile(0.5, before, after) == pytest.approx(0.1 + 0.4 * (50 - 10) / 60)
+    assert bucket_quantile(0.8, before, after) == pytest.approx(0.5 + 0.5 * (80 - 70) / 20)
+    assert bucket_quantile(0.95, before, after) == 1.0  # the rank is in +Inf: the highest finite bound
+    assert bucket_quantile(0.95, after, after) is None  # no call between the scrapes
+    assert bucket_quantile(0.95, {}, {}) is None
+    assert bucket_quantile(0.5, {}, {0.25: 4.0, inf: 4.0}) == pytest.approx(0.125)  # first bucket starts at 0
+
+
+def test_an_edge_is_slow_then_very_slow_by_its_p95_unless_errors_or_the_breaker_say_more() -> None:
+    inf = float("inf")
+
+    def p95_of(le: float, errors: float = 0) -> str:
+        before = {"gateway__catalog": EdgeCounts(0, 0, 0, "closed", {le: 0.0, inf: 0.0})}
+        after = {"gateway__catalog": EdgeCounts(100, errors, 100, "closed", {le: 100.0, inf: 100.0})}
+        view = {v.edge: v for v in edge_views(DEFAULT, before, after, 1.0, {})}["gateway__catalog"]
+        assert view.p95_s == pytest.approx(0.95 * le) and view.to_json()["p95_s"] == round(0.95 * le, 4)
+        return view.state
+
+    assert SLOW_P95_S < VERY_SLOW_P95_S
+    assert p95_of(SLOW_P95_S) == "ok"
+    assert p95_of(SLOW_P95_S * 1.2) == "slow"
+    assert p95_of(VERY_SLOW_P95_S * 1.2) == "very_slow"
+    assert p95_of(VERY_SLOW_P95_S * 1.2, errors=50) == "errors"
 
 
 def test_edge_views_give_rates_ratios_and_amplification_between_two_scrapes() -> None:
@@ -45,6 +93,7 @@ def test_edge_views_give_rates_ratios_and_amplification_between_two_scrapes() ->
     assert (rec.rps, rec.error_ratio, rec.amplification, rec.state) == (10.0, 0.5, 2.0, "errors")
     assert len(views) == 11 and views["orders__payments"].state == "idle"
     assert views["orders__payments"].error_ratio is None
+    assert rec.p95_s is None  # no histogram buckets: no p95, the label leaves it out
 
 
 def test_an_edge_state_says_open_down_and_fault_before_traffic() -> None:
@@ -118,6 +167,7 @@ def client(tmp_path: Path) -> FlaskClient:
 def test_the_page_renders_the_eleven_edges_read_only(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert html.count('<g class="edge"') == 11
+    assert '<span class="k slow">p95 &gt; 500 ms</span>' in html and '<span class="k very_slow">p95 &gt; 2.0 s</span>' in html
     assert 'data-authorised="no"' in html
 
 

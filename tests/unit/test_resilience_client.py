@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -107,6 +108,27 @@ def test_a_get_is_retried_on_5xx_until_it_succeeds() -> None:
     assert metric("shoplab_dependency_retries_total", client) == 2
     assert metric("shoplab_dependency_attempts_total", client, outcome="server_error") == 2
     assert metric("shoplab_dependency_requests_total", client, outcome="success") == 1
+
+
+def test_one_call_observes_one_duration_spanning_every_attempt_and_backoff_under_its_outcome() -> None:
+    answers = iter([503, 200])
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.03)  # each attempt takes 30 ms, as a slow callee would
+        return httpx.Response(next(answers), json={})
+
+    client = make_client(slow, sleeps=Sleeps())
+    assert client.get("/products/1").status_code == 200
+    name = "shoplab_dependency_duration_seconds"
+    assert metric(f"{name}_count", client, outcome="success") == 1
+    assert metric(f"{name}_sum", client, outcome="success") >= 0.06  # both attempts, not the last one
+    assert metric(f"{name}_bucket", client, outcome="success", le="0.05") == 0
+    assert metric(f"{name}_bucket", client, outcome="success", le="30.0") == 1
+    failing = make_client(always(503), sleeps=Sleeps())
+    with pytest.raises(DependencyUnavailable):
+        failing.get("/products/1")
+    assert metric(f"{name}_count", failing, outcome="server_error") == 1  # one call, however many attempts
+    assert metric(f"{name}_count", failing, outcome="success") == 0
 
 
 def test_a_post_without_idempotency_key_is_never_retried() -> None:

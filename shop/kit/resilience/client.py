@@ -94,6 +94,7 @@ class ResilientClient:
         )
         # Bind label children once: cheaper per call, and every series exists (at 0) from the start.
         self._requests = {o: inst.requests.labels(caller, dependency, o) for o in REQUEST_OUTCOMES}
+        self._durations = {o: inst.duration.labels(caller, dependency, o) for o in REQUEST_OUTCOMES}
         self._attempts = {o: inst.attempts.labels(caller, dependency, o) for o in ATTEMPT_OUTCOMES}
         self._bulkhead_rejections = inst.bulkhead_rejections.labels(caller, dependency)
         self._bulkhead_in_flight = inst.bulkhead_in_flight.labels(caller, dependency)
@@ -139,7 +140,7 @@ class ResilientClient:
             headers.setdefault("X-Request-ID", get_request_id())
         # Decisions (retry, fallback, bulkhead, budget) are events on the span the caller is in;
         # only attempts get spans of their own (one more span per call would cost more than it shows).
-        call = Call(method, path, headers, kwargs, rt, span=trace.get_current_span())
+        call = Call(method, path, headers, kwargs, rt, started=time.perf_counter(), span=trace.get_current_span())
         budget_s = rt.policy.fallback_budget_s if fallback is not None else None
         call.max_attempts = (
             rt.policy.retry_max_attempts if budget_s is None
@@ -224,7 +225,7 @@ class ResilientClient:
         if bulkhead is not None:
             if not bulkhead.try_acquire():
                 self._bulkhead_rejections.inc()
-                self._requests["bulkhead_full"].inc()
+                self._count(call, "bulkhead_full")
                 call.span.add_event(
                     "bulkhead_rejected", {"shoplab.dependency": self.dependency, "shoplab.limit": bulkhead.limit}
                 )
@@ -252,8 +253,13 @@ class ResilientClient:
             if bulkhead is not None:
                 bulkhead.release()
                 self._bulkhead_in_flight.dec()
-        self._requests["success" if resp.status_code < 400 else "client_error"].inc()
+        self._count(call, "success" if resp.status_code < 400 else "client_error")
         return resp
+
+    def _count(self, call: Call, outcome: str) -> None:
+        """Count the finished logical call and observe its duration as this caller saw it."""
+        self._requests[outcome].inc()
+        self._durations[outcome].observe(time.perf_counter() - call.started)
 
     def _replay_then_attempt(self, call: Call, first: BaseException) -> httpx.Response:
         """Raise the first attempt's failure on tenacity's attempt 1, then make real attempts."""
@@ -338,5 +344,5 @@ class ResilientClient:
     # -- errors ----------------------------------------------------------------------------------
     def _to_kit_error(self, exc: BaseException, call: Call) -> DependencyError:
         outcome, err = to_kit_error(exc, self.dependency, attempts=call.attempt)
-        self._requests[outcome].inc()
+        self._count(call, outcome)
         return err

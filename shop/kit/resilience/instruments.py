@@ -2,6 +2,7 @@
 
 Labels ``caller`` and ``dependency`` name the edge, so retry amplification per edge is
 ``sum(rate(shoplab_dependency_attempts_total[1m])) / sum(rate(shoplab_dependency_requests_total[1m]))``.
+The caller-side duration histogram includes the time spent in Toxiproxy, which the callee's own misses.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 EDGE = ("caller", "dependency")
 BREAKER_STATE_VALUES = {"closed": 0, "half-open": 1, "open": 2}
+# Seconds, 1 ms to 30 s; the console's slow (0.5 s) and very slow (2 s) thresholds are bucket bounds.
+DEPENDENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Instruments:
     """Every metric the resilience kit and the fault middleware write."""
 
     requests: Counter
+    duration: Histogram
     attempts: Counter
     retries: Counter
     breaker_state: Gauge
@@ -40,6 +44,12 @@ def get_instruments() -> Instruments:
             "shoplab_dependency_requests",
             "Logical calls to a dependency by final outcome (one per client call, retries included).",
             [*EDGE, "outcome"],
+        ),
+        duration=Histogram(
+            "shoplab_dependency_duration_seconds",
+            "Logical calls' duration as the caller saw it (every attempt and backoff), by final outcome.",
+            [*EDGE, "outcome"],
+            buckets=DEPENDENCY_BUCKETS_S,
         ),
         attempts=Counter(
             "shoplab_dependency_attempts",

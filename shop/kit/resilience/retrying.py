@@ -34,6 +34,7 @@ class Call:
     attempt: int = 0
     stop_reason: str = ""
     replayed: bool = False
+    started: float = 0.0  # perf_counter() when the logical call began (for the duration histogram)
     span: Any = field(default=None)
     # The attempt cap of this call (the policy's, or its fallback cap when it has a fallback).
     max_attempts: int = 1

@@ -40,13 +40,16 @@ function formJson(form, lists = []) {
 
 function fmtPct(x) { return x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)}%`; }
 
+function fmtS(s) { return s === null || s === undefined ? "–" : s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`; }
+
 function renderEdges(state) {
   for (const e of state.edges) {
     const g = $(`#graph g.edge[data-edge="${e.edge}"]`);
     if (g) {
       g.dataset.state = e.state;
       const amp = e.amplification === null ? "" : ` ×${e.amplification}`;
-      $(".label", g).textContent = `${e.rps.toFixed(1)}/s${amp}`;
+      const p95 = e.p95_s === null ? "" : ` · p95 ${fmtS(e.p95_s)}`;
+      $(".label", g).textContent = `${e.rps.toFixed(1)}/s${amp}${p95}`;
     }
     const row = $(`#edges tr[data-edge="${e.edge}"]`);
     if (!row) continue;
@@ -54,6 +57,7 @@ function renderEdges(state) {
     $(".rps", row).textContent = e.rps.toFixed(1);
     $(".err", row).textContent = fmtPct(e.error_ratio);
     $(".amp", row).textContent = e.amplification ?? "–";
+    $(".p95", row).textContent = fmtS(e.p95_s);
     $(".brk", row).textContent = e.breaker ?? "–";
     const faults = e.toxics.map(t => t.type);
     if (!e.enabled) faults.push("down");
