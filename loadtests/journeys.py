@@ -20,6 +20,7 @@ import gevent.event
 from locust import FastHttpUser, task
 
 from loadtests.arrivals import ArrivalSchedule
+from loadtests.cards import DECLINED_REASON, CardChooser
 from loadtests.errors import LoadTestError
 from loadtests.outcomes import (
     JourneyTally,
@@ -81,6 +82,7 @@ class ShopUser(FastHttpUser):
         self.state.user_counter += 1
         seed = self.state.settings.seed * 1_000_003 + getattr(environment.runner, "worker_index", 0) * 10_007
         self.rng = random.Random(seed + self.state.user_counter)
+        self.cards = CardChooser(self.state.settings.decline_share, seed + self.state.user_counter)
         self.journey: Journey | None = None
         self.due: float | None = None
 
@@ -324,11 +326,28 @@ class BuyingShopper(ShopUser):
                 self.fail_step("GET /api/cart", "cart is empty after adding an item")
             self.think()
             headers = {**self.auth(), "Idempotency-Key": uuid.uuid4().hex}
-            _, order = self.step("POST", "/api/checkout", "/api/checkout", expect=(200, 201), json={}, headers=headers)
+            card = self.cards.next_card()
+            body = {} if card is None else {"card": card}
+            _, order = self.step("POST", "/api/checkout", "/api/checkout", expect=(200, 201), json=body, headers=headers)
             order_id = order.get("order_id") if isinstance(order, dict) else None
             if not order_id:
                 self.fail_step("POST /api/checkout", "no order_id")
-            self.poll_order(str(order_id))
+            self.poll_order(str(order_id)) if card is None else self.poll_declined(str(order_id), product["id"])
+
+    def poll_declined(self, order_id: str, product_id: Any) -> None:
+        """Poll an order the shopper paid with the declining card: ending ``payment_failed``/declined is success."""
+        deadline = time.monotonic() + self.state.settings.order_timeout_s
+        while True:
+            _, order = self.step("GET", "/api/orders/[id]", f"/api/orders/{order_id}", headers=self.auth())
+            status, reason = (str(order.get(k) or "") for k in ("status", "reason")) if isinstance(order, dict) else ("", "")
+            if status == OrderState.SETTLED_FAILED and reason == DECLINED_REASON:
+                break
+            if classify_order_status(status) is not OrderState.PENDING or time.monotonic() >= deadline:
+                # paid means the declining card was charged: a failure like any other end or the deadline
+                self.fail_step("GET /api/orders/[id]", f"declining card: order {status or 'unreadable'} ({reason})")
+            gevent.sleep(POLL_INTERVAL_S)
+        # a failed payment leaves the cart as it was; empty it so the next journey starts from an empty cart
+        self.step("DELETE", "/api/cart/items/[product_id]", f"/api/cart/items/{product_id}", expect=(200, 204), headers=self.auth())
 
     def poll_order(self, order_id: str) -> None:
         """Poll the order until ``paid``; ``payment_failed``, ``rejected`` or the deadline is a failure."""
