@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AllowInfNan,
     Field,
     Strict,
     ValidationError,
@@ -314,7 +315,7 @@ class LoadDoc(Doc):
     spawn_rate: Annotated[float, Strict(), bounded("a number", 0.1, None)] = 6.0
     rate: Annotated[float, bounded("a number", 0.1, 500.0)] | None = None
     # share of checkouts paying with the payment simulator's declining card (loadtests.cards)
-    decline_share: Annotated[float, bounded("a number", 0.0, 1.0)] = 0.0
+    decline_share: Annotated[float, AllowInfNan(False), bounded("a number", 0.0, 1.0)] = 0.0
 
 
 class QuickDoc(Doc):
