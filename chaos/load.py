@@ -74,8 +74,8 @@ class LocustLoad:
 
         # open loop: the users spawn and sign in first, the phases come after; the runner stops the load
         duration_s += LocustSettings(users=settings.users, spawn_rate=settings.spawn_rate,
-                                     rate_per_s=settings.rate_per_s).warmup_allowance_s()
+                                     rate_per_s=settings.rate_per_s, decline_share=settings.decline_share).warmup_allowance_s()
         spec = LoadSpec(host=self.gateway_url, shape=settings.shape, users=settings.users,
                         spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1,
-                        rate_per_s=settings.rate_per_s)
+                        rate_per_s=settings.rate_per_s, decline_share=settings.decline_share)
         return PerSecondRun(start_load(spec, out_dir=self.out_root / f"locust-{label}"))

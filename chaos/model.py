@@ -190,6 +190,7 @@ class LoadSettings:
     users: int = 6
     spawn_rate: float = 6.0
     rate_per_s: float | None = None  # open loop: journeys started per second (users bound the concurrency)
+    decline_share: float = 0.0  # share of checkouts paying with the payment simulator's declining card
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AllowInfNan,
     Field,
     Strict,
     ValidationError,
@@ -307,12 +308,14 @@ class GuardDoc(ProbeDoc):
 
 
 class LoadDoc(Doc):
-    """``{shape?, users?, spawn_rate?, rate?}``: ``rate`` (journeys/s) makes it open loop, ``users`` its concurrency."""
+    """``{shape?, users?, spawn_rate?, rate?, decline_share?}``: ``rate`` (journeys/s) makes it open loop, ``users`` its concurrency."""
 
     shape: Annotated[Text, one_of(LOAD_SHAPES)] = "steady"
     users: Annotated[int, Strict(), bounded("an integer", 1, 200)] = 6
     spawn_rate: Annotated[float, Strict(), bounded("a number", 0.1, None)] = 6.0
     rate: Annotated[float, bounded("a number", 0.1, 500.0)] | None = None
+    # share of checkouts paying with the payment simulator's declining card (loadtests.cards)
+    decline_share: Annotated[float, AllowInfNan(False), bounded("a number", 0.0, 1.0)] = 0.0
 
 
 class QuickDoc(Doc):
@@ -368,7 +371,7 @@ class ExperimentDoc(Doc):
             name=self.name or name or "experiment", title=self.title, description=self.description.strip(),
             profiles=profiles, must_hold=profiles if self.must_hold is None else tuple(self.must_hold),
             load=LoadSettings(shape=self.load.shape, users=self.load.users, spawn_rate=self.load.spawn_rate,
-                              rate_per_s=self.load.rate),
+                              rate_per_s=self.load.rate, decline_share=self.load.decline_share),
             phases=tuple(p.to_phase() for p in self.phases),
             hypothesis=tuple(h.to_probe() for h in self.hypothesis),
             seed=self.seed, settle_s=self.settle_s,

@@ -20,6 +20,7 @@ import gevent.event
 from locust import FastHttpUser, task
 
 from loadtests.arrivals import ArrivalSchedule
+from loadtests.cards import DECLINED_REASON, CardChooser
 from loadtests.errors import LoadTestError
 from loadtests.outcomes import (
     JourneyTally,
@@ -51,6 +52,7 @@ class LoadState:
     ready_users: int = 0
     warm: gevent.event.Event = field(default_factory=gevent.event.Event)
     user_counter: int = 0
+    cards: CardChooser | None = None  # which checkouts send the declining card, one per process
     run_tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
 
@@ -81,6 +83,7 @@ class ShopUser(FastHttpUser):
         self.state.user_counter += 1
         seed = self.state.settings.seed * 1_000_003 + getattr(environment.runner, "worker_index", 0) * 10_007
         self.rng = random.Random(seed + self.state.user_counter)
+        self.state.cards = self.state.cards or CardChooser(self.state.settings.decline_share, seed)
         self.journey: Journey | None = None
         self.due: float | None = None
 
@@ -324,11 +327,27 @@ class BuyingShopper(ShopUser):
                 self.fail_step("GET /api/cart", "cart is empty after adding an item")
             self.think()
             headers = {**self.auth(), "Idempotency-Key": uuid.uuid4().hex}
-            _, order = self.step("POST", "/api/checkout", "/api/checkout", expect=(200, 201), json={}, headers=headers)
+            card = self.state.cards.next_card() if self.state.cards else None  # see loadtests.cards
+            _, order = self.step("POST", "/api/checkout", "/api/checkout", expect=(200, 201),
+                                 json={"card": card} if card else {}, headers=headers)
             order_id = order.get("order_id") if isinstance(order, dict) else None
             if not order_id:
                 self.fail_step("POST /api/checkout", "no order_id")
-            self.poll_order(str(order_id))
+            self.poll_order(str(order_id)) if card is None else self.poll_declined(str(order_id), product["id"])
+
+    def poll_declined(self, order_id: str, product_id: Any) -> None:
+        """Poll an order the shopper paid with the declining card: ending ``payment_failed``/declined is success."""
+        deadline = time.monotonic() + self.state.settings.order_timeout_s
+        while True:
+            _, order = self.step("GET", "/api/orders/[id]", f"/api/orders/{order_id}", headers=self.auth())
+            status, reason = (str(order.get(k) or "") for k in ("status", "reason")) if isinstance(order, dict) else ("", "")
+            if status == OrderState.SETTLED_FAILED and reason == DECLINED_REASON:
+                break
+            if classify_order_status(status) is not OrderState.PENDING or time.monotonic() >= deadline:
+                self.fail_step("GET /api/orders/[id]", f"declining card: order {status} ({reason}), not declined")
+            gevent.sleep(POLL_INTERVAL_S)
+        # a failed payment leaves the cart as it was; empty it so the next journey starts from an empty cart
+        self.step("DELETE", "/api/cart/items/[product_id]", f"/api/cart/items/{product_id}", expect=(200, 204), headers=self.auth())
 
     def poll_order(self, order_id: str) -> None:
         """Poll the order until ``paid``; ``payment_failed``, ``rejected`` or the deadline is a failure."""

@@ -29,7 +29,14 @@ class LoadSettings:
     order_timeout_s: float = 30.0
     steps: int = 5
     buyer_mix: str = ""
+    # share of checkouts paying with the simulator's declining card (the rest send no card)
+    decline_share: float = 0.0
     out_dir: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse a decline share outside 0..1 (NaN included), naming its env var."""
+        if not 0.0 <= self.decline_share <= 1.0:
+            raise ValueError(f"{PREFIX}DECLINE_SHARE: expected a share from 0 to 1, got {self.decline_share!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LoadSettings:

@@ -28,6 +28,7 @@ class LoadSpec:
     steps: int = 5
     user_classes: tuple[str, ...] = ()
     buyer_mix: str = ""
+    decline_share: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def validate(self) -> None:
@@ -62,5 +63,6 @@ class LoadSpec:
             order_timeout_s=self.order_timeout_s,
             steps=self.steps,
             buyer_mix=self.buyer_mix,
+            decline_share=self.decline_share,
             out_dir=str(out_dir),
         )
