@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +14,7 @@ from structlog.testing import capture_logs
 
 from shop.kit.errors import DependencyTimeout, DependencyUnavailable
 from shop.kit.resilience import DEADLINE_HEADER, PROFILES, ResilienceControl, ResilientClient, deadline_scope
+from shop.kit.resilience import client as client_module
 from shop.kit.resilience.policy import get_default_profile_name
 from tests.support import poll_until
 
@@ -110,11 +110,15 @@ def test_a_get_is_retried_on_5xx_until_it_succeeds() -> None:
     assert metric("shoplab_dependency_requests_total", client, outcome="success") == 1
 
 
-def test_one_call_observes_one_duration_spanning_every_attempt_and_backoff_under_its_outcome() -> None:
+def test_one_call_observes_one_duration_spanning_every_attempt_and_backoff_under_its_outcome(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([503, 200])
+    now = [0.0]
+    # A fake clock for the client's duration: each attempt of the callee takes 30 ms of it.
+    monkeypatch.setattr(client_module.time, "perf_counter", lambda: now[0])
 
     def slow(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.03)  # each attempt takes 30 ms, as a slow callee would
+        now[0] += 0.03
         return httpx.Response(next(answers), json={})
 
     client = make_client(slow, sleeps=Sleeps())
