@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from shop.kit.domain import DomainError
 from shop.kit.errors import DependencyUnavailable
 
 
@@ -86,14 +87,8 @@ class OutboxEvent:
 # -- errors ---------------------------------------------------------------------------------
 
 
-class OrderError(Exception):
+class OrderError(DomainError):
     """A domain refusal of orders; ``api.py`` maps each kind to its HTTP error."""
-
-    code: str | None = None
-
-    def __init__(self, message: str, *, details: Any | None = None) -> None:
-        super().__init__(message)
-        self.details = details
 
 
 class EmptyCart(OrderError):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from shop.kit.domain import DomainError
 
 # Stripe's "generic decline" test card: the one card the simulator declines.
 DECLINE_CARD = "4000000000000002"
@@ -40,14 +41,8 @@ class ChargeResult:
     created: bool
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """A domain refusal of the simulator; ``api.py`` maps each kind to its HTTP error."""
-
-    code: str | None = None
-
-    def __init__(self, message: str, *, details: Any | None = None) -> None:
-        super().__init__(message)
-        self.details = details
 
 
 class IdempotencyKeyMismatch(PaymentError):
