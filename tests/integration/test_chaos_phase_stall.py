@@ -1,10 +1,15 @@
 """A stall under open-loop load shows in the phase's exact p99, where per-second summaries hide it.
 
-The real shop, real Toxiproxy and real Locust: a 3 s ``latency`` toxic on gateway__catalog
-for 3 s while journeys arrive at a fixed rate. Under ``naive`` (one long timeout) every
-journey that opens the catalog in that window waits the 3 s. The phase's p99 comes from
-every journey *due* to start in the phase (merged HDR histograms, latency from the
-intended start), so it includes the stall; the median of Locust's per-second p95s does not.
+The real shop, real Toxiproxy and real Locust: a 4 s ``latency`` toxic on gateway__catalog
+for 4 s while journeys arrive at a fixed rate. Under ``naive`` (one long timeout) every
+journey that opens the catalog in that window waits until the toxic is removed. The phase's
+p99 comes from every journey *due* to start in the phase (merged HDR histograms, latency from
+the intended start), so it includes the stall; the median of Locust's per-second p95s does not.
+
+Why 4 s and not 3: Toxiproxy flushes a removed latency toxic's buffer at once, so a journey due
+t seconds into the stall waits about (stall - t), and with ~12-16 journeys in the phase the p99
+is about the longest of them. With a 3 s stall CI once saw 2.49 s against the 2.5 s bar (the
+first journey was due ~0.5 s in); a 4 s stall leaves a second of room.
 """
 
 from __future__ import annotations
@@ -22,14 +27,14 @@ from shoplab.runtime.stack import Stack
 pytestmark = pytest.mark.integration
 
 STALL = {
-    "title": "a 3 s stall on the catalog edge",
+    "title": "a 4 s stall on the catalog edge",
     "profiles": ["naive"],
     "settle_s": 1,
     "load": {"rate": 4.0, "users": 40, "spawn_rate": 10.0},
     "phases": [
         {"name": "baseline", "duration_s": 4},
-        {"name": "stall", "duration_s": 3, "faults": [
-            {"kind": "toxic", "edge": "gateway__catalog", "type": "latency", "attributes": {"latency_ms": 3000}},
+        {"name": "stall", "duration_s": 4, "faults": [
+            {"kind": "toxic", "edge": "gateway__catalog", "type": "latency", "attributes": {"latency_ms": 4000}},
         ]},
         {"name": "recovery", "duration_s": 6},
     ],
@@ -41,7 +46,7 @@ STALL = {
 }
 
 
-def test_a_three_second_stall_is_in_the_phase_p99_but_not_in_the_median_of_per_second_p95s(
+def test_a_four_second_stall_is_in_the_phase_p99_but_not_in_the_median_of_per_second_p95s(
         stack: Stack, tmp_path: Path) -> None:
     experiment = parse_experiment(STALL, source="stall.yaml", name="stall")
     with stack_deps(stack, tmp_path / "load", run_audit=False) as deps:
