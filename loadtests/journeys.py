@@ -25,12 +25,13 @@ from loadtests.errors import LoadTestError
 from loadtests.outcomes import (
     JourneyTally,
     OrderState,
+    Outcome,
     StepResult,
     classify_journey,
     classify_order_status,
     classify_product_page,
 )
-from loadtests.raw_samples import RawRecorder
+from loadtests.raw_samples import UNSERVED, RawRecorder
 from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
 
 POLL_INTERVAL_S = 0.3
@@ -102,6 +103,11 @@ class ShopUser(FastHttpUser):
         now = time.monotonic()
         claim = schedule.claim(now)
         self.due = now + claim.wait_s - claim.lag_s
+        if claim.dropped:
+            # shoppers the shop never served (every user was still busy with earlier ones): failures, at their due time
+            wall_now = time.time()
+            for index in claim.dropped_indices:
+                self.state.raw.record(wall_now - (now - schedule.due_at(index)), UNSERVED, Outcome.FAILURE, 0.0)
         return claim.wait_s
 
     def wait_time(self) -> float:  # type: ignore[override]

@@ -22,6 +22,8 @@ from loadtests.outcomes import Outcome
 from loadtests.stats.histograms import LatencyHistogram
 
 OUTCOME_NAMES = tuple(o.value for o in Outcome)
+UNSERVED = "unserved"
+"""The journey name of an open-loop arrival that found every user busy past its lag limit (never run)."""
 
 
 @dataclass
