@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from chaos.model import LoadSettings
 from chaos.samples import ProfileRecord
-from loadtests.raw_samples import Bucket
+from loadtests.raw_samples import Bucket, is_request
 
 CPU_LIMIT_PCT = 90.0
 DROP_LIMIT = 0.01
@@ -119,8 +119,8 @@ def generator_report(pr: ProfileRecord, load: LoadSettings) -> GeneratorReport:
 def warmup_bucket(pr: ProfileRecord) -> Bucket:
     """Return the journeys due before the phases started (the warm-up's sign-ups), merged."""
     total = Bucket()
-    for (second, _journey), bucket in pr.raw.items():
-        if second + 0.5 < pr.wall_t0:
+    for (second, key), bucket in pr.raw.items():
+        if second + 0.5 < pr.wall_t0 and not is_request(key):
             total.add(bucket)
     return total
 

@@ -166,10 +166,13 @@ class ShopUser(FastHttpUser):
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """Send one request named ``route``; record the step; abort the journey outside ``expect``."""
+        sent_wall, sent = time.time(), time.perf_counter()
         with self.client.request(
             method, path, name=route, json=json, headers=headers, catch_response=True
         ) as resp:
             status = int(resp.status_code or 0)
+            self.state.raw.record_request(sent_wall, f"{method} {route}", status in expect,
+                                          (time.perf_counter() - sent) * 1000.0)
             body: Any = None
             try:
                 body = resp.json() if resp.text else None
