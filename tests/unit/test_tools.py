@@ -15,6 +15,7 @@ from rich.console import Console
 from shoplab import REPO_ROOT
 from shoplab.runtime.errors import RuntimeFailure
 from shoplab.runtime.tools import (
+    HELM_VERSION,
     NEEDS,
     PACKAGES,
     TOOLS,
@@ -289,3 +290,21 @@ def test_the_apt_step_updates_once_then_installs_each_package_quietly(
     ]
     assert "Get:1" in log.path.read_text()
     assert capsys.readouterr().out == ""
+
+
+def test_helm_is_built_from_the_go_module_proxy_at_its_pin_and_stamped_with_its_version(
+    fresh_machine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bin_dir = fresh_machine / "fakebin"
+    bin_dir.mkdir()
+    go = bin_dir / "go"
+    go.write_text('#!/bin/sh\nPATH=/usr/bin:/bin\necho "$@" > "$SHOPLAB_RUN_DIR/go-args"\n'
+                  'printf "#!/bin/sh\\n" > "$GOBIN/helm"\nchmod +x "$GOBIN/helm"\n')
+    go.chmod(go.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(ToolMissing, match=r"helm is not installed: run `make tools` \(it needs Go"):
+        ensure_tool("helm", install=False)
+    assert ensure_tool("helm") == fresh_machine / "tools" / "helm"
+    args = (fresh_machine / "run" / "go-args").read_text().split()
+    assert args[0] == "install" and args[-1] == f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}"
+    assert f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}" in " ".join(args)
+    assert f"helm {HELM_VERSION}" in capsys.readouterr().err
