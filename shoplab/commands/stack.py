@@ -19,7 +19,7 @@ from chaos.errors import ChaosError
 from chaos.leases import LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
 from shop.topology import Topology
-from shoplab.runtime.stack import ProcessStatus, Stack, StackError, StackNotRunning
+from shoplab.runtime.stack import ProcessStatus, Stack, StackError
 from shoplab.runtime.tools import ToolMissing
 
 console = Console(stderr=False)
@@ -133,7 +133,7 @@ def status() -> None:
     try:
         stack = Stack.attach()
         rows = stack.status()
-    except StackNotRunning as exc:
+    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
         _fail(str(exc), code=3)
         return
     console.print(render_status(rows))
