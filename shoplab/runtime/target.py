@@ -8,6 +8,7 @@ API and every service (its API, ``/admin/*`` and ``/metrics``) at the URLs the f
     services:                                  # every service of shop/topology.py
       gateway: http://127.0.0.1:18080
       ...
+      orders-worker: http://127.0.0.1:18088    # the worker's /metrics
     admin_token_file: .shoplab/cluster-admin-token   # or set SHOPLAB_ADMIN_TOKEN
 
 ``SHOPLAB_TARGET=env`` reads the same from the environment only. Either way
@@ -41,6 +42,7 @@ from shoplab.runtime.state import default_run_dir
 TARGET_ENV = "SHOPLAB_TARGET"
 FROM_ENV = "env"
 TOXIPROXY = "toxiproxy"
+WORKER = "orders-worker"  # its /metrics: the runner reads the worker's edges there
 _NO_PROCESS_FAULTS = (
     "process faults (stop, kill, pause) are not available on a cluster target ({target}); "
     "use the cluster's own tools, e.g. `kubectl scale deploy/{name} --replicas=0`"
@@ -73,6 +75,11 @@ class TargetTopology(Topology):
     def toxiproxy_url(self) -> str:
         """Return the target's toxiproxy API URL."""
         return self._url(TOXIPROXY)
+
+    @property
+    def worker_metrics_url(self) -> str:
+        """Return the target's URL of the orders worker's /metrics."""
+        return self._url(WORKER)
 
 
 def _env_key(name: str) -> str:
@@ -116,12 +123,12 @@ def load_target(env: Mapping[str, str] | None = None, topology: Topology = DEFAU
             raise StackError(f"{TARGET_ENV}={where} must be a mapping with `toxiproxy:` and `services:`")
         data, base = loaded, path.parent
     services = data.get("services") or {}
-    unknown = sorted(set(services) - set(topology.service_names))
+    unknown = sorted(set(services) - {*topology.service_names, WORKER})
     if unknown:
         raise StackError(f"{TARGET_ENV}: unknown service(s) {', '.join(unknown)} "
-                         f"(known: {', '.join(topology.service_names)})")
+                         f"(known: {', '.join(topology.service_names)}, {WORKER})")
     urls: dict[str, str] = {}
-    for name in (TOXIPROXY, *topology.service_names):
+    for name in (TOXIPROXY, *topology.service_names, WORKER):
         url = env.get(_env_key(name)) or (data.get(TOXIPROXY) if name == TOXIPROXY else services.get(name))
         if not url:
             where_said = f"`{name}:`" if name == TOXIPROXY else f"`services: {name}:`"

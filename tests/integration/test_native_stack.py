@@ -160,7 +160,8 @@ def test_the_runner_drives_a_target_at_the_urls_its_file_gives(
 ) -> None:
     (tmp_path / "token").write_text(stack.admin_token)
     target = {"toxiproxy": stack.topology.toxiproxy_url, "admin_token_file": "token",
-              "services": {name: stack.service_url(name) for name in stack.topology.service_names}}
+              "services": {name: stack.service_url(name) for name in stack.topology.service_names}
+              | {"orders-worker": stack.topology.worker_metrics_url}}
     (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(target))
     monkeypatch.setenv("SHOPLAB_TARGET", str(tmp_path / "cluster.yaml"))
     monkeypatch.delenv("SHOPLAB_ADMIN_TOKEN", raising=False)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 
@@ -35,6 +38,15 @@ ALL_ON = {
 CRD_KINDS = {"ServiceMonitor"}
 K8S_VERSION = kubernetes_validate.latest_version()
 WORKER = compose.WORKER
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _schemas_read_once() -> Iterator[None]:
+    """Read each schema file once per module: kubernetes-validate re-reads its definitions for every manifest."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kubernetes_validate.utils, "schema_contents",
+                      functools.lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents))
+        yield
 
 
 @pytest.fixture(scope="module")

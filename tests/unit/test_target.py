@@ -14,6 +14,7 @@ from shoplab.runtime.target import TargetStack, is_target_mode, load_target
 pytestmark = pytest.mark.unit
 
 URLS = {name: f"http://{name}.shop.svc:{DEFAULT.service(name).port}" for name in DEFAULT.service_names}
+URLS["orders-worker"] = "http://orders-worker.shop.svc:8088"
 
 
 def _write(tmp_path: Path, data: dict[str, object]) -> str:
@@ -28,7 +29,8 @@ def test_a_target_file_gives_toxiproxys_and_every_services_url(tmp_path: Path) -
                               "admin_token_file": "token"})
     topology, token, jwt = load_target({"SHOPLAB_TARGET": where})
     assert topology.toxiproxy_url == "http://toxiproxy.shop.svc:8474"
-    assert {n: topology.service_url(n) for n in DEFAULT.service_names} == URLS
+    assert {n: topology.service_url(n) for n in DEFAULT.service_names} | {
+        "orders-worker": topology.worker_metrics_url} == URLS
     assert token == "s3cret" and jwt is None  # the token file is read relative to the target file
     # names, edges and proxies stay the topology's
     assert [e.proxy_name for e in topology.edges] == [e.proxy_name for e in DEFAULT.edges]
@@ -42,7 +44,7 @@ def test_the_environment_overrides_the_file_and_can_replace_it(tmp_path: Path) -
     assert topology.service_url("cart") == URLS["cart"]
     only_env = {"SHOPLAB_TARGET": "env", "SHOPLAB_ADMIN_TOKEN": "t", "SHOPLAB_JWT_SECRET": "j",
                 "SHOPLAB_TARGET_TOXIPROXY_URL": "http://tp:1",
-                **{f"SHOPLAB_TARGET_{n.upper()}_URL": u for n, u in URLS.items()}}
+                **{f"SHOPLAB_TARGET_{n.upper().replace('-', '_')}_URL": u for n, u in URLS.items()}}
     topology, token, jwt = load_target(only_env)
     assert topology.toxiproxy_url == "http://tp:1" and (token, jwt) == ("t", "j")
 
