@@ -223,6 +223,14 @@ def fake_go(bin_dir: Path, *, fail: bool) -> None:
     go.chmod(go.stat().st_mode | stat.S_IEXEC)
 
 
+def fake_program(bin_dir: Path, name: str, body: str) -> None:
+    """Put an executable shell script ``name`` running ``body`` (with a minimal PATH) on ``bin_dir``."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / name
+    script.write_text(f"#!/bin/sh\nPATH=/usr/bin:/bin\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
 @pytest.fixture
 def fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the tools dir and run dir at tmp_path; PATH holds nothing but (once written) a fake go."""
@@ -272,14 +280,10 @@ def test_ensure_tool_without_go_or_without_install_says_how_to_install(fresh_mac
 def test_the_apt_step_updates_once_then_installs_each_package_quietly(
     fresh_machine: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bin_dir = fresh_machine / "fakebin"
-    bin_dir.mkdir()
     calls = fresh_machine / "calls"
-    for name, body in (("apt-get", f'echo "$@" >> {calls}; echo "Get:1 http://deb.debian.org bookworm"'),
-                       ("sudo", 'exec "$@"')):
-        script = bin_dir / name
-        script.write_text(f"#!/bin/sh\nPATH=/usr/bin:/bin\n{body}\n")
-        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    fake_program(fresh_machine / "fakebin", "apt-get",
+                 f'echo "$@" >> {calls}; echo "Get:1 http://deb.debian.org bookworm"')
+    fake_program(fresh_machine / "fakebin", "sudo", 'exec "$@"')
     log = SetupLog(fresh_machine / "setup.log")
     for package in ("chromium", "docker-compose"):
         apt_install(package)(log, fresh_machine / "tools")
@@ -295,12 +299,8 @@ def test_the_apt_step_updates_once_then_installs_each_package_quietly(
 def test_helm_is_built_from_the_go_module_proxy_at_its_pin_and_stamped_with_its_version(
     fresh_machine: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bin_dir = fresh_machine / "fakebin"
-    bin_dir.mkdir()
-    go = bin_dir / "go"
-    go.write_text('#!/bin/sh\nPATH=/usr/bin:/bin\necho "$@" > "$SHOPLAB_RUN_DIR/go-args"\n'
-                  'printf "#!/bin/sh\\n" > "$GOBIN/helm"\nchmod +x "$GOBIN/helm"\n')
-    go.chmod(go.stat().st_mode | stat.S_IEXEC)
+    fake_program(fresh_machine / "fakebin", "go", 'echo "$@" > "$SHOPLAB_RUN_DIR/go-args"\n'
+                 'printf "#!/bin/sh\\n" > "$GOBIN/helm"\nchmod +x "$GOBIN/helm"')
     with pytest.raises(ToolMissing, match=r"helm is not installed: run `make tools` \(it needs Go"):
         ensure_tool("helm", install=False)
     assert ensure_tool("helm") == fresh_machine / "tools" / "helm"
