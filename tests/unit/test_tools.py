@@ -186,9 +186,9 @@ def test_an_unknown_tool_is_refused_by_name() -> None:
     assert main(["install", "bogus"]) == 1
 
 
-def make_dry_run(target: str) -> str:
+def make_dry_run(target: str, *variables: str) -> str:
     """Return what ``make -n TARGET`` would run (nothing is run)."""
-    proc = subprocess.run(["make", "-n", "--no-print-directory", "VENV=.venv", target], cwd=REPO_ROOT,
+    proc = subprocess.run(["make", "-n", "--no-print-directory", "VENV=.venv", *variables, target], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
     return proc.stdout
 
@@ -208,6 +208,14 @@ def test_make_test_and_make_up_install_their_tools_first() -> None:
     assert "-e '.[dev]'" in planned
     up = make_dry_run("up")
     assert up.index("shoplab.runtime.tools install --for up") < up.index("shoplab up -d")
+
+
+def test_the_unit_tier_gets_helm_and_actionlint_first_and_lint_runs_actionlint_on_the_workflow() -> None:
+    planned = make_dry_run("test-unit", "JUNIT_DIR=junit")
+    assert planned.index("shoplab.runtime.tools install helm actionlint") < planned.index("pytest -m unit")
+    assert "--junitxml=junit/unit.xml" in planned
+    assert "--junitxml" not in make_dry_run("test-unit")
+    assert "actionlint .github/workflows/shoplab.yml" in make_dry_run("lint")
 
 
 def fake_go(bin_dir: Path, *, fail: bool) -> None:
