@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from shop.topology import DEFAULT
+from shoplab.commands.stack import up
 from shoplab.runtime.errors import StackError, StackNotRunning
 from shoplab.runtime.target import TargetStack, is_target_mode, load_target
 
@@ -84,3 +86,11 @@ def test_process_faults_up_and_down_are_refused_with_what_to_do_instead(tmp_path
         stack.up()
     with pytest.raises(StackError, match="helm uninstall"):
         stack.down()
+
+
+def test_shoplab_up_refuses_to_start_a_native_stack_while_a_target_is_set(tmp_path: Path) -> None:
+    result = CliRunner().invoke(up, ["-d"], env={"SHOPLAB_TARGET": str(tmp_path / "cluster.yaml"),
+                                                             "SHOPLAB_RUN_DIR": str(tmp_path / "run")})
+    assert result.exit_code == 1
+    assert "SHOPLAB_TARGET is set" in result.output
+    assert not (tmp_path / "run").exists()  # nothing was started
