@@ -24,7 +24,7 @@ from chaos.leases import MANUAL, LeaseTable
 from chaos.toxic_args import parse_toxic_attributes
 from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic
 from shop.topology import Topology
-from shoplab.runtime.errors import StackNotRunning
+from shoplab.runtime.errors import StackError
 from shoplab.runtime.stack import Stack
 
 console = Console()
@@ -40,7 +40,7 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 def _leased_clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin, LeaseTable]]:
     try:
         stack = Stack.attach()
-    except StackNotRunning as exc:
+    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
         _fail(str(exc))
     with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, ShopAdmin(stack.topology, stack.admin_token) as admin:
         try:
