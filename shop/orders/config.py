@@ -23,6 +23,9 @@ class Settings:
     orders_url: str | None = None
     worker_metrics_host: str = "127.0.0.1"
     outbox_max_attempts: int = 8
+    # how the outbox relay delivers events: "http" (POST /events) or "amqp" (RabbitMQ, confirmed)
+    events: str = "http"
+    amqp_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -41,7 +44,19 @@ class Settings:
             worker_metrics_host=source.get("ORDERS_WORKER_METRICS_HOST") or "127.0.0.1",
             # Refusals of one event before it is dead-lettered (an outage never counts).
             outbox_max_attempts=max(1, int(get_float_env("ORDERS_OUTBOX_MAX_ATTEMPTS", 8, source))),
+            events=events_transport(source),
+            amqp_url=source.get("RABBITMQ_URL") or None,
         )
+
+
+def events_transport(source: dict[str, str]) -> str:
+    """Return ``SHOPLAB_EVENTS`` (``http`` by default); fail naming the variable on anything else."""
+    value = (source.get("SHOPLAB_EVENTS") or "http").strip().lower()
+    if value not in ("http", "amqp"):
+        raise MissingSetting(f"SHOPLAB_EVENTS must be http or amqp, got {value!r}")
+    if value == "amqp" and not source.get("RABBITMQ_URL"):
+        raise MissingSetting("SHOPLAB_EVENTS=amqp needs RABBITMQ_URL (the publisher's way to the broker)")
+    return value
 
 
 def _metrics_port(source: dict[str, str]) -> int:
