@@ -24,7 +24,7 @@ AMQP_PORT = 5672
 AMQP_DIST_PORT = 25672
 AMQP_MANAGEMENT_PORT = 15672
 EPMD_PORT = 4369
-CONSUMER_METRICS_PORT = 8096
+CONSUMER_METRICS_PORT = 9096
 BROKER = "rabbitmq"
 HOST = "127.0.0.1"
 # One gunicorn process per service: breakers, retry budgets, faults and metrics live in
