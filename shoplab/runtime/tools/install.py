@@ -83,11 +83,11 @@ def apt_install(package: str, *, start_services: bool = True) -> InstallFn:
         if start_services or POLICY_RC_D.exists():
             log.run(command, env=env)
             return
-        log.run([*prefix, "sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {POLICY_RC_D} && chmod 755 {POLICY_RC_D}"])
+        log.run([*prefix, "/bin/sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {POLICY_RC_D} && /bin/chmod 755 {POLICY_RC_D}"])
         try:
             log.run(command, env=env)
         finally:
-            log.run([*prefix, "rm", "-f", str(POLICY_RC_D)])
+            log.run([*prefix, "/bin/rm", "-f", str(POLICY_RC_D)])
 
     return install
 
