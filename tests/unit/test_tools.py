@@ -27,8 +27,8 @@ from shoplab.runtime.tools import (
     packages_for,
     setup_log_path,
 )
-from shoplab.runtime.tools.__main__ import main
 from shoplab.runtime.tools import install as install_module
+from shoplab.runtime.tools.__main__ import main
 from shoplab.runtime.tools.install import apt_install, install_fn
 from shoplab.runtime.tools.progress import LiveReporter, PlainReporter, format_line, reporter_for
 
