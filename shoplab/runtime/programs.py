@@ -71,7 +71,7 @@ def native_programs(
     extra: list[Program] = []
     otel_env: dict[str, str] = {}
     if observability_on:
-        extra = observability.programs(topo, run_dir)
+        extra = observability.programs(topo, run_dir, broker=with_broker)
         otel_env = observability.service_env(topo, extra)
     common = {
         "SHOPLAB_ADMIN_TOKEN": state["admin_token"],
