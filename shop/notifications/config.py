@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shop.kit.config import KitSettings, MissingSetting, get_float_env
-from shop.topology import CONSUMER_METRICS_PORT, DEFAULT
+from shop.kit.config import KitSettings, get_float_env, get_port_env
+from shop.topology import CONSUMER_METRICS_PORT
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,6 @@ class Settings:
             amqp_url=source.get("RABBITMQ_URL") or None,
             amqp_admin_url=source.get("RABBITMQ_ADMIN_URL") or source.get("RABBITMQ_URL") or None,
             prefetch=max(1, int(get_float_env("NOTIFICATIONS_PREFETCH", 16, source))),
-            consumer_metrics_port=_consumer_metrics_port(source),
+            consumer_metrics_port=get_port_env("NOTIFICATIONS_CONSUMER_METRICS_PORT", source,
+                                               service="notifications", default=CONSUMER_METRICS_PORT),
         )
-
-
-def _consumer_metrics_port(source: dict[str, str]) -> int:
-    raw = source.get("NOTIFICATIONS_CONSUMER_METRICS_PORT")
-    if raw:
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise MissingSetting(f"NOTIFICATIONS_CONSUMER_METRICS_PORT must be an integer, got {raw!r}") from exc
-    port = source.get("NOTIFICATIONS_PORT")
-    offset = int(port) - DEFAULT.service("notifications").port if port and port.isdigit() else 0
-    return CONSUMER_METRICS_PORT + offset

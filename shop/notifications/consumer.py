@@ -16,13 +16,9 @@ broker directly, for queue depths), serves Prometheus metrics on
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from types import FrameType
 from typing import Any
 
 import pika
@@ -32,9 +28,9 @@ from pika.spec import Basic, BasicProperties
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from shop.kit import broker
-from shop.kit.logs import configure_logging
 from shop.kit.metrics import record_notification, start_worker_metrics_server
-from shop.kit.telemetry import init_process, start_span_from_carrier
+from shop.kit.process import start_process, stop_on_signals
+from shop.kit.telemetry import start_span_from_carrier
 from shop.notifications.bootstrap import build_service
 from shop.notifications.config import Settings
 from shop.notifications.model import UnparseableEvent
@@ -196,19 +192,11 @@ def build_runner(settings: Settings, *, metrics: ConsumerMetrics | None = None) 
 def main() -> None:
     """Start the consumer process: metrics server, signal handlers, loop."""
     settings = Settings.from_env()
-    configure_logging(CONSUMER_NAME, secrets=(settings.kit.admin_token, os.environ.get("SHOPLAB_JWT_SECRET", "")))
-    logging.getLogger("pika").setLevel(logging.WARNING)  # one line per channel opened is noise
-    init_process(CONSUMER_NAME)
+    start_process(CONSUMER_NAME, settings.kit.admin_token)
     runner = build_runner(settings, metrics=ConsumerMetrics(REGISTRY))
     if settings.consumer_metrics_port:
         start_worker_metrics_server(settings.consumer_metrics_port)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("consumer_signal", signal=signal.Signals(signum).name)
-        runner.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(CONSUMER_NAME, runner.stop)
     runner.run()
 
 

@@ -10,15 +10,11 @@ idempotent, so the worker can be killed at any point and restarted.
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 import httpx
@@ -27,11 +23,10 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
 from shop.kit.broker import ConfirmingPublisher
 from shop.kit.errors import DependencyError
-from shop.kit.logs import configure_logging
 from shop.kit.metrics import start_worker_metrics_server
+from shop.kit.process import start_process, stop_on_signals
 from shop.kit.resilience import ResilienceControl
 from shop.kit.resilience.policy import get_default_profile_name
-from shop.kit.telemetry import init_process
 from shop.orders.bootstrap import build_clients, build_store
 from shop.orders.clients import EventPublisher
 from shop.orders.config import Settings
@@ -271,20 +266,12 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
 def main() -> None:
     """Start the worker process: metrics server, signal handlers, loop."""
     settings = Settings.from_env()
-    configure_logging(WORKER_NAME, secrets=(settings.kit.admin_token, os.environ.get("SHOPLAB_JWT_SECRET", "")))
-    init_process(WORKER_NAME)
-    logging.getLogger("pika").setLevel(logging.WARNING)  # SHOPLAB_EVENTS=amqp: one line per channel is noise
+    start_process(WORKER_NAME, settings.kit.admin_token)
     # The process-wide registry: the kit's business counters (orders by status) live there too.
     worker = build_worker(settings, metrics=WorkerMetrics(REGISTRY))
     if settings.worker_metrics_port:
         start_worker_metrics_server(settings.worker_metrics_port, host=settings.worker_metrics_host)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("orders_worker_signal", signal=signal.Signals(signum).name)
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(WORKER_NAME, worker.stop)
     worker.run()
 
 
