@@ -16,8 +16,14 @@ from pathlib import Path
 
 import httpx
 import pika
+import psutil
 import pytest
 
+from chaos.admin import ShopAdmin
+from chaos.experiment import ProcessAction, ProcessFaultSpec
+from chaos.faults import LeasedFaults, ShopFaults
+from chaos.leases import LeaseTable
+from chaos.toxiproxy import ToxiproxyClient
 from shop.kit import broker
 from shop.topology import BROKER, Topology
 from shoplab.runtime.audit import fetch_audit_data, run_audit
@@ -179,3 +185,25 @@ def test_the_broker_lives_in_the_run_folder_and_answers_status(broker_stack: Sta
     by_name = {s.name: s for s in broker_stack.status()}
     assert by_name[BROKER].state == "RUNNING" and by_name[BROKER].healthy is True
     assert by_name["notifications-consumer"].state == "RUNNING"
+
+
+def test_a_paused_broker_whose_runner_died_is_continued_by_the_reaper(broker_stack: Stack) -> None:
+    # A run pauses RabbitMQ (SIGSTOP) under a short lease and dies without rolling back.
+    pid = next(s.pid for s in broker_stack.status() if s.name == BROKER)
+    assert pid is not None
+    with ToxiproxyClient(broker_stack.topology.toxiproxy_url) as toxiproxy, \
+            ShopAdmin(broker_stack.topology, broker_stack.admin_token) as admin:
+        faults = LeasedFaults(ShopFaults(toxiproxy, admin, broker_stack), LeaseTable(broker_stack.run_dir),
+                              "run-killed", ttl_s=2)
+        faults.build(ProcessFaultSpec(BROKER, ProcessAction.PAUSE)).apply()
+
+    def stopped() -> list[str]:
+        root = psutil.Process(pid)
+        return [p.name() for p in (root, *root.children(recursive=True)) if p.status() == psutil.STATUS_STOPPED]
+
+    # paused at once (checked within the 2 s lease: an AMQP probe would take longer than that)
+    assert "beam.smp" in stopped()
+    poll_until(lambda: not stopped(), timeout_s=30, interval_s=0.2, message="the reaper to continue the paused broker")
+    poll_until(lambda: broker.is_ready(broker_stack.topology.amqp_url), timeout_s=60, interval_s=0.5,
+               message="the continued broker to answer AMQP again")
+    assert LeaseTable(broker_stack.run_dir).read() == []
