@@ -193,15 +193,16 @@ class ShopFaults:
 
 
 def lease_target(spec: FaultSpec) -> tuple[str, str, str] | None:
-    """Return the (kind, target, toxic name) a fault's lease records; None for process faults."""
+    """Return the (kind, target, toxic name or process action) a fault's lease records."""
     if isinstance(spec, ToxicFaultSpec):
         return "toxic", spec.edge, spec.toxic.toxic_name
     if isinstance(spec, DownFaultSpec):
         return "down", spec.edge, ""
     if isinstance(spec, AppFaultSpec):
         return "app", spec.service, ""
-    # A killed or paused process is brought back by the runner's rollback; a reaper
-    # would need the supervisor socket, and supervisord restarts killed programs itself.
+    if isinstance(spec, ProcessFaultSpec):
+        # the reaper continues a paused process or starts a killed/stopped one again
+        return "process", spec.process, spec.action.value
     return None
 
 

@@ -27,7 +27,7 @@ from chaos.errors import ChaosError
 LEASE_FILE = "leases.json"
 MANUAL = "manual"
 RUN_TTL_S = 15.0
-KINDS = ("toxic", "down", "app", "profile")
+KINDS = ("toxic", "down", "app", "profile", "process")
 
 
 class LeaseFileCorrupt(ChaosError):
@@ -40,7 +40,7 @@ class Lease:
 
     id: str
     owner: str
-    kind: str  # toxic | down | app | profile
+    kind: str  # toxic | down | app | profile | process
     target: str  # the edge (toxic, down) or the service (app, profile: "*" for every service)
     description: str
     created_at: float

@@ -21,6 +21,7 @@ from shop.kit.resilience.policy import PROFILES
 EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
 LOAD_SHAPES = ("steady", "step", "spike", "soak")
 WORKER_PROCESS = "orders-worker"
+CONSUMER_PROCESS = "notifications-consumer"
 
 
 class ProcessAction(enum.StrEnum):

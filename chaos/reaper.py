@@ -2,7 +2,8 @@
 
 Every second it reads the run dir's lease table and undoes each expired lease
 through the real APIs (remove the toxic, enable the proxy, clear the service's
-app faults, switch the profile back), then drops the lease. A lease whose undo
+app faults, switch the profile back, continue a paused process or start a killed
+one through the stack's supervisor), then drops the lease. A lease whose undo
 fails stays, so the next pass retries. A corrupt lease file is reported (once
 per change of the file) and the reaper keeps running.
 """
@@ -15,22 +16,47 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from chaos.admin import ShopAdmin
 from chaos.errors import ChaosError
 from chaos.leases import Lease, LeaseFileCorrupt, LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
 from shop.topology import Topology
-from shoplab.runtime.errors import StackError
+from shoplab.runtime.errors import RuntimeFailure, StackError
+from shoplab.runtime.stack import Stack
 from shoplab.runtime.target import is_target_mode, load_target
 
 log = logging.getLogger("shoplab.reaper")
+
+
+class ProcessUndo(Protocol):
+    """What undoing a process fault needs from the stack's supervisor."""
+
+    def start_process(self, name: str) -> None: ...
+    def signal_process(self, name: str, signal: str) -> None: ...
 INTERVAL_S = 1.0
 
 
-def undo_lease(lease: Lease, toxiproxy: ToxiproxyClient, admin: ShopAdmin) -> None:
-    """Undo what one lease covers (idempotent); raise ChaosError when an API refuses."""
-    if lease.kind == "toxic":
+def undo_lease(lease: Lease, toxiproxy: ToxiproxyClient, admin: ShopAdmin,
+               processes: Callable[[], ProcessUndo] | None = None) -> None:
+    """Undo what one lease covers (idempotent); raise ChaosError when an API refuses.
+
+    A process lease needs ``processes`` (the stack's supervisor): a paused process gets
+    SIGCONT, a killed or stopped one is started again.
+    """
+    if lease.kind == "process":
+        if processes is None:
+            raise ChaosError(f"no supervisor to bring {lease.target} back")
+        try:
+            control = processes()
+            if lease.name == "pause":
+                control.signal_process(lease.target, "CONT")
+            else:
+                control.start_process(lease.target)
+        except (RuntimeFailure, OSError) as exc:
+            raise ChaosError(f"bringing {lease.target} back failed: {exc}") from exc
+    elif lease.kind == "toxic":
         if lease.name in {t.name for t in toxiproxy.list_toxics(lease.target)}:
             toxiproxy.remove_toxic(lease.target, lease.name)
     elif lease.kind == "down":
@@ -42,14 +68,15 @@ def undo_lease(lease: Lease, toxiproxy: ToxiproxyClient, admin: ShopAdmin) -> No
         admin.set_profile(lease.restore, services)
 
 
-def reap_once(table: LeaseTable, toxiproxy: ToxiproxyClient, admin: ShopAdmin) -> tuple[list[Lease], list[str]]:
+def reap_once(table: LeaseTable, toxiproxy: ToxiproxyClient, admin: ShopAdmin,
+              processes: Callable[[], ProcessUndo] | None = None) -> tuple[list[Lease], list[str]]:
     """Undo and drop every expired lease; return (reaped, problems). Raise LeaseFileCorrupt."""
     reaped: list[Lease] = []
     problems: list[str] = []
     # Fault leases first, then profiles: a profile switched back under a live fault is fine either way.
     for lease in sorted(table.expired(), key=lambda x: x.kind == "profile"):
         try:
-            undo_lease(lease, toxiproxy, admin)
+            undo_lease(lease, toxiproxy, admin, processes)
         except ChaosError as exc:
             problems.append(f"cannot undo {lease.description} ({lease.owner}): {exc}")
             continue
@@ -66,7 +93,7 @@ def run_reaper(run_dir: Path, topology: Topology, admin_token: str, *, interval_
     with ToxiproxyClient(topology.toxiproxy_url) as toxiproxy, ShopAdmin(topology, admin_token) as admin:
         while not should_stop():
             try:
-                reaped, problems = reap_once(table, toxiproxy, admin)
+                reaped, problems = reap_once(table, toxiproxy, admin, lambda: Stack.attach(run_dir))
                 last_corrupt = ""
             except LeaseFileCorrupt as exc:
                 if str(exc) != last_corrupt:

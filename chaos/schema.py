@@ -24,6 +24,7 @@ from pydantic import (
 
 from chaos.model import (
     BOOLEAN_PROBES,
+    CONSUMER_PROCESS,
     EDGE_PROBES,
     LATENCY_PROBES,
     LOAD_SHAPES,
@@ -58,8 +59,8 @@ from chaos.validation import (
 )
 from shop.kit import faults as kit_faults
 from shop.kit.resilience.policy import PROFILES
+from shop.topology import BROKER, Topology
 from shop.topology import DEFAULT as DEFAULT_TOPOLOGY
-from shop.topology import Topology
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
@@ -71,7 +72,8 @@ def _topology(info: ValidationInfo) -> Topology:
 
 
 def _edges(info: ValidationInfo) -> tuple[str, ...]:
-    return tuple(e.proxy_name for e in _topology(info).edges)
+    # the broker edges too: a fault on them needs a stack started with `shoplab up --broker`
+    return tuple(e.proxy_name for e in _topology(info).proxied_edges)
 
 
 def _check_choice(value: str | None, choices: tuple[str, ...]) -> str | None:
@@ -164,7 +166,8 @@ class ProcessFaultDoc(Doc):
     @field_validator("process")
     @classmethod
     def _known_process(cls, value: str, info: ValidationInfo) -> str:
-        return _check_choice(value, (*_topology(info).service_names, WORKER_PROCESS)) or value
+        # RabbitMQ and its consumer run only on a stack started with `shoplab up --broker`
+        return _check_choice(value, (*_topology(info).service_names, WORKER_PROCESS, BROKER, CONSUMER_PROCESS)) or value
 
     def to_fault(self) -> ProcessFaultSpec:
         """Return the fault this mapping describes."""

@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from contracts.coverage import find_uncovered_methods
+from contracts.messages import MESSAGE_EDGES, verify_message_pact
 from contracts.pactfiles import (
     OUTPUT_ENV,
     PACT_DIR,
@@ -141,6 +142,11 @@ class GateReport:
         raise KeyError(f"no edge {caller} → {callee} in this report")
 
 
+def judged_edges(topology: Topology) -> list[Edge]:
+    """Return every pact the gate requires: one per topology edge, then the message pacts (consumer, provider)."""
+    return [(e.caller, e.callee) for e in topology.edges] + list(MESSAGE_EDGES)
+
+
 def build_report(
     topology: Topology,
     *,
@@ -157,11 +163,10 @@ def build_report(
     uncovered = uncovered or {}
     stale_by_edge = {parse_pact_filename(Path(s.name)): s for s in stale}
     results = []
-    for edge in topology.edges:
-        key = (edge.caller, edge.callee)
+    for key in judged_edges(topology):
         if key not in generated and key not in consumers.passed:
             results.append(EdgeResult(*key, EdgeStatus.MISSING,
-                                      f"no consumer test contracts/consumers/test_{edge.proxy_name}.py"))
+                                      f"no consumer test contracts/consumers/test_{key[0]}__{key[1]}.py"))
         elif not consumers.passed.get(key, False):
             results.append(EdgeResult(*key, EdgeStatus.FAILED, "consumer tests failed"))
         elif key not in generated:
@@ -178,7 +183,7 @@ def build_report(
             results.append(EdgeResult(*key, EdgeStatus.FAILED, f"committed pact is stale: {stale_by_edge[key].reason}"))
         else:
             results.append(EdgeResult(*key, EdgeStatus.VERIFIED))
-    known = {(e.caller, e.callee) for e in topology.edges}
+    known = set(judged_edges(topology))
     unexpected = tuple(sorted(p.name for k, p in generated.items() if k not in known))
     return GateReport(tuple(results), tuple(stale), unexpected, consumers.output, tuple(verifications.values()))
 
@@ -218,6 +223,10 @@ def run_contract_gate(
         known = {(e.caller, e.callee) for e in topology.edges}
         to_verify = {k: p for k, p in generated.items() if k in known and consumers.passed.get(k, False)}
         verifications: dict[Edge, VerificationResult] = {}
+        for key in MESSAGE_EDGES:  # message pacts: verified against the relay's message builder, no stack
+            if key in generated and consumers.passed.get(key, False):
+                say(f"verifying {key[1]}'s messages against {key[0]}'s pact")
+                verifications[key] = verify_message_pact(generated[key])
         if to_verify:
             say("starting the providers")
             with _provider_stack(topology, stack, run_dir) as (stack_topology, admin_token):

@@ -18,6 +18,14 @@ JAEGER_OTLP_HTTP_PORT = 4318
 LOCUST_WEB_PORT = 8089
 GRAFANA_PORT = 3000
 WORKER_METRICS_PORT = 8088
+# RabbitMQ (`shoplab up --broker`): AMQP, Erlang distribution, management UI, the node's own epmd,
+# and the notifications consumer's /metrics.
+AMQP_PORT = 5672
+AMQP_DIST_PORT = 25672
+AMQP_MANAGEMENT_PORT = 15672
+EPMD_PORT = 4369
+CONSUMER_METRICS_PORT = 9096
+BROKER = "rabbitmq"
 HOST = "127.0.0.1"
 # One gunicorn process per service: breakers, retry budgets, faults and metrics live in
 # that process, so they stay exact; threads carry the concurrency (2 cores, I/O-bound calls).
@@ -146,6 +154,56 @@ class Topology:
     def edge_url(self, caller: str, callee: str) -> str:
         """Return the URL a caller uses for a callee: its proxy, never the peer."""
         return f"http://{self.host}:{self.edge(caller, callee).listen_port}"
+
+    @property
+    def broker_edges(self) -> tuple[Edge, ...]:
+        """Return the two broker edges: the outbox relay publishing and the consumer receiving.
+
+        Both proxies lead to the broker's AMQP port; their ports follow the service edges'.
+        Only a stack started with the broker (``shoplab up --broker``) creates them.
+        """
+        base = PROXY_BASE_PORT + self.port_offset + len(self.edges)
+        return (Edge("orders", BROKER, base), Edge(BROKER, "notifications", base + 1))
+
+    @property
+    def proxied_edges(self) -> tuple[Edge, ...]:
+        """Return every edge a fault can name: the service edges, then the broker edges."""
+        return self.edges + self.broker_edges
+
+    def broker_edge_url(self, caller: str, callee: str) -> str:
+        """Return the AMQP URL one side of the broker uses: through its own proxy."""
+        edge = next(e for e in self.broker_edges if (e.caller, e.callee) == (caller, callee))
+        return f"amqp://guest:guest@{self.host}:{edge.listen_port}/%2F"
+
+    @property
+    def amqp_port(self) -> int:
+        """Return RabbitMQ's AMQP port."""
+        return AMQP_PORT + self.port_offset
+
+    @property
+    def amqp_url(self) -> str:
+        """Return RabbitMQ's direct AMQP URL (readiness, queue depth), never the services' way in."""
+        return f"amqp://guest:guest@{self.host}:{self.amqp_port}/%2F"
+
+    @property
+    def amqp_dist_port(self) -> int:
+        """Return the Erlang distribution port of the RabbitMQ node."""
+        return AMQP_DIST_PORT + self.port_offset
+
+    @property
+    def amqp_management_port(self) -> int:
+        """Return RabbitMQ's management port (used in compose; the native broker runs without the plugin)."""
+        return AMQP_MANAGEMENT_PORT + self.port_offset
+
+    @property
+    def epmd_port(self) -> int:
+        """Return the port of this stack's own epmd (never the machine-wide 4369 but at offset 0)."""
+        return EPMD_PORT + self.port_offset
+
+    @property
+    def consumer_metrics_port(self) -> int:
+        """Return the port where the notifications consumer exposes /metrics."""
+        return CONSUMER_METRICS_PORT + self.port_offset
 
     # -- other ports ----------------------------------------------------------------
     @property

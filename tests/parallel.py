@@ -1,6 +1,6 @@
 """Give each pytest-xdist worker its own port band and run folder, so independent stacks run side by side.
 
-A worker's session stack, its side stacks (+40 fuzz, +50 ``shoplab up``, +75 observability) and every
+A worker's session stack, its side stacks (+25 broker, +40 fuzz, +50 ``shoplab up``, +75 observability) and every
 ``shoplab`` command a test runs read ``SHOPLAB_PORT_OFFSET`` and ``SHOPLAB_RUN_DIR``; setting both once,
 when the worker starts, moves all of them into the worker's band without touching the tests.
 """
@@ -13,7 +13,7 @@ from shop.topology import Topology
 from shoplab import REPO_ROOT
 
 WORKER_STRIDE = 100  # a stack plus its side stacks spans offsets +0..+75 and ~12 ports above each
-SIDE_SHIFTS = (0, 40, 50, 75)  # the session stack and the side stacks tests start beside it
+SIDE_SHIFTS = (0, 25, 40, 50, 75)  # the session stack and the side stacks tests start beside it
 MAX_WORKERS = 4  # from the 5th band on, worker k's services land on worker k-4's Toxiproxy/proxy ports
 
 
@@ -57,9 +57,10 @@ def _offset(env: Mapping[str, str]) -> int:
 def stack_ports(topology: Topology) -> set[int]:
     """Return every port one stack listens on (services, proxies, Toxiproxy, observability)."""
     services = {topology.service(name).port for name in topology.service_names}
-    proxies = {edge.listen_port for edge in topology.edges}
+    proxies = {edge.listen_port for edge in topology.proxied_edges}
     others = {topology.toxiproxy_port, topology.prometheus_port, topology.jaeger_ui_port,
-              topology.jaeger_otlp_port, topology.worker_metrics_port}
+              topology.jaeger_otlp_port, topology.worker_metrics_port, topology.amqp_port,
+              topology.amqp_dist_port, topology.epmd_port, topology.consumer_metrics_port}
     return services | proxies | others
 
 

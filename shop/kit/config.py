@@ -56,3 +56,19 @@ class KitSettings:
             data_dir=Path(source.get("SHOPLAB_DATA_DIR") or ".shoplab/data"),
             dependency_urls=deps,
         )
+
+
+def get_port_env(name: str, source: dict[str, str], *, service: str, default: int) -> int:
+    """Return port ``name`` from ``source``, else ``default`` shifted by the stack's offset.
+
+    A background process gets its service's env; ``<SERVICE>_PORT`` carries the offset.
+    """
+    raw = source.get(name)
+    if raw:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise MissingSetting(f"{name} must be an integer, got {raw!r}") from exc
+    port = source.get(f"{service.upper()}_PORT")
+    offset = int(port) - DEFAULT.service(service).port if port and port.isdigit() else 0
+    return default + offset

@@ -93,5 +93,6 @@ def list_notifications(query: NotificationsQuery) -> NotificationsOut:
 
 @admin_bp.get("/audit")
 def audit() -> Response:
-    """Return every event with its received and applied counts."""
-    return jsonify(events=get_service().get_audit())
+    """Return every event with its received and applied counts, and the messages set aside as unparseable."""
+    service = get_service()
+    return jsonify(events=service.get_audit(), dead_letters=service.get_dead_letters())

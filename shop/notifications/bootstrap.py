@@ -28,12 +28,19 @@ class Deps:
 def bootstrap(app: Flask, kit: KitSettings, env: Mapping[str, str] | None = None) -> Deps:
     """Build the notifications dependencies for ``app``, keep them on it and register the database check."""
     settings = Settings.from_env(None if env is None else dict(env))
-    store = NotificationStore(make_engine(settings.db_path))
-    store.create_schema()
-    deps = Deps(settings=settings, store=store, service=NotificationService(store))
+    service = build_service(settings)
+    store = service.store
+    deps = Deps(settings=settings, store=store, service=service)
     set_component(app, deps)
     add_readiness_check(app, "database", store.ping)
     return deps
+
+
+def build_service(settings: Settings) -> NotificationService:
+    """Build the store (schema created) and the service; the app and the consumer share this."""
+    store = NotificationStore(make_engine(settings.db_path))
+    store.create_schema()
+    return NotificationService(store)
 
 
 def get_deps(app: Flask) -> Deps:

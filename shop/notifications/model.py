@@ -36,3 +36,17 @@ class Email:
 
 class DuplicateEvent(Exception):
     """A racing writer inserted this event first (the store's signal to the service)."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message the consumer could not parse, set aside in the dead-letter queue (never retried)."""
+
+    message_id: str
+    reason: str
+    body_excerpt: str
+    dead_at: Any
+
+
+class UnparseableEvent(Exception):
+    """A message body is not an order event (bad JSON, missing or mistyped field)."""

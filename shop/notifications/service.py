@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from shop.notifications.model import DuplicateEvent, Email
+from shop.notifications.model import DeadLetter, DuplicateEvent, Email, UnparseableEvent
 from shop.notifications.store import NotificationStore
 
 SUBJECTS: dict[str, str] = {
@@ -29,6 +31,36 @@ def render_email(event_type: str, order_id: str, payload: dict[str, Any]) -> tup
     if isinstance(reason, str) and reason:
         lines.append(f"Reason: {reason[:200]}")
     return subject, "\n".join(lines)
+
+
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+_ID_FIELDS = ("event_id", "order_id", "user_id")
+
+
+def parse_event(body: bytes) -> dict[str, Any]:
+    """Return the fields of an order event message (the ``POST /events`` body); raise UnparseableEvent.
+
+    The same rules as the HTTP API's model: ids of 1-128 characters, a dotted lowercase
+    type of at most 64, an object payload.
+    """
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UnparseableEvent(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UnparseableEvent(f"not a JSON object but {type(data).__name__}")
+    for name in _ID_FIELDS:
+        value = data.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= 128:
+            raise UnparseableEvent(f"{name} must be a string of 1-128 characters")
+    kind = data.get("type")
+    if not isinstance(kind, str) or len(kind) > 64 or not EVENT_TYPE.match(kind):
+        raise UnparseableEvent("type must be a dotted lowercase name of at most 64 characters")
+    payload = data.get("payload", {})
+    if not isinstance(payload, dict):
+        raise UnparseableEvent("payload must be an object")
+    return {"event_id": data["event_id"], "type": kind, "order_id": data["order_id"],
+            "user_id": data["user_id"], "payload": payload}
 
 
 class NotificationService:
@@ -91,6 +123,17 @@ class NotificationService:
             }
             for e in self.store.list_emails(user_id)
         ]
+
+    def set_aside(self, message_id: str, reason: str, body: bytes) -> None:
+        """Record a message the consumer could not parse (it goes to the dead-letter queue)."""
+        excerpt = body[:200].decode("utf-8", errors="replace")
+        self.store.add_dead_letter(DeadLetter(message_id=message_id[:128], reason=reason[:500],
+                                              body_excerpt=excerpt, dead_at=self._now()))
+
+    def get_dead_letters(self) -> list[dict[str, Any]]:
+        """Return the messages set aside, for the audit."""
+        return [{"message_id": d.message_id, "reason": d.reason, "body_excerpt": d.body_excerpt,
+                 "dead_at": _iso(d.dead_at)} for d in self.store.list_dead_letters()]
 
     def get_audit(self) -> list[dict[str, Any]]:
         """Return every event with its received and applied counts."""

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shop.kit.db import is_database_ready, read_scope
-from shop.notifications.model import DuplicateEvent, Email, EventRecord
+from shop.notifications.model import DeadLetter, DuplicateEvent, Email, EventRecord
 
 metadata = MetaData()
 
@@ -39,6 +39,17 @@ emails = Table(
     Column("subject", String(256), nullable=False),
     Column("body", Text, nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("dead_letter_id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(128), nullable=False),
+    Column("reason", String(512), nullable=False),
+    Column("body_excerpt", String(512), nullable=False),
+    Column("dead_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -91,6 +102,17 @@ class NotificationStore:
         with read_scope(self.engine) as conn:
             rows = conn.execute(select(events).order_by(events.c.received_at)).mappings()
             return [_event(r) for r in rows]
+
+    def add_dead_letter(self, letter: DeadLetter) -> None:
+        """Record one message the consumer set aside."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(dead_letters).values(**letter.__dict__))
+
+    def list_dead_letters(self) -> list[DeadLetter]:
+        """Return the messages set aside, oldest first."""
+        with read_scope(self.engine) as conn:
+            rows = conn.execute(select(dead_letters).order_by(dead_letters.c.dead_letter_id)).mappings()
+            return [DeadLetter(**{k: r[k] for k in DeadLetter.__dataclass_fields__}) for r in rows]
 
     def ping(self) -> bool:
         """Say whether the database answers."""

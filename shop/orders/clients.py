@@ -11,15 +11,18 @@ order instead of retrying it forever.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import structlog
 
+from shop.kit.broker import BrokerUnavailable, ConfirmingPublisher, Message
 from shop.kit.errors import DependencyUnavailable
 from shop.kit.peers import get_error, get_error_code, get_json, path_segment, unexpected_status
 from shop.kit.resilience import ResilientClient
+from shop.kit.telemetry import inject_context
 from shop.kit.wire import decode_product
 from shop.orders.model import (
     CartLine,
@@ -32,6 +35,7 @@ from shop.orders.model import (
     Reservation,
     ReservationOutcome,
 )
+from shop.topology import BROKER
 
 log = structlog.get_logger(__name__)
 
@@ -203,3 +207,41 @@ class NotificationsClient:
         items = get_json(resp, "notifications").get("items", [])
         return [i for i in items if isinstance(i, dict) and i.get("order_id") == order_id]
 
+
+
+def event_message(event: OutboxEvent) -> Message:
+    """Build the AMQP message of one outbox event: the same body ``POST /events`` takes.
+
+    The routing key is the event type (``order.paid``); the message id is the event id,
+    which the consumer dedupes by. The Pact message contracts verify this builder.
+    """
+    body = {"event_id": event.event_id, "type": event.type, "order_id": event.order_id,
+            "user_id": event.user_id, "payload": event.payload}
+    return Message(routing_key=event.type, body=json.dumps(body, separators=(",", ":")).encode(),
+                   message_id=event.event_id, headers={"x-event-type": event.type})
+
+
+class EventPublisher:
+    """Deliver order events to notifications through RabbitMQ (``SHOPLAB_EVENTS=amqp``).
+
+    ``deliver`` returns only once the broker confirmed the message; anything else is an
+    outage (``DependencyUnavailable`` on ``rabbitmq``) that delays the event, never
+    dead-letters it. The current trace context (the relay's span) travels in the headers.
+    """
+
+    def __init__(self, publisher: ConfirmingPublisher, reader: NotificationsClient | None = None) -> None:
+        self.publisher = publisher
+        self.reader = reader
+
+    def deliver(self, event: OutboxEvent) -> None:
+        """Publish one event and wait for the broker's confirm."""
+        try:
+            self.publisher.publish(event_message(event), inject_context())
+        except BrokerUnavailable as exc:
+            raise DependencyUnavailable(str(exc), dependency=BROKER) from exc
+
+    def list_for_order(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
+        """Read the emails over HTTP, as under ``SHOPLAB_EVENTS=http``."""
+        if self.reader is None:
+            raise DependencyUnavailable("no notifications reader configured", dependency="notifications")
+        return self.reader.list_for_order(user_id, order_id)

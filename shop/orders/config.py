@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shop.kit.config import KitSettings, MissingSetting, get_float_env
-from shop.topology import DEFAULT, WORKER_METRICS_PORT
+from shop.kit.config import KitSettings, MissingSetting, get_float_env, get_port_env
+from shop.topology import WORKER_METRICS_PORT
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class Settings:
     orders_url: str | None = None
     worker_metrics_host: str = "127.0.0.1"
     outbox_max_attempts: int = 8
+    # how the outbox relay delivers events: "http" (POST /events) or "amqp" (RabbitMQ, confirmed)
+    events: str = "http"
+    amqp_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -34,27 +37,27 @@ class Settings:
             db_path=Path(source.get("ORDERS_DB_PATH") or kit.data_dir / "orders.sqlite3"),
             poll_interval_s=get_float_env("ORDERS_WORKER_POLL_S", 0.1, source),
             idle_max_s=get_float_env("ORDERS_WORKER_IDLE_MAX_S", 1.0, source),
-            worker_metrics_port=_metrics_port(source),
+            worker_metrics_port=get_port_env("ORDERS_WORKER_METRICS_PORT", source, service="orders",
+                                             default=WORKER_METRICS_PORT),
             concurrency=max(1, int(get_float_env("ORDERS_WORKER_CONCURRENCY", 4, source))),
             orders_url=_orders_url(source),
             # Containers set 0.0.0.0 so Prometheus in another container can scrape the worker.
             worker_metrics_host=source.get("ORDERS_WORKER_METRICS_HOST") or "127.0.0.1",
             # Refusals of one event before it is dead-lettered (an outage never counts).
             outbox_max_attempts=max(1, int(get_float_env("ORDERS_OUTBOX_MAX_ATTEMPTS", 8, source))),
+            events=events_transport(source),
+            amqp_url=source.get("RABBITMQ_URL") or None,
         )
 
 
-def _metrics_port(source: dict[str, str]) -> int:
-    raw = source.get("ORDERS_WORKER_METRICS_PORT")
-    if raw:
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise MissingSetting(f"ORDERS_WORKER_METRICS_PORT must be an integer, got {raw!r}") from exc
-    # The worker gets the orders env; ORDERS_PORT carries the stack's port offset.
-    orders_port = source.get("ORDERS_PORT")
-    offset = int(orders_port) - DEFAULT.service("orders").port if orders_port and orders_port.isdigit() else 0
-    return WORKER_METRICS_PORT + offset
+def events_transport(source: dict[str, str]) -> str:
+    """Return ``SHOPLAB_EVENTS`` (``http`` by default); fail naming the variable on anything else."""
+    value = (source.get("SHOPLAB_EVENTS") or "http").strip().lower()
+    if value not in ("http", "amqp"):
+        raise MissingSetting(f"SHOPLAB_EVENTS must be http or amqp, got {value!r}")
+    if value == "amqp" and not source.get("RABBITMQ_URL"):
+        raise MissingSetting("SHOPLAB_EVENTS=amqp needs RABBITMQ_URL (the publisher's way to the broker)")
+    return value
 
 
 def _orders_url(source: dict[str, str]) -> str | None:

@@ -10,29 +10,27 @@ idempotent, so the worker can be killed at any point and restarted.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 import httpx
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
+from shop.kit.broker import ConfirmingPublisher
 from shop.kit.errors import DependencyError
-from shop.kit.logs import configure_logging
 from shop.kit.metrics import start_worker_metrics_server
+from shop.kit.process import start_process, stop_on_signals
 from shop.kit.resilience import ResilienceControl
 from shop.kit.resilience.policy import get_default_profile_name
-from shop.kit.telemetry import init_process
 from shop.orders.bootstrap import build_clients, build_store
+from shop.orders.clients import EventPublisher
 from shop.orders.config import Settings
-from shop.orders.model import EventRejected, Order, OrderStatus
+from shop.orders.model import EventRejected, NotificationsPort, Order, OrderStatus
 from shop.orders.service import Saga
 
 log = structlog.get_logger(__name__)
@@ -52,7 +50,8 @@ class WorkerMetrics:
                                      "Saga steps that failed and wait for the next pass, by dependency.",
                                      ["dependency"], registry=self.registry)
         self.delivered = Counter("shoplab_orders_worker_events_delivered",
-                                 "Outbox events delivered to notifications.", registry=self.registry)
+                                 "Outbox events delivered to notifications (over AMQP: confirmed by the broker).",
+                                 registry=self.registry)
         self.dead_lettered = Counter("shoplab_orders_worker_events_dead_lettered",
                                      "Outbox events notifications refused too often, set aside for an admin.",
                                      registry=self.registry)
@@ -242,8 +241,12 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
     # The worker has no app: its own control, switched to the orders service's profile by the follower.
     control = ResilienceControl("orders", get_default_profile_name(), settings.kit.dependency_urls)
     clients = build_clients(settings, control)
+    notifications: NotificationsPort = clients.notifications
+    if settings.events == "amqp" and settings.amqp_url:
+        # The outbox relay publishes to RabbitMQ instead (confirmed); the consumer applies them.
+        notifications = EventPublisher(ConfirmingPublisher(settings.amqp_url))
     saga = Saga(store, cart=clients.cart, catalog=clients.catalog, payments=clients.payments,
-                notifications=clients.notifications, max_attempts=settings.outbox_max_attempts)
+                notifications=notifications, max_attempts=settings.outbox_max_attempts)
     follower = None
     if settings.orders_url:
         admin = httpx.Client(base_url=settings.orders_url, timeout=2.0,
@@ -263,19 +266,12 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
 def main() -> None:
     """Start the worker process: metrics server, signal handlers, loop."""
     settings = Settings.from_env()
-    configure_logging(WORKER_NAME, secrets=(settings.kit.admin_token, os.environ.get("SHOPLAB_JWT_SECRET", "")))
-    init_process(WORKER_NAME)
+    start_process(WORKER_NAME, settings.kit.admin_token)
     # The process-wide registry: the kit's business counters (orders by status) live there too.
     worker = build_worker(settings, metrics=WorkerMetrics(REGISTRY))
     if settings.worker_metrics_port:
         start_worker_metrics_server(settings.worker_metrics_port, host=settings.worker_metrics_host)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("orders_worker_signal", signal=signal.Signals(signum).name)
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(WORKER_NAME, worker.stop)
     worker.run()
 
 

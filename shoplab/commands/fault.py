@@ -73,7 +73,7 @@ def _expiry(ttl_s: float | None) -> str:
 
 
 def _edges() -> list[str]:
-    return [e.proxy_name for e in Topology.from_env().edges]
+    return [e.proxy_name for e in Topology.from_env().proxied_edges]
 
 
 def _check_edge(edge: str) -> None:

@@ -88,9 +88,11 @@ def _fail(message: str, code: int = 1) -> None:
               help="gunicorn processes per service (default: SHOPLAB_WORKERS or 1).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Threads per gunicorn process (default: SHOPLAB_THREADS or 8).")
+@click.option("--broker", is_flag=True, default=None,
+              help="Also run RabbitMQ and carry order events over it (SHOPLAB_EVENTS=amqp; implied by that).")
 def up(detach: bool, profile: str | None, no_observability: bool, timeout_s: float,
-       workers: int | None, threads: int | None) -> None:
-    """Start toxiproxy, every edge proxy, the services and the worker; wait until ready."""
+       workers: int | None, threads: int | None, broker: bool | None) -> None:
+    """Start toxiproxy, every edge proxy, the services and the worker (and RabbitMQ with --broker); wait until ready."""
     if is_target_mode():
         _fail("SHOPLAB_TARGET is set: the commands drive the shop it names (Helm installs that one, "
               "docs/kubernetes.md); unset it to start the native stack")
@@ -102,7 +104,7 @@ def up(detach: bool, profile: str | None, no_observability: bool, timeout_s: flo
     if topo.workers > 1:
         err_console.print(f"[yellow]note:[/] {topo.workers} processes per service: breakers, budgets, "
                           "faults and /metrics are per process (a throughput setting, not for experiments)")
-    stack = Stack(topology=topo, profile=profile, observability=not no_observability)
+    stack = Stack(topology=topo, profile=profile, observability=not no_observability, broker=broker or None)
     started = time.monotonic()
     try:
         with console.status("starting the shop...") as status:

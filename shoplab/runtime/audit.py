@@ -35,6 +35,7 @@ INVARIANTS = {
                        "paid orders' reservations are committed and none stays held for a finished order",
     "event_once": "every outbox event takes effect in notifications exactly once; every order emits "
                   "order.created and its final event once each",
+    "no_dead_letter": "no event message was set aside as unparseable (notifications' dead-letter queue is empty)",
     "no_unhandled_500": "no service answered an unhandled 500",
     "audit_readable": "every audited service answers its admin API",
 }
@@ -239,6 +240,21 @@ def check_events(data: AuditData) -> list[Violation]:
     return out
 
 
+def check_dead_letters(data: AuditData) -> list[Violation]:
+    """No message was set aside as unparseable by the notifications consumer (SHOPLAB_EVENTS=amqp)."""
+    return [
+        Violation("no_dead_letter", f"message {d.get('message_id', '?')} went to the dead-letter queue: "
+                  f"{d.get('reason', '')} (body: {d.get('body_excerpt', '')[:80]!r})", (str(d.get("message_id", "")),))
+        for d in data.notifications.get("dead_letters", [])
+    ]
+
+
+def in_flight_events(data: AuditData) -> int:
+    """Return how many delivered outbox events notifications has not received yet (on their way through a queue)."""
+    received = {e["event_id"] for e in data.notifications.get("events", [])}
+    return sum(1 for e in data.orders.get("outbox", []) if e.get("delivered") and e["event_id"] not in received)
+
+
 def check_unhandled(data: AuditData) -> list[Violation]:
     """No service served an unhandled 500, and every audited service answered."""
     out = [
@@ -266,6 +282,7 @@ def check_all(data: AuditData, *, allow_pending: bool = False) -> list[Violation
         out += check_stock(data)
     if "notifications" not in missing:
         out += check_events(data)
+        out += check_dead_letters(data)
     return out
 
 
@@ -342,10 +359,20 @@ def run_audit(
         def get_pending() -> int:
             return int(_get_json(client, f"{base_urls['orders']}/admin/pending", admin_token)["pending_work"])
 
+        started = time.monotonic()
         drained, pending = wait_for_drain(get_pending, timeout_s=drain_timeout_s, progress=progress)
+        data = fetch_audit_data(base_urls, admin_token, http=client)
+        if drained and in_flight_events(data):
+            # Over a broker, "delivered" means confirmed by it: wait for the consumer to catch up too.
+            def get_in_flight() -> int:
+                nonlocal data
+                data = fetch_audit_data(base_urls, admin_token, http=client)
+                return in_flight_events(data)
+
+            left = max(1.0, drain_timeout_s - (time.monotonic() - started))
+            drained, pending = wait_for_drain(get_in_flight, timeout_s=left, interval_s=0.5, progress=progress)
         if progress:
             progress("drained" if drained else f"drain deadline passed with {pending} pending; auditing anyway")
-        data = fetch_audit_data(base_urls, admin_token, http=client)
     finally:
         if http is None:
             client.close()
@@ -353,6 +380,7 @@ def run_audit(
         "orders": len(data.orders.get("orders", [])),
         "charges": len(data.payments.get("charges", [])),
         "events": len(data.notifications.get("events", [])),
+        "dead_letters": len(data.notifications.get("dead_letters", [])),
         "products": len(data.catalog.get("products", [])),
     }
     return AuditReport(

@@ -23,6 +23,10 @@ import yaml
 
 from loadtests.settings import PREFIX, LoadSettings
 from shop.topology import (
+    AMQP_MANAGEMENT_PORT,
+    AMQP_PORT,
+    BROKER,
+    CONSUMER_METRICS_PORT,
     DEFAULT,
     GRAFANA_PORT,
     JAEGER_OTLP_HTTP_PORT,
@@ -46,6 +50,12 @@ PROMETHEUS_IMAGE = "prom/prometheus:v3.5.0"
 GRAFANA_IMAGE = "grafana/grafana:11.6.0"
 # The same Jaeger v2 release the native mode builds (Go module v1.76.0 is v2.13.0).
 JAEGER_IMAGE = "jaegertracing/jaeger:2.13.0"
+# The same RabbitMQ release as Debian 12's package the native mode runs, with its management UI.
+RABBITMQ_IMAGE = "rabbitmq:3.10-management"
+CONSUMER = "notifications-consumer"
+# `docker compose --profile broker up` adds RabbitMQ and the consumer; SHOPLAB_EVENTS=amqp switches the relay.
+BROKER_PROFILE = "broker"
+EVENTS = "${SHOPLAB_EVENTS:-http}"
 
 WORKER = "orders-worker"
 LOCUST_MASTER = "locust-master"
@@ -99,8 +109,8 @@ def container_url(topology: Topology, caller: str, callee: str) -> str:
 
 
 def render_toxiproxy_config(topology: Topology = DEFAULT) -> list[dict[str, Any]]:
-    """Return Toxiproxy's ``-config`` list: one proxy per edge, upstream the callee's service."""
-    return [
+    """Return Toxiproxy's ``-config`` list: one proxy per edge, upstream the callee's service (or the broker)."""
+    proxies = [
         {
             "name": edge.proxy_name,
             "listen": f"0.0.0.0:{edge.listen_port}",
@@ -109,6 +119,18 @@ def render_toxiproxy_config(topology: Topology = DEFAULT) -> list[dict[str, Any]
         }
         for edge in topology.edges
     ]
+    proxies += [
+        {"name": edge.proxy_name, "listen": f"0.0.0.0:{edge.listen_port}", "upstream": f"{BROKER}:{AMQP_PORT}",
+         "enabled": True}
+        for edge in topology.broker_edges
+    ]
+    return proxies
+
+
+def broker_container_url(topology: Topology, caller: str, callee: str) -> str:
+    """Return the AMQP URL one side of the broker uses in containers: its Toxiproxy proxy."""
+    edge = next(e for e in topology.broker_edges if (e.caller, e.callee) == (caller, callee))
+    return f"amqp://guest:guest@toxiproxy:{edge.listen_port}/%2F"
 
 
 def scrape_targets(topology: Topology = DEFAULT) -> dict[str, str]:
@@ -204,6 +226,9 @@ def _shop_services(topology: Topology, image: str) -> dict[str, Any]:
         }
     )
     worker_env.pop("PORT")
+    # Events over HTTP unless SHOPLAB_EVENTS=amqp (with `--profile broker`), as `shoplab up --broker` natively.
+    for env in (services["orders"]["environment"], worker_env):
+        env.update({"SHOPLAB_EVENTS": EVENTS, "RABBITMQ_URL": broker_container_url(topology, "orders", BROKER)})
     services[WORKER] = {
         "build": _shop_build(),
         "image": image,
@@ -218,6 +243,38 @@ def _shop_services(topology: Topology, image: str) -> dict[str, Any]:
     return services
 
 
+def _broker_services(topology: Topology, image: str) -> dict[str, Any]:
+    consumer_env = container_env(topology, "notifications")
+    consumer_env.pop("PORT")
+    consumer_env.update({
+        "OTEL_SERVICE_NAME": CONSUMER,
+        "SHOPLAB_EVENTS": "amqp",
+        "RABBITMQ_URL": broker_container_url(topology, BROKER, "notifications"),
+        "RABBITMQ_ADMIN_URL": f"amqp://guest:guest@{BROKER}:{AMQP_PORT}/%2F",
+        "NOTIFICATIONS_CONSUMER_METRICS_PORT": str(CONSUMER_METRICS_PORT),
+    })
+    return {
+        BROKER: {
+            "image": RABBITMQ_IMAGE,
+            "profiles": [BROKER_PROFILE],
+            "ports": [_published(AMQP_PORT), _published(AMQP_MANAGEMENT_PORT)],
+            "healthcheck": _healthcheck(["CMD", "rabbitmq-diagnostics", "-q", "ping"], start_period="30s"),
+            "restart": "unless-stopped",
+        },
+        CONSUMER: {
+            "build": _shop_build(),
+            "image": image,
+            "profiles": [BROKER_PROFILE],
+            "command": ["python", "-m", "shop.notifications.consumer"],
+            "environment": consumer_env,
+            # The consumer applies events to notifications' database: it shares its volume.
+            "volumes": [f"notifications-data:{DATA_DIR}"],
+            "depends_on": _healthy("toxiproxy", "jaeger", BROKER, "notifications"),
+            "restart": "unless-stopped",
+        },
+    }
+
+
 def _toxiproxy_service(topology: Topology) -> dict[str, Any]:
     return {
         "image": TOXIPROXY_IMAGE,
@@ -229,7 +286,7 @@ def _toxiproxy_service(topology: Topology) -> dict[str, Any]:
             "-runtime-metrics",
         ],
         "volumes": [f"./{TOXIPROXY_CONFIG_PATH}:/config/toxiproxy.json:ro"],
-        "ports": [_published(TOXIPROXY_API_PORT)] + [_published(e.listen_port) for e in topology.edges],
+        "ports": [_published(TOXIPROXY_API_PORT)] + [_published(e.listen_port) for e in topology.proxied_edges],
         # The image is FROM scratch: its own CLI is the only probe it carries.
         "healthcheck": _healthcheck(
             ["CMD", "/toxiproxy-cli", "--host", f"http://127.0.0.1:{TOXIPROXY_API_PORT}", "list"],
@@ -332,6 +389,7 @@ def render_compose(topology: Topology = DEFAULT, root: Path = REPO_ROOT) -> dict
     services: dict[str, Any] = {}
     services.update(_shop_services(topology, image))
     services["toxiproxy"] = _toxiproxy_service(topology)
+    services.update(_broker_services(topology, image))
     services.update(_observability_services())
     services.update(_locust_services(topology, image))
     volumes: dict[str, dict[str, Any]] = {f"{name}-data": {} for name in topology.service_names}

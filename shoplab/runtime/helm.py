@@ -47,7 +47,10 @@ def render_chart_topology(topology: Topology = DEFAULT) -> dict[str, Any]:
             for e in topology.edges
         ],
         "worker": {"name": WORKER, "service": WORKER_SERVICE, "metricsPort": WORKER_METRICS_PORT},
-        "toxiproxy": {"apiPort": TOXIPROXY_API_PORT, "proxies": render_toxiproxy_config(topology)},
+        # the chart carries events over HTTP: the broker mode (`shoplab up --broker`) and its two proxies are native
+        # and compose only, so the chart's proxies are the service edges'
+        "toxiproxy": {"apiPort": TOXIPROXY_API_PORT, "proxies": [
+            p for p in render_toxiproxy_config(topology) if p["name"] in {e.proxy_name for e in topology.edges}]},
     }
 
 

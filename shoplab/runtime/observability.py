@@ -25,6 +25,7 @@ from shoplab.runtime.tools import ensure_tool, find_tool
 PROMETHEUS = "prometheus"
 JAEGER = "jaeger"
 WORKER_JOB = "orders-worker"
+CONSUMER_JOB = "notifications-consumer"
 TOXIPROXY_JOB = "toxiproxy"
 DASHBOARDS_DIR = REPO_ROOT / "dashboards"
 RULES_DIR = DASHBOARDS_DIR / "prometheus" / "rules"
@@ -32,12 +33,17 @@ SCRAPE_INTERVAL_S = 2
 EVALUATION_INTERVAL_S = 5
 
 
-def scrape_targets(topology: Topology) -> dict[str, str]:
-    """Return ``job → host:port`` for everything Prometheus scrapes (job = process name)."""
+def scrape_targets(topology: Topology, *, broker: bool = False) -> dict[str, str]:
+    """Return ``job → host:port`` for everything Prometheus scrapes (job = process name).
+
+    ``broker``: also the notifications consumer (queue depths, delivery lag) of ``up --broker``.
+    """
     host = topology.host
     targets = {name: f"{host}:{topology.service(name).port}" for name in topology.service_names}
     targets[WORKER_JOB] = f"{host}:{topology.worker_metrics_port}"
     targets[TOXIPROXY_JOB] = f"{host}:{topology.toxiproxy_port}"
+    if broker:
+        targets[CONSUMER_JOB] = f"{host}:{topology.consumer_metrics_port}"
     return targets
 
 
@@ -47,6 +53,7 @@ def render_prometheus_config(
     rules_dir: Path = RULES_DIR,
     scrape_interval_s: int = SCRAPE_INTERVAL_S,
     evaluation_interval_s: int = EVALUATION_INTERVAL_S,
+    broker: bool = False,
 ) -> str:
     """Return prometheus.yml (YAML text) scraping the whole topology and loading the rules."""
     config: dict[str, Any] = {
@@ -63,7 +70,7 @@ def render_prometheus_config(
                 "metrics_path": "/metrics",
                 "static_configs": [{"targets": [target]}],
             }
-            for job, target in scrape_targets(topology).items()
+            for job, target in scrape_targets(topology, broker=broker).items()
         ],
     }
     return yaml.safe_dump(config, sort_keys=False)
@@ -133,7 +140,7 @@ def ensure_observability_tools() -> None:
     ensure_tool(JAEGER)
 
 
-def programs(topology: Topology, run_dir: Path) -> list[Program]:
+def programs(topology: Topology, run_dir: Path, *, broker: bool = False) -> list[Program]:
     """Write the configs under ``run_dir/observability`` and return the programs of the installed tools."""
     out = Path(run_dir) / "observability"
     progs: list[Program] = []
@@ -141,7 +148,7 @@ def programs(topology: Topology, run_dir: Path) -> list[Program]:
     if prometheus is not None:
         out.mkdir(parents=True, exist_ok=True)
         config = out / "prometheus.yml"
-        config.write_text(render_prometheus_config(topology))
+        config.write_text(render_prometheus_config(topology, broker=broker))
         progs.append(
             Program(
                 PROMETHEUS,

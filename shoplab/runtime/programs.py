@@ -9,7 +9,7 @@ from typing import Any
 
 from shop.kit.server import gunicorn_limit_args
 from shop.topology import Topology
-from shoplab.runtime import observability
+from shoplab.runtime import broker, observability
 from shoplab.runtime.supervisord import Program
 from shoplab.runtime.tools import ensure_tool
 
@@ -57,13 +57,21 @@ def native_programs(
     profile: str,
     extra_env: dict[str, str],
     with_worker: bool,
+    with_broker: bool = False,
 ) -> list[Program]:
-    """Return every program of a native stack, in start order (toxiproxy first, observability last)."""
+    """Return every program of a native stack, in start order (toxiproxy first, observability last).
+
+    ``with_broker``: RabbitMQ (and its epmd) right after toxiproxy, the notifications
+    consumer after the services, and ``SHOPLAB_EVENTS=amqp`` for orders and notifications.
+    """
     progs = [_toxiproxy(topo)]
+    if with_broker:
+        progs += broker.programs(topo, run_dir)
+    by_service = broker.broker_env(topo) if with_broker else {}
     extra: list[Program] = []
     otel_env: dict[str, str] = {}
     if observability_on:
-        extra = observability.programs(topo, run_dir)
+        extra = observability.programs(topo, run_dir, broker=with_broker)
         otel_env = observability.service_env(topo, extra)
     common = {
         "SHOPLAB_ADMIN_TOKEN": state["admin_token"],
@@ -75,7 +83,8 @@ def native_programs(
         **extra_env,
     }
     for svc in topo.services:
-        env = {**common, **topo.service_env(svc.name), "SHOPLAB_DATA_DIR": str(data_dir / svc.name)}
+        env = {**common, **topo.service_env(svc.name), "SHOPLAB_DATA_DIR": str(data_dir / svc.name),
+               **by_service.get(svc.name, {})}
         progs.append(_service(topo, svc.name, env))
     if with_worker and importlib.util.find_spec("shop.orders.worker") is not None:
         env = {
@@ -84,11 +93,16 @@ def native_programs(
             "OTEL_SERVICE_NAME": WORKER,
             "SHOPLAB_DATA_DIR": str(data_dir / "orders"),
             "ORDERS_WORKER_METRICS_PORT": str(topo.worker_metrics_port),
+            **by_service.get("orders", {}),
         }
         progs.append(
             Program(WORKER, [sys.executable, "-m", "shop.orders.worker"], env=env,
                     port=topo.worker_metrics_port, url=f"http://{topo.host}:{topo.worker_metrics_port}")
         )
+    if with_broker:
+        env = {**common, **topo.service_env("notifications"), "SHOPLAB_DATA_DIR": str(data_dir / "notifications"),
+               **by_service["notifications"]}
+        progs.append(broker.consumer_program(topo, env))
     # The reaper removes faults whose lease expired (chaos.reaper); it imports chaos, so run it by module name.
     reaper_env = {**common, "SHOPLAB_RUN_DIR": str(run_dir)}
     progs.append(Program(REAPER, [sys.executable, "-m", "chaos.reaper"], env=reaper_env))

@@ -28,7 +28,8 @@ from typing import Any
 
 import httpx
 
-from shop.topology import Topology
+from shop.topology import BROKER, Edge, Topology
+from shoplab.runtime import broker
 from shoplab.runtime.containers import ContainerStack, is_containers_mode
 from shoplab.runtime.errors import PollTimeout, PortTaken, StackError, StackNotRunning
 from shoplab.runtime.observability import ensure_observability_tools
@@ -62,6 +63,7 @@ class Stack:
         env: dict[str, str] | None = None,
         profile: str | None = None,
         with_worker: bool = True,
+        broker: bool | None = None,
     ) -> None:
         self.run_dir = Path(run_dir).resolve() if run_dir else default_run_dir()
         self.topology = topology or Topology.from_env()
@@ -69,6 +71,8 @@ class Stack:
         self._extra_env = dict(env or {})
         self._profile = profile or os.environ.get("SHOPLAB_RESILIENCE_PROFILE") or "resilient"
         self._with_worker = with_worker
+        # RabbitMQ and SHOPLAB_EVENTS=amqp: asked for (`up --broker`), or implied by SHOPLAB_EVENTS=amqp
+        self._broker = broker if broker is not None else os.environ.get("SHOPLAB_EVENTS", "").lower() == "amqp"
         self._state: dict[str, Any] = {}
 
     # -- paths and state ---------------------------------------------------------------
@@ -125,7 +129,7 @@ class Stack:
         state = read_state(path / "state.json")
         if not state:
             raise StackNotRunning(f"no shoplab stack in {path}: start one with `shoplab up -d`")
-        stack = cls(path, Topology(port_offset=int(state.get("port_offset", 0))))
+        stack = cls(path, Topology(port_offset=int(state.get("port_offset", 0))), broker=bool(state.get("broker")))
         stack._state = state
         if not stack.is_running():
             raise StackNotRunning(f"the shoplab stack in {path} is not running: start it with `shoplab up -d`")
@@ -151,7 +155,18 @@ class Stack:
             profile=self._profile,
             extra_env=self._extra_env,
             with_worker=self._with_worker,
+            with_broker=self._broker,
         )
+
+    @property
+    def with_broker(self) -> bool:
+        """Say whether this stack runs RabbitMQ and carries order events over it."""
+        return self._broker
+
+    @property
+    def proxied_edges(self) -> tuple[Edge, ...]:
+        """Return the edges this stack has a proxy for (the broker edges only with the broker)."""
+        return self.topology.proxied_edges if self._broker else self.topology.edges
 
     def _render_config(self, programs: list[Program]) -> str:
         return render_config(programs, run_dir=self.run_dir, socket_path=self.socket_path, log_dir=self.log_dir)
@@ -176,7 +191,7 @@ class Stack:
     # -- up ------------------------------------------------------------------------------------------
     def _ports(self, programs: list[Program]) -> dict[int, str]:
         ports = {p.port: p.name for p in programs if p.port is not None}
-        for edge in self.topology.edges:
+        for edge in self.proxied_edges:
             ports[edge.listen_port] = f"proxy {edge.proxy_name}"
         return ports
 
@@ -209,12 +224,13 @@ class Stack:
             self._rpc().startProcess(TOXIPROXY, False)
             self._wait(lambda: self._http_ok(self.topology.toxiproxy_url + "/version"), 15, "toxiproxy")
             self._populate_proxies()
-            say(f"created {len(self.topology.edges)} edge proxies")
+            say(f"created {len(self.proxied_edges)} edge proxies")
             for prog in programs[1:]:
                 self._rpc().startProcess(prog.name, False)
             say(f"started {len(programs) - 1} programs; waiting for readiness")
             self.wait_ready(timeout_s=timeout_s, programs=programs, progress=say)
             self._state["programs"] = [p.name for p in programs]
+            self._state["broker"] = self._broker
             self._state["started_at"] = time.time()
             self._save_state()
         except BaseException:
@@ -222,14 +238,18 @@ class Stack:
             raise
 
     def _populate_proxies(self) -> None:
+        def upstream(e: Edge) -> int:
+            # both broker edges lead to the broker's AMQP port
+            return self.topology.amqp_port if BROKER in (e.caller, e.callee) else self.topology.service(e.callee).port
+
         body = [
             {
                 "name": e.proxy_name,
                 "listen": f"{self.topology.host}:{e.listen_port}",
-                "upstream": f"{self.topology.host}:{self.topology.service(e.callee).port}",
+                "upstream": f"{self.topology.host}:{upstream(e)}",
                 "enabled": True,
             }
-            for e in self.topology.edges
+            for e in self.proxied_edges
         ]
         resp = httpx.post(self.topology.toxiproxy_url + "/populate", json=body, timeout=10)
         if resp.status_code >= 300:
@@ -269,6 +289,8 @@ class Stack:
                     continue
                 if prog.ready_path and prog.url and not self._http_ok(prog.url + prog.ready_path):
                     continue
+                if prog.amqp_ready and prog.url and not broker.is_ready(prog.url):
+                    continue
                 del pending[name]
                 if progress:
                     progress(f"{name} ready")
@@ -286,7 +308,7 @@ class Stack:
             names = set(httpx.get(self.topology.toxiproxy_url + "/proxies", timeout=2).json())
         except (httpx.HTTPError, ValueError):
             return False
-        return {e.proxy_name for e in self.topology.edges} <= names
+        return {e.proxy_name for e in self.proxied_edges} <= names
 
     # -- status ----------------------------------------------------------------------------------------
     def status(self) -> list[ProcessStatus]:
@@ -306,6 +328,8 @@ class Stack:
             healthy: bool | None = None
             if state == "RUNNING" and prog and prog.health_path and prog.url:
                 healthy = self._http_ok(prog.url + prog.health_path)
+            elif state == "RUNNING" and prog and prog.amqp_ready and prog.url:
+                healthy = broker.is_ready(prog.url)
             tail = "" if state == "RUNNING" and healthy is not False else log_tail(self.log_dir / f"{name}.log", 10)
             result.append(ProcessStatus(name, state, pid, url, healthy, tail))
         return result
@@ -391,9 +415,10 @@ def running_stack(
     profile: str | None = None,
     purge: bool = True,
     timeout_s: float = 90.0,
+    broker: bool | None = None,
 ) -> Iterator[Stack]:
     """Start a native stack, yield it, and always stop it (tests, benchmarks, experiments)."""
-    stack = Stack(run_dir, topology, observability=observability, env=env, profile=profile)
+    stack = Stack(run_dir, topology, observability=observability, env=env, profile=profile, broker=broker)
     stack.up(timeout_s=timeout_s)
     try:
         yield stack

@@ -31,6 +31,8 @@ class Program:
     health_path: str | None = None
     ready_path: str | None = None
     stop_signal: str = "TERM"
+    # ready once a real AMQP connection to ``url`` opens a channel (the broker), not on a port
+    amqp_ready: bool = False
 
 
 def shell_quote(part: str) -> str:

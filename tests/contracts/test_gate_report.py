@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from contracts.gate import ConsumerRun, EdgeStatus, build_report, edge_of_consumer_module
+from contracts.messages import MESSAGE_EDGES
 from contracts.pactfiles import StalePact
 from contracts.verify import VerificationResult
 from shop.topology import Topology
@@ -14,7 +15,8 @@ from shop.topology import Topology
 pytestmark = pytest.mark.contracts
 
 TOPOLOGY = Topology()
-EDGES = [(e.caller, e.callee) for e in TOPOLOGY.edges]
+# every topology edge, then the message pact notifications ⇢ orders (order events over RabbitMQ)
+EDGES = [(e.caller, e.callee) for e in TOPOLOGY.edges] + list(MESSAGE_EDGES)
 
 
 def _all_good() -> tuple[ConsumerRun, dict[tuple[str, str], Path], dict[tuple[str, str], VerificationResult]]:
@@ -30,12 +32,21 @@ def test_consumer_modules_are_named_after_the_edge_they_cover() -> None:
     assert edge_of_consumer_module(Path("test_helpers.py")) is None
 
 
+def test_a_missing_message_pact_fails_the_gate_naming_it() -> None:
+    consumers, generated, verifications = _all_good()
+    del generated[("notifications", "orders")]
+    del consumers.passed[("notifications", "orders")]
+    report = build_report(TOPOLOGY, consumers=consumers, generated=generated, verifications=verifications, stale=[])
+    assert not report.ok
+    assert report.status_of("notifications", "orders") is EdgeStatus.MISSING
+
+
 def test_every_edge_verified_makes_the_gate_pass() -> None:
     consumers, generated, verifications = _all_good()
     report = build_report(TOPOLOGY, consumers=consumers, generated=generated, verifications=verifications, stale=[])
     assert report.ok
     assert report.failures() == []
-    assert len(report.edges) == 11
+    assert len(report.edges) == 12
 
 
 def test_a_failed_provider_verification_fails_the_gate_naming_the_edge_and_interaction() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.observability
 # (the integration tier's side stack uses +50, the stack benchmark +60, ours +20/+35).
 OBS_SHIFT = 75
 DECLINED_CARD = "4000000000000002"
-CHECKOUT_SERVICES = {"gateway", "orders", "catalog", "cart", "orders-worker", "payments", "notifications"}
+# The stack carries order events over RabbitMQ (up --broker): notifications' consumer continues the trace.
+CHECKOUT_SERVICES = {"gateway", "orders", "catalog", "cart", "orders-worker", "payments", "notifications-consumer"}
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,14 @@ class Traffic:
 @pytest.fixture(scope="module")
 def obs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Run the shop with Prometheus and Jaeger (fail, saying how to install, when a tool is missing)."""
-    for tool in ("toxiproxy-server", "prometheus", "jaeger"):
+    for tool in ("toxiproxy-server", "prometheus", "jaeger", "rabbitmq-server"):
         try:
             ensure_tool(tool)
         except ToolMissing as exc:
             pytest.fail(str(exc))
     base = Topology.from_env()
     topo = base.with_offset(base.port_offset + OBS_SHIFT)
-    with running_stack(tmp_path_factory.mktemp("obs"), topo, observability=True, timeout_s=120) as stack:
+    with running_stack(tmp_path_factory.mktemp("obs"), topo, observability=True, timeout_s=180, broker=True) as stack:
         yield stack
 
 
@@ -147,7 +149,7 @@ def _query(prom: httpx.Client, expr: str) -> tuple[str | None, list[Any]]:
 
 
 def test_prometheus_scrapes_every_process_of_the_topology(obs_stack: Stack, traffic: Traffic) -> None:
-    expected = set(observability.scrape_targets(obs_stack.topology))
+    expected = set(observability.scrape_targets(obs_stack.topology, broker=True))
     with _prom(obs_stack) as prom:
 
         def all_up() -> set[str] | None:
@@ -269,9 +271,32 @@ def test_a_checkout_is_one_trace_from_the_gateway_through_the_worker(obs_stack: 
     for span in trace["spans"]:
         by_service.setdefault(processes[span["processID"]]["serviceName"], []).append(span["operationName"])
     assert "POST /api/checkout" in by_service["gateway"]
-    # The worker's calls to payments and notifications are server spans of those services in this trace.
+    # The worker's calls to payments are server spans of payments in this trace; its events reach
+    # notifications through RabbitMQ, and the consumer's span is a child of the relay's publishing span.
     assert any(op.startswith("POST /charges") for op in by_service["payments"]), by_service["payments"]
-    assert any(op.startswith("POST /events") for op in by_service["notifications"]), by_service["notifications"]
+    # The relay's span ends after the broker's confirm, so its batch may reach Jaeger after the consumer's.
+    trace_id = trace["traceID"]
+
+    def consumer_span_with_parent() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+        with _jaeger(obs_stack) as jaeger:
+            full = jaeger.get(f"/api/traces/{trace_id}").json()["data"][0]
+        spans = {s["spanID"]: s for s in full["spans"]}
+        for span in full["spans"]:
+            if span["operationName"] != "notifications.consume order.paid":
+                continue
+            # The span's parent is the relay's span, which it also links to (like the worker's own
+            # spans): Jaeger then shows that one reference as FOLLOWS_FROM instead of CHILD_OF.
+            for ref in span["references"][:1]:
+                if ref["spanID"] in spans:
+                    return full, span, spans[ref["spanID"]]
+        return None
+
+    trace, consumed, parent = poll_until(consumer_span_with_parent, timeout_s=30, interval_s=1.0,
+                                         message="the consumer's span and its parent in the checkout trace")
+    processes = trace["processes"]
+    assert processes[consumed["processID"]]["serviceName"] == "notifications-consumer"
+    assert parent["operationName"] == "orders.outbox.deliver order.paid"
+    assert processes[parent["processID"]]["serviceName"] == "orders-worker"
     span_ids = {s["spanID"] for s in trace["spans"]}
     orphans = [s["operationName"] for s in trace["spans"] if any(r["spanID"] not in span_ids for r in s["references"] if r["refType"] == "CHILD_OF")]
     assert not orphans, f"spans whose parent is missing from the trace: {orphans}"
@@ -317,3 +342,40 @@ def test_a_retried_call_shows_each_attempt_as_a_span(obs_stack: Stack, traffic: 
         found = poll_until(retried_calls, timeout_s=30, interval_s=0.5, message="a gateway call retried into several attempt spans")
     # Each retried call shows every attempt, numbered from 1, as its own span.
     assert all(attempts == list(range(1, len(attempts) + 1)) for attempts in found), found
+
+
+def test_a_slow_consumer_edge_shows_as_queue_depth_and_delivery_lag_in_prometheus(obs_stack: Stack,
+                                                                                 traffic: Traffic) -> None:
+    # Last in the module: it slows the consumer edge, then removes the toxics.
+    edge = next(e for e in obs_stack.topology.broker_edges if e.callee == "notifications")
+    depth = 'max(shoplab_broker_queue_depth{queue="notifications.order-events"})'
+    lag = "max(shoplab_notifications_consumer_last_delivery_lag_seconds)"
+    assert {depth.split("{")[0].removeprefix("max("), lag.removeprefix("max(").rstrip(")")} <= {
+        name for q in observability.get_dashboard_queries() for name in re.findall(r"shoplab_[a-z_]+", q.expr)}
+    toxi = httpx.Client(base_url=obs_stack.topology.toxiproxy_url, timeout=10)
+    try:
+        for stream in ("downstream", "upstream"):
+            toxi.post(f"/proxies/{edge.proxy_name}/toxics", json={
+                "name": f"slow_{stream}", "type": "latency", "stream": stream,
+                "attributes": {"latency": 2000}}).raise_for_status()
+        with httpx.Client(base_url=obs_stack.service_url("gateway"), timeout=15) as gw:
+            auth = {"Authorization": f"Bearer {_signup(gw)}"}
+            for _ in range(30):  # a burst: 60 events against a consumer that acks 2 s late
+                assert gw.post("/api/cart/items", json={"product_id": 1, "qty": 1}, headers=auth).status_code == 200
+                resp = gw.post("/api/checkout", json={}, headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
+                assert resp.status_code == 201, resp.text
+        # the highest value of the last minute: a backlog can drain between two scrapes
+        depth = 'max(max_over_time(shoplab_broker_queue_depth{queue="notifications.order-events"}[1m]))'
+        lag = "max(max_over_time(shoplab_notifications_consumer_last_delivery_lag_seconds[1m]))"
+        with _prom(obs_stack) as prom:
+            def above(expr: str, bound: float) -> bool:
+                _error, result = _query(prom, expr)
+                return bool(result) and float(result[0]["value"][1]) > bound
+
+            poll_until(lambda: above(depth, 0), timeout_s=60, interval_s=1.0,
+                       message="Prometheus to see the queue back up behind the slow consumer")
+            poll_until(lambda: above(lag, 1.99), timeout_s=60, interval_s=1.0,
+                       message="Prometheus to see a delivery lag of at least the edge's 2 s")
+    finally:
+        toxi.post("/reset").raise_for_status()
+        toxi.close()

@@ -16,6 +16,7 @@ from shoplab.runtime.audit import (
     AuditReport,
     Violation,
     check_all,
+    in_flight_events,
     run_audit,
     wait_for_drain,
 )
@@ -183,6 +184,21 @@ def test_an_unhandled_500_names_the_service() -> None:
     data = clean()
     data.unhandled["payments"] = 3
     assert_one(data, "no_unhandled_500", "payments")
+
+
+def test_a_dead_lettered_message_is_named() -> None:
+    data = clean()
+    data.notifications["dead_letters"] = [{"message_id": "msg_poison", "reason": "not JSON: Expecting value",
+                                           "body_excerpt": "{not json", "dead_at": "2026-12-01T00:00:00+00:00"}]
+    assert_one(data, "no_dead_letter", "msg_poison", "not JSON")
+
+
+def test_confirmed_events_still_in_a_queue_count_as_in_flight_not_lost() -> None:
+    data = clean()
+    assert in_flight_events(data) == 0
+    first = data.orders["outbox"][0]["event_id"]
+    data.notifications["events"] = [e for e in data.notifications["events"] if e["event_id"] != first]
+    assert in_flight_events(data) == 1
 
 
 def test_an_unreadable_service_is_a_violation_and_skips_its_checks() -> None:

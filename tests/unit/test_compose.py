@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from shop.topology import (
+    AMQP_MANAGEMENT_PORT,
+    AMQP_PORT,
     DEFAULT,
     GRAFANA_PORT,
     JAEGER_OTLP_HTTP_PORT,
@@ -232,7 +234,10 @@ def test_secrets_come_from_the_environment_with_a_documented_local_default(servi
 def test_every_edge_is_a_toxiproxy_proxy_on_its_port_with_the_callee_as_upstream(
     proxies: dict[str, dict[str, Any]],
 ) -> None:
-    assert set(proxies) == {e.proxy_name for e in TOPOLOGY.edges}
+    assert set(proxies) == {e.proxy_name for e in TOPOLOGY.proxied_edges}
+    for edge in TOPOLOGY.broker_edges:
+        assert proxies[edge.proxy_name]["upstream"] == f"rabbitmq:{AMQP_PORT}"
+        assert proxies[edge.proxy_name]["listen"] == f"0.0.0.0:{edge.listen_port}"
     for edge in TOPOLOGY.edges:
         proxy = proxies[edge.proxy_name]
         assert proxy["listen"] == f"0.0.0.0:{edge.listen_port}"
@@ -247,7 +252,8 @@ def test_every_caller_reaches_each_callee_through_its_own_proxy_never_directly(
     published = _published(services["toxiproxy"])
     for name in (*TOPOLOGY.service_names, compose.WORKER):
         caller = "orders" if name == compose.WORKER else name
-        urls = {k: v for k, v in services[name]["environment"].items() if k.endswith("_URL")}
+        urls = {k: v for k, v in services[name]["environment"].items()
+                if k.endswith("_URL") and not k.startswith("RABBITMQ_")}
         expected = {f"{callee.upper()}_URL" for callee in TOPOLOGY.service(caller).calls}
         assert set(urls) == expected, f"{name}: peer URLs {sorted(urls)} != {sorted(expected)}"
         for var, url in urls.items():
@@ -259,6 +265,18 @@ def test_every_caller_reaches_each_callee_through_its_own_proxy_never_directly(
             assert proxy["name"] == f"{caller}__{callee}", f"{name}.{var} goes through {proxy['name']}"
             assert proxy["upstream"] == f"{callee}:{TOPOLOGY.service(callee).port}"
             assert published[parts.port] == ("127.0.0.1", parts.port), f"proxy port {parts.port} not published"
+
+
+def test_both_sides_of_the_broker_reach_it_through_their_own_proxy(
+    services: dict[str, Any], proxies: dict[str, dict[str, Any]]
+) -> None:
+    by_listen_port = {int(p["listen"].rsplit(":", 1)[1]): p for p in proxies.values()}
+    for name, proxy in (("orders", "orders__rabbitmq"), (compose.WORKER, "orders__rabbitmq"),
+                        (compose.CONSUMER, "rabbitmq__notifications")):
+        url = urlsplit(services[name]["environment"]["RABBITMQ_URL"])
+        assert url.hostname == "toxiproxy" and by_listen_port[url.port or 0]["name"] == proxy, name
+    assert services["orders"]["environment"]["SHOPLAB_EVENTS"] == "${SHOPLAB_EVENTS:-http}"
+    assert services[compose.CONSUMER]["profiles"] == services["rabbitmq"]["profiles"] == ["broker"]
 
 
 def test_toxiproxy_starts_from_the_generated_config_with_the_native_flags(services: dict[str, Any]) -> None:
@@ -282,9 +300,11 @@ def test_published_ports_are_the_native_defaults_on_loopback(services: dict[str,
             assert ip == "127.0.0.1" and container_port == host_port, f"{name}: {ip}:{host_port}:{container_port}"
             published[host_port] = name
     expected = {TOPOLOGY.service(n).port: n for n in TOPOLOGY.service_names}
-    expected.update({e.listen_port: "toxiproxy" for e in TOPOLOGY.edges})
+    expected.update({e.listen_port: "toxiproxy" for e in TOPOLOGY.proxied_edges})
     expected.update(
         {
+            AMQP_PORT: "rabbitmq",
+            AMQP_MANAGEMENT_PORT: "rabbitmq",
             TOXIPROXY_API_PORT: "toxiproxy",
             PROMETHEUS_PORT: "prometheus",
             JAEGER_UI_PORT: "jaeger",

@@ -95,7 +95,10 @@ def test_the_charts_topology_file_is_the_one_shop_topology_renders() -> None:
     assert not helm.is_drifted(), "run `python -m shoplab.runtime.helm`: files/topology.json drifted"
     data = json.loads((REPO_ROOT / helm.TOPOLOGY_FILE).read_text())
     assert [s["name"] for s in data["services"]] == list(TOPOLOGY.service_names)
-    assert data["toxiproxy"]["proxies"] == json.loads((REPO_ROOT / compose.TOXIPROXY_CONFIG_PATH).read_text())
+    # compose's proxies, but the broker's two (the chart has no broker)
+    edges = {e.proxy_name for e in TOPOLOGY.edges}
+    assert data["toxiproxy"]["proxies"] == [
+        p for p in json.loads((REPO_ROOT / compose.TOXIPROXY_CONFIG_PATH).read_text()) if p["name"] in edges]
 
 
 @pytest.mark.parametrize("values", [{}, {"toxiproxy.enabled": False}, ALL_ON], ids=["default", "no-proxies", "all-on"])
@@ -235,6 +238,7 @@ def test_the_chart_pins_the_images_the_project_builds_and_runs() -> None:
 def test_each_container_gets_the_environment_docker_compose_gives_it_but_the_shared_settings(
         default: list[dict[str, Any]]) -> None:
     shared = set(compose._common_env())  # secrets from the Secret, profile from values, traces optional
+    shared |= {"RABBITMQ_URL", "SHOPLAB_EVENTS"}  # compose's broker profile; the chart carries events over HTTP
     compose_services = compose.render_compose(TOPOLOGY)["services"]
     for name in (*TOPOLOGY.service_names, WORKER):
         expected = {k: v for k, v in compose_services[name]["environment"].items() if k not in shared}

@@ -141,10 +141,14 @@ def test_a_failed_rollback_keeps_the_lease_for_the_reaper(tmp_path: Path) -> Non
     assert [x.kind for x in table.read()] == ["down"]
 
 
-def test_process_faults_carry_no_lease_and_a_sweep_keeps_profile_leases(tmp_path: Path) -> None:
+def test_process_faults_are_leased_and_a_sweep_keeps_profile_leases(tmp_path: Path) -> None:
     table = LeaseTable(tmp_path)
     faults = LeasedFaults(Factory(table), table, "run-9", 15)
-    faults.build(ProcessFaultSpec("orders-worker", ProcessAction.PAUSE)).apply()
+    fault = faults.build(ProcessFaultSpec("rabbitmq", ProcessAction.PAUSE))
+    fault.apply()
+    (lease,) = table.read()
+    assert (lease.kind, lease.target, lease.name) == ("process", "rabbitmq", "pause")
+    fault.rollback()
     assert table.read() == []
     table.add("run-9", "profile", "*", "profile", ttl_s=15, restore="resilient")
     table.add("manual", "down", "cart__catalog", "down", ttl_s=None)
@@ -206,6 +210,31 @@ def test_the_reaper_undoes_only_expired_leases_and_restores_the_profile(tmp_path
     assert tp.toxics["orders__payments"] == [] and tp.disabled == set()
     assert admin.profiles == [("resilient", None)] and admin.cleared == []
     assert sorted(x.owner for x in table.read()) == ["manual", "run-2"]
+
+
+class FakeProcesses:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def start_process(self, name: str) -> None:
+        self.calls.append(("start", name))
+
+    def signal_process(self, name: str, signal: str) -> None:
+        self.calls.append((signal, name))
+
+
+def test_the_reaper_continues_a_paused_process_and_starts_a_killed_one(tmp_path: Path) -> None:
+    clock = FakeWallClock()
+    table = LeaseTable(tmp_path, clock=clock)
+    table.add("run-1", "process", "rabbitmq", "pause rabbitmq", ttl_s=15, name="pause")
+    table.add("run-1", "process", "notifications-consumer", "kill", ttl_s=15, name="kill")
+    clock.now += 16
+    assert reap_once(table, FakeToxiproxy(), FakeAdmin())[1] != []  # type: ignore[arg-type]
+    assert len(table.read()) == 2  # without a supervisor nothing is undone, nothing dropped
+    processes = FakeProcesses()
+    reaped, problems = reap_once(table, FakeToxiproxy(), FakeAdmin(), lambda: processes)  # type: ignore[arg-type]
+    assert problems == [] and len(reaped) == 2 and table.read() == []
+    assert processes.calls == [("CONT", "rabbitmq"), ("start", "notifications-consumer")]
 
 
 def test_a_lease_whose_undo_fails_stays_for_the_next_pass(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ TEMPLATE_FILES = {
     "api.py",
 }
 # A background process sits beside the service's files and builds its parts through bootstrap.py.
-EXTRA_FILES = {"orders": {"worker.py"}}
+EXTRA_FILES = {"orders": {"worker.py"}, "notifications": {"consumer.py"}}
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 

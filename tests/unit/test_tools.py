@@ -28,8 +28,9 @@ from shoplab.runtime.tools import (
     packages_for,
     setup_log_path,
 )
+from shoplab.runtime.tools import install as install_module
 from shoplab.runtime.tools.__main__ import main
-from shoplab.runtime.tools.install import apt_install
+from shoplab.runtime.tools.install import apt_install, install_fn
 from shoplab.runtime.tools.progress import LiveReporter, PlainReporter, format_line, reporter_for
 
 pytestmark = pytest.mark.unit
@@ -316,3 +317,41 @@ def test_helm_is_built_from_the_go_module_proxy_at_its_pin_and_stamped_with_its_
     assert args[0] == "install" and args[-1] == f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}"
     assert f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}" in " ".join(args)
     assert f"helm {HELM_VERSION}" in capsys.readouterr().err
+
+
+def test_rabbitmq_is_installed_with_its_system_service_held_back_and_the_guard_removed(
+    fresh_machine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = fresh_machine / "policy-rc.d"
+    monkeypatch.setattr(install_module, "POLICY_RC_D", policy)
+    bin_dir = fresh_machine / "fakebin"
+    bin_dir.mkdir()
+    calls = fresh_machine / "calls"
+    # the fake apt-get notes whether invoke-rc.d would have been told "no" (exit 101) during the install
+    body = f'echo "$@" >> {calls}; if [ -x {policy} ]; then {policy}; echo "policy-rc.d exit $?" >> {calls}; fi'
+    for name, text in (("apt-get", body), ("sudo", 'exec "$@"')):
+        script = bin_dir / name
+        script.write_text(f"#!/bin/sh\nPATH=/usr/bin:/bin\n{text}\n")
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    assert PACKAGES["rabbitmq-server"].start_services is False
+    install_fn(PACKAGES["rabbitmq-server"])(SetupLog(fresh_machine / "setup.log"), fresh_machine / "tools")
+    assert calls.read_text().splitlines() == [
+        "update -q",
+        "install -y -q --no-install-recommends rabbitmq-server",
+        "policy-rc.d exit 101",
+    ]
+    assert not policy.exists()
+
+
+def test_an_existing_policy_rc_d_is_left_alone(fresh_machine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = fresh_machine / "policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    monkeypatch.setattr(install_module, "POLICY_RC_D", policy)
+    bin_dir = fresh_machine / "fakebin"
+    bin_dir.mkdir()
+    for name, text in (("apt-get", "true"), ("sudo", 'exec "$@"')):
+        script = bin_dir / name
+        script.write_text(f"#!/bin/sh\n{text}\n")
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    install_fn(PACKAGES["rabbitmq-server"])(SetupLog(fresh_machine / "setup.log"), fresh_machine / "tools")
+    assert policy.read_text() == "#!/bin/sh\nexit 101\n"

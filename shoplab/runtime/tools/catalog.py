@@ -51,6 +51,8 @@ class Package:
     version: str | None = None
     # slow: a TTY shows a spinner with the elapsed time; plain output announces the start
     slow: bool = False
+    # False: the package's maintainer scripts must not start a system-wide service
+    start_services: bool = True
 
     @property
     def label(self) -> str:
@@ -95,6 +97,10 @@ TOOLS: dict[str, Tool] = {
     "docker-compose": Tool("docker-compose", "docker-compose", _apt_hint("docker-compose"), False),
     # Headless Chromium from Debian: the chaos report's index.html is checked by rendering it.
     "chromium": Tool("chromium", "chromium", _apt_hint("chromium"), False),
+    # RabbitMQ from Debian for `shoplab up --broker` (SHOPLAB_EVENTS=amqp); the package's own
+    # system-wide service is never started (see install.apt_install) and never used.
+    "rabbitmq-server": Tool("rabbitmq-server", "rabbitmq-server", _apt_hint("rabbitmq-server"), False),
+    "rabbitmqctl": Tool("rabbitmqctl", "rabbitmq-server", _apt_hint("rabbitmq-server"), False),
     "jaeger": Tool(
         "jaeger",
         "jaeger",
@@ -125,6 +131,8 @@ PACKAGES: dict[str, Package] = {
     "docker-compose": Package("docker-compose", ("docker-compose",), Method.APT),
     "chromium": Package("chromium", ("chromium",), Method.APT),
     "jaeger": Package("jaeger", ("jaeger",), Method.GO_BUILD, JAEGER_VERSION, slow=True),
+    "rabbitmq-server": Package("rabbitmq-server", ("rabbitmq-server", "rabbitmqctl"), Method.APT, slow=True,
+                               start_services=False),
     "helm": Package("helm", ("helm",), Method.GO_INSTALL, HELM_VERSION, slow=True),
     "actionlint": Package("actionlint", ("actionlint",), Method.GO_INSTALL, ACTIONLINT_VERSION),
 }
@@ -153,9 +161,15 @@ NEEDS: dict[Purpose, tuple[str, ...]] = {
     # `shoplab up` starts Prometheus and Jaeger next to the shop when they are installed
     Purpose.UP: ("toxiproxy-server", "prometheus", "jaeger"),
     # promtool, docker-compose, helm and actionlint (unit), chromium (integration, e2e), Prometheus and
-    # Jaeger (observability)
-    Purpose.TEST: ("toxiproxy-server", "prometheus", "docker-compose", "chromium", "jaeger", "helm", "actionlint"),
+    # Jaeger (observability), rabbitmq-server (the broker tests: integration, observability)
+    Purpose.TEST: ("toxiproxy-server", "prometheus", "docker-compose", "chromium", "jaeger", "rabbitmq-server",
+                   "helm", "actionlint"),
 }
+
+
+# Debian's /usr/sbin/rabbitmq-* wrappers switch to the system `rabbitmq` user and its
+# /var/lib/rabbitmq; shoplab runs the package's own scripts, with everything in the run folder.
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 
 
 def tools_dir() -> Path:
@@ -166,6 +180,9 @@ def tools_dir() -> Path:
 def find_tool(name: str) -> Path | None:
     """Return the path of tool ``name``, or None when it is not installed."""
     tool = TOOLS[name]
+    if tool.package == "rabbitmq-server":
+        script = RABBITMQ_BIN / name
+        return script if script.is_file() and os.access(script, os.X_OK) else None
     if tool.in_tools_dir:
         candidate = tools_dir() / name
         if candidate.is_file() and os.access(candidate, os.X_OK):

@@ -78,15 +78,31 @@ def go_build_jaeger(log: SetupLog, target_dir: Path) -> None:
     )
 
 
-def apt_install(package: str) -> InstallFn:
-    """Return the step installing Debian package ``package`` (as root, or through sudo)."""
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+
+
+def apt_install(package: str, *, start_services: bool = True) -> InstallFn:
+    """Return the step installing Debian package ``package`` (as root, or through sudo).
+
+    With ``start_services=False`` a temporary ``/usr/sbin/policy-rc.d`` exiting 101 tells the
+    package's maintainer scripts not to start its system-wide service (RabbitMQ's postinst
+    would); it is removed afterwards, and one that was already there is left alone.
+    """
 
     def install(log: SetupLog, _target_dir: Path) -> None:
         apt = _require("apt-get")
         prefix = [] if os.geteuid() == 0 else [_require("sudo")]
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         log.run_once([*prefix, apt, "update", "-q"], env=env)
-        log.run([*prefix, apt, "install", "-y", "-q", "--no-install-recommends", package], env=env)
+        command = [*prefix, apt, "install", "-y", "-q", "--no-install-recommends", package]
+        if start_services or POLICY_RC_D.exists():
+            log.run(command, env=env)
+            return
+        log.run([*prefix, "/bin/sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {POLICY_RC_D} && /bin/chmod 755 {POLICY_RC_D}"])
+        try:
+            log.run(command, env=env)
+        finally:
+            log.run([*prefix, "/bin/rm", "-f", str(POLICY_RC_D)])
 
     return install
 
@@ -94,7 +110,7 @@ def apt_install(package: str) -> InstallFn:
 def install_fn(package: Package) -> InstallFn:
     """Return how ``package`` is installed."""
     if package.method is Method.APT:
-        return apt_install(package.name)
+        return apt_install(package.name, start_services=package.start_services)
     if package.method is Method.GO_INSTALL:
         return go_install(package.name)
     return {"jaeger": go_build_jaeger}[package.name]
