@@ -17,15 +17,15 @@ from shoplab.runtime.stack import Stack
 pytestmark = pytest.mark.e2e
 
 JOURNEY_ROUTES = {
-    "POST /api/auth/signup",
-    "POST /api/auth/login",
-    "GET /api/products",
-    "GET /api/products/[id]",
-    "POST /api/cart/items",
-    "GET /api/cart",
-    "DELETE /api/cart/items/[product_id]",
-    "POST /api/checkout",
-    "GET /api/orders/[id]",
+    "POST /api/v1/auth/signup",
+    "POST /api/v1/auth/login",
+    "GET /api/v1/products",
+    "GET /api/v1/products/[id]",
+    "POST /api/v1/cart/items",
+    "GET /api/v1/cart",
+    "DELETE /api/v1/cart/items/[product_id]",
+    "POST /api/v1/checkout",
+    "GET /api/v1/orders/[id]",
 }
 
 

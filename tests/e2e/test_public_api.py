@@ -26,7 +26,7 @@ CART_PRODUCT, CHECKOUT_PRODUCT = 11, 12
 
 @pytest.fixture(scope="module")
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.service_url("gateway") + "/api", timeout=30) as client:
+    with httpx.Client(base_url=stack.service_url("gateway") + "/api/v1", timeout=30) as client:
         yield client
 
 

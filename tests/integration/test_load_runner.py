@@ -22,15 +22,15 @@ from tests.support import poll_until
 pytestmark = pytest.mark.integration
 
 CHECKOUT_ROUTES = {
-    "POST /api/auth/signup",
-    "POST /api/auth/login",
-    "GET /api/products",
-    "GET /api/products/[id]",
-    "POST /api/cart/items",
-    "GET /api/cart",
-    "POST /api/checkout",
-    "GET /api/orders/[id]",
-    "DELETE /api/cart/items/[product_id]",
+    "POST /api/v1/auth/signup",
+    "POST /api/v1/auth/login",
+    "GET /api/v1/products",
+    "GET /api/v1/products/[id]",
+    "POST /api/v1/cart/items",
+    "GET /api/v1/cart",
+    "POST /api/v1/checkout",
+    "GET /api/v1/orders/[id]",
+    "DELETE /api/v1/cart/items/[product_id]",
 }
 
 
