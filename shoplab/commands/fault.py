@@ -18,8 +18,8 @@ from rich.table import Table
 
 from chaos.active import clear_all, parse_duration_s
 from chaos.admin import AppFaultRule, ShopAdmin
-from chaos.errors import ChaosError
-from chaos.faults import ShopFaults
+from chaos.errors import ChaosError, ProxiesOff
+from chaos.faults import ShopFaults, ensure_proxies
 from chaos.leases import MANUAL, LeaseTable
 from chaos.toxic_args import parse_toxic_attributes
 from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic
@@ -37,10 +37,12 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def _leased_clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin, LeaseTable]]:
+def _leased_clients(*, needs_proxies: bool = True) -> Iterator[tuple[ToxiproxyClient, ShopAdmin, LeaseTable]]:
     try:
         stack = Stack.attach()
-    except StackNotRunning as exc:
+        if needs_proxies:
+            ensure_proxies(stack.topology, "reach the edge proxies")
+    except (StackNotRunning, ProxiesOff) as exc:
         _fail(str(exc))
     with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, ShopAdmin(stack.topology, stack.admin_token) as admin:
         try:
@@ -190,7 +192,7 @@ def up(edge: str) -> None:
 def app(service: str, route: str, method: str | None, error_rate: float, status: int, latency_ms: int,
         ttl_s: float | None) -> None:
     """Set an app-level fault on SERVICE (replaces its list), e.g. `--route /charges --error-rate 0.3`."""
-    with _leased_clients() as (_tp, admin, table):
+    with _leased_clients(needs_proxies=False) as (_tp, admin, table):
         if service not in admin.topology.service_names:
             _fail(f"unknown service {service!r}; services: {', '.join(admin.topology.service_names)}", 2)
         # The admin API replaces the service's list: one lease per service.

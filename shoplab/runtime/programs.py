@@ -59,7 +59,7 @@ def native_programs(
     with_worker: bool,
 ) -> list[Program]:
     """Return every program of a native stack, in start order (toxiproxy first, observability last)."""
-    progs = [_toxiproxy(topo)]
+    progs = [_toxiproxy(topo)] if topo.proxies else []
     extra: list[Program] = []
     otel_env: dict[str, str] = {}
     if observability_on:

@@ -121,7 +121,8 @@ class Stack:
         state = read_state(path / "state.json")
         if not state:
             raise StackNotRunning(f"no shoplab stack in {path}: start one with `shoplab up -d`")
-        stack = cls(path, Topology(port_offset=int(state.get("port_offset", 0))))
+        topology = Topology(port_offset=int(state.get("port_offset", 0)), proxies=bool(state.get("proxies", True)))
+        stack = cls(path, topology)
         stack._state = state
         if not stack.is_running():
             raise StackNotRunning(f"the shoplab stack in {path} is not running: start it with `shoplab up -d`")
@@ -172,7 +173,7 @@ class Stack:
     # -- up ------------------------------------------------------------------------------------------
     def _ports(self, programs: list[Program]) -> dict[int, str]:
         ports = {p.port: p.name for p in programs if p.port is not None}
-        for edge in self.topology.edges:
+        for edge in self.topology.proxied_edges:
             ports[edge.listen_port] = f"proxy {edge.proxy_name}"
         return ports
 
@@ -192,6 +193,7 @@ class Stack:
         ensure_ports_free(self._ports(programs), self.topology.host)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._state["proxies"] = self.topology.proxies  # `attach` rebuilds the same topology
         self._save_state()
         conf = self.run_dir / "supervisord.conf"
         write_private(conf, self._render_config(programs))
@@ -201,14 +203,18 @@ class Stack:
         subprocess.run([sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)], check=True)
         try:
             self._wait(self.is_running, 15, "supervisord to answer")
-            say("starting toxiproxy")
-            self._rpc().startProcess(TOXIPROXY, False)
-            self._wait(lambda: self._http_ok(self.topology.toxiproxy_url + "/version"), 15, "toxiproxy")
-            self._populate_proxies()
-            say(f"created {len(self.topology.edges)} edge proxies")
-            for prog in programs[1:]:
+            if self.topology.proxies:
+                say("starting toxiproxy")
+                self._rpc().startProcess(TOXIPROXY, False)
+                self._wait(lambda: self._http_ok(self.topology.toxiproxy_url + "/version"), 15, "toxiproxy")
+                self._populate_proxies()
+                say(f"created {len(self.topology.edges)} edge proxies")
+            else:
+                say("SHOPLAB_PROXIES=off: no toxiproxy, callers call their callees directly")
+            rest = [p for p in programs if p.name != TOXIPROXY]
+            for prog in rest:
                 self._rpc().startProcess(prog.name, False)
-            say(f"started {len(programs) - 1} programs; waiting for readiness")
+            say(f"started {len(rest)} programs; waiting for readiness")
             self.wait_ready(timeout_s=timeout_s, programs=programs, progress=say)
             self._state["programs"] = [p.name for p in programs]
             self._state["started_at"] = time.time()
@@ -275,14 +281,15 @@ class Stack:
         except PollTimeout as exc:
             names = ", ".join(sorted(pending))
             raise PollTimeout(f"not ready after {timeout_s:.0f} s: {names} (see {self.log_dir})") from exc
-        self._wait(self._proxies_exist, 10, "every edge proxy to exist")
+        if self.topology.proxies:
+            self._wait(self._proxies_exist, 10, "every edge proxy to exist")
 
     def _proxies_exist(self) -> bool:
         try:
             names = set(httpx.get(self.topology.toxiproxy_url + "/proxies", timeout=2).json())
         except (httpx.HTTPError, ValueError):
             return False
-        return {e.proxy_name for e in self.topology.edges} <= names
+        return {e.proxy_name for e in self.topology.proxied_edges} <= names
 
     # -- status ----------------------------------------------------------------------------------------
     def status(self) -> list[ProcessStatus]:
