@@ -24,6 +24,7 @@ from contracts.coverage import find_uncovered_methods
 from contracts.pactfiles import (
     OUTPUT_ENV,
     PACT_DIR,
+    PUBLIC_EDGES,
     StalePact,
     find_stale_pacts,
     list_pacts,
@@ -96,6 +97,11 @@ def run_consumer_tests(output_dir: Path, *, consumer_dir: Path = CONSUMER_DIR) -
     return ConsumerRun(passed, proc.returncode, proc.stdout + proc.stderr)
 
 
+def judged_edges(topology: Topology) -> list[Edge]:
+    """Return every arrow the gate judges: the topology's edges, then the public API's consumers."""
+    return [(e.caller, e.callee) for e in topology.edges] + list(PUBLIC_EDGES)
+
+
 @dataclass(frozen=True)
 class EdgeResult:
     """The gate's verdict on one edge, with the reason when it is not verified."""
@@ -157,11 +163,10 @@ def build_report(
     uncovered = uncovered or {}
     stale_by_edge = {parse_pact_filename(Path(s.name)): s for s in stale}
     results = []
-    for edge in topology.edges:
-        key = (edge.caller, edge.callee)
+    for key in judged_edges(topology):
         if key not in generated and key not in consumers.passed:
             results.append(EdgeResult(*key, EdgeStatus.MISSING,
-                                      f"no consumer test contracts/consumers/test_{edge.proxy_name}.py"))
+                                      f"no consumer test contracts/consumers/test_{key[0]}__{key[1]}.py"))
         elif not consumers.passed.get(key, False):
             results.append(EdgeResult(*key, EdgeStatus.FAILED, "consumer tests failed"))
         elif key not in generated:
@@ -178,7 +183,7 @@ def build_report(
             results.append(EdgeResult(*key, EdgeStatus.FAILED, f"committed pact is stale: {stale_by_edge[key].reason}"))
         else:
             results.append(EdgeResult(*key, EdgeStatus.VERIFIED))
-    known = {(e.caller, e.callee) for e in topology.edges}
+    known = set(judged_edges(topology))
     unexpected = tuple(sorted(p.name for k, p in generated.items() if k not in known))
     return GateReport(tuple(results), tuple(stale), unexpected, consumers.output, tuple(verifications.values()))
 
@@ -215,7 +220,7 @@ def run_contract_gate(
         consumers = run_consumer_tests(out, consumer_dir=consumer_dir)
         generated = {parse_pact_filename(p): p for p in list_pacts(out).values()}
         stale = find_stale_pacts(out, committed_dir)
-        known = {(e.caller, e.callee) for e in topology.edges}
+        known = set(judged_edges(topology))
         to_verify = {k: p for k, p in generated.items() if k in known and consumers.passed.get(k, False)}
         verifications: dict[Edge, VerificationResult] = {}
         if to_verify:
@@ -226,7 +231,8 @@ def run_contract_gate(
                     verifications[key] = verify_pact(path, topology=stack_topology, admin_token=admin_token)
         return build_report(topology, consumers=consumers, generated=generated,
                             verifications=verifications, stale=stale,
-                            uncovered={k: _uncovered(*k, consumer_dir) for k in generated if k in known})
+                            uncovered={k: _uncovered(*k, consumer_dir) for k in generated
+                                       if k in known and k not in PUBLIC_EDGES})
 
 
 def _uncovered(caller: str, callee: str, consumer_dir: Path) -> list[str]:

@@ -141,6 +141,6 @@ def test_the_gate_fails_naming_an_edge_the_topology_gained_without_a_contract(
     assert "payments → catalog: missing (no consumer test contracts/consumers/test_payments__catalog.py)" in result.output
     assert "contract gate failed" in result.output
     matrix = result.output.split("✗")[0]
-    assert matrix.count("verified") == 11
+    assert matrix.count("verified") == 12
     assert matrix.count("missing") == 1
 

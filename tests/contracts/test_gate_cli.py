@@ -21,7 +21,7 @@ def test_gate_contracts_passes_on_main_and_prints_every_edge_verified(
 
     assert result.exit_code == 0, result.output
     assert "consumer × provider" in result.output
-    assert "contract gate passed: 11 edges verified" in result.output
+    assert "contract gate passed: 12 edges verified" in result.output
     matrix = result.output.split("contract gate passed")[0]
-    assert matrix.count("verified") == 11
+    assert matrix.count("verified") == 12
     assert "failed" not in matrix and "missing" not in matrix

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from contracts.gate import ConsumerRun, EdgeStatus, build_report, edge_of_consumer_module
-from contracts.pactfiles import StalePact
+from contracts.pactfiles import PUBLIC_EDGES, StalePact
 from contracts.verify import VerificationResult
 from shop.topology import Topology
 
 pytestmark = pytest.mark.contracts
 
 TOPOLOGY = Topology()
-EDGES = [(e.caller, e.callee) for e in TOPOLOGY.edges]
+EDGES = [(e.caller, e.callee) for e in TOPOLOGY.edges] + list(PUBLIC_EDGES)
 
 
 def _all_good() -> tuple[ConsumerRun, dict[tuple[str, str], Path], dict[tuple[str, str], VerificationResult]]:
@@ -35,7 +35,7 @@ def test_every_edge_verified_makes_the_gate_pass() -> None:
     report = build_report(TOPOLOGY, consumers=consumers, generated=generated, verifications=verifications, stale=[])
     assert report.ok
     assert report.failures() == []
-    assert len(report.edges) == 11
+    assert len(report.edges) == 12  # 11 edges of the shop and shopper → gateway
 
 
 def test_a_failed_provider_verification_fails_the_gate_naming_the_edge_and_interaction() -> None:
