@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -34,8 +35,14 @@ WARMUP_S = 2.0
 AIM_RATIO = 0.40
 
 
-def run_window(url: str, duration_s: float, clients: int = CLIENTS) -> tuple[int, int]:
-    """Drive ``clients`` closed-loop clients at ``url`` for ``duration_s``; return (200 answers, others)."""
+def run_window(
+    url: str, duration_s: float, clients: int = CLIENTS, *, accept: Callable[[httpx.Response], bool] | None = None
+) -> tuple[int, int]:
+    """Drive ``clients`` closed-loop clients at ``url`` for ``duration_s``; return (accepted answers, others).
+
+    An answer is accepted when ``accept`` says so (default: a 200).
+    """
+    ok_answer = accept or (lambda resp: resp.status_code == 200)
     deadline = time.monotonic() + duration_s
     counts = [[0, 0] for _ in range(clients)]
 
@@ -43,10 +50,10 @@ def run_window(url: str, duration_s: float, clients: int = CLIENTS) -> tuple[int
         with httpx.Client(timeout=10) as http:
             while time.monotonic() < deadline:
                 try:
-                    status = http.get(url).status_code
+                    ok = ok_answer(http.get(url))
                 except httpx.HTTPError:
-                    status = 0
-                counts[i][0 if status == 200 else 1] += 1
+                    ok = False
+                counts[i][0 if ok else 1] += 1
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
