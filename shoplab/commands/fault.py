@@ -207,7 +207,7 @@ def app(service: str, route: str, method: str | None, error_rate: float, status:
 @click.argument("service", required=False)
 def clear(service: str | None) -> None:
     """Remove every app-level fault of SERVICE; without SERVICE, every active fault (and restore profiles)."""
-    with _leased_clients() as (tp, admin, table):
+    with _leased_clients(needs_proxies=False) as (tp, admin, table):
         if service is None:
             problems = clear_all(tp, admin, table)
         else:
@@ -226,8 +226,8 @@ def clear(service: str | None) -> None:
 @fault.command("reset")
 def reset() -> None:
     """Remove every toxic, bring every edge up and clear every service's app-level faults."""
-    with _leased_clients() as (tp, admin, table):
-        problems = ShopFaults(tp, admin, None).sweep()
+    with _leased_clients(needs_proxies=False) as (tp, admin, table):
+        problems = ShopFaults(tp, admin, None, topology=admin.topology).sweep()
         if not problems:
             table.remove_where(lambda x: x.kind == "profile")
     for p in problems:
