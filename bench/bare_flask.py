@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask, Response
 
-from shop.public_api import V1
+from shop.kit.public_api import V1
 
 
 def create_app() -> Flask:

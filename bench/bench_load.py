@@ -31,7 +31,7 @@ import psutil
 from bench import machine, write_result
 from loadtests.api import LoadSample, LoadSpec, free_port, start_load
 from loadtests.thresholds import Thresholds
-from shop.public_api import V1
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab import REPO_ROOT
 from shoplab.runtime.polling import poll_until

@@ -23,7 +23,7 @@ import httpx
 
 from bench import machine, write_result
 from loadtests.api import free_port
-from shop.public_api import V1
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab.runtime.polling import poll_until
 from shoplab.runtime.stack import running_stack

@@ -21,7 +21,7 @@ import httpx
 
 from bench import machine, write_result
 from bench.bench_products import run_window
-from shop.public_api import V1
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab.runtime.polling import poll_until
 from shoplab.runtime.stack import running_stack

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench import machine, write_result
-from shop.public_api import V1
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
 from shoplab.runtime.tools import ensure_tool

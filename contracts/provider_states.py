@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contracts.states import StateContext, StateSetupError, StateValues, fresh_id, provider_state
-from shop.public_api import V1
+from shop.kit.public_api import V1
 
 
 # -- payments ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Shopper journeys as Locust users walking the gateway's public API (imports locust: Locust processes only).
 
-Requests go to ``/api/v1`` (paths from ``shop.public_api``) and are named by route
+Requests go to ``/api/v1`` (paths from ``shop.kit.public_api``) and are named by route
 template (``/api/v1/products/[id]``), never by id, so the
 stats have one line per route. Each journey ends in one recorded outcome (see
 ``loadtests.outcomes``) with its active time (think time excluded).
@@ -33,7 +33,7 @@ from loadtests.outcomes import (
 )
 from loadtests.raw_samples import RawRecorder
 from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
-from shop.public_api import V1
+from shop.kit.public_api import V1
 
 POLL_INTERVAL_S = 0.3
 

@@ -17,7 +17,7 @@ import pytest
 from pact import Pact, match
 
 from contracts.consumer import error_body, open_pact
-from shop.public_api import LEGACY, V1
+from shop.kit.public_api import LEGACY, V1
 
 pytestmark = pytest.mark.contracts
 

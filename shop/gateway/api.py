@@ -1,7 +1,7 @@
 """gateway's public HTTP API (``/api/v1/*``): auth, products, cart, checkout and orders.
 
 The same routes answer on the unversioned ``/api/*`` for one deprecation period, with
-the ``Deprecation``, ``Sunset`` and successor ``Link`` headers of ``shop.public_api``.
+the ``Deprecation``, ``Sunset`` and successor ``Link`` headers of ``shop.kit.public_api``.
 Each version has its OpenAPI document (``/api/v1/openapi.json``; ``/api/openapi.json``
 marks every operation deprecated); ``/openapi.json`` is the current version's.
 
@@ -25,8 +25,16 @@ from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, o
 from shop.kit.auth import get_bearer_token, verify_token
 from shop.kit.config import KitSettings
 from shop.kit.errors import DependencyUnavailable
+from shop.kit.public_api import (
+    LEGACY,
+    LEGACY_PREFIX,
+    ROUTES,
+    V1,
+    V1_PREFIX,
+    deprecation_headers,
+    is_legacy_path,
+)
 from shop.kit.wire import CatalogProduct
-from shop.public_api import LEGACY, LEGACY_PREFIX, ROUTES, V1, V1_PREFIX, deprecation_headers, is_legacy_path
 
 # One blueprint, registered twice: under /api/v1 (its own name) and under the deprecated /api.
 bp = Blueprint("gateway", __name__)

@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from shop.kit.auth import AUDIENCE, ISSUER
-from shop.public_api import LEGACY, V1
+from shop.kit.public_api import LEGACY, V1
 from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from shop.public_api import V1
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab import REPO_ROOT
 from shoplab.cli import _register, cli

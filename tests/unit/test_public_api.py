@@ -1,10 +1,13 @@
-"""The public API's paths and deprecation rules, named once in shop.public_api."""
+"""The public API's paths and deprecation rules, named once in shop.kit.public_api."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from shop.public_api import LEGACY, V1, deprecation_headers, is_legacy_path, successor_path
+from shop.kit.public_api import LEGACY, V1, deprecation_headers, is_legacy_path, successor_path
 
 pytestmark = pytest.mark.unit
 
@@ -32,3 +35,9 @@ def test_a_legacy_path_names_its_v1_successor_and_nothing_else_has_one() -> None
         "Sunset": "Tue, 01 Jun 2027 00:00:00 GMT",
         "Link": '</api/v1/cart>; rel="successor-version"',
     }
+
+
+def test_importing_the_paths_pulls_in_no_web_framework_for_locust() -> None:
+    code = "import sys, shop.kit.public_api; print(sorted(m for m in ('flask', 'httpx', 'pydantic') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

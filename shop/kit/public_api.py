@@ -4,7 +4,7 @@ The gateway registers its routes from these names, and every client (Locust jour
 contracts, labs, chaos probes, benches, tests) builds its URLs here instead of spelling
 ``/api/...`` itself, so a new version or a renamed route changes one file::
 
-    from shop.public_api import V1
+    from shop.kit.public_api import V1
     httpx.get(gateway_url + V1.product(7))          # /api/v1/products/7
     V1.product("[id]")                              # /api/v1/products/[id], a Locust request name
 
