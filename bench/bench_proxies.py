@@ -75,7 +75,7 @@ def main() -> None:
     ratio = medians["proxied"] / medians["direct"] if medians["direct"] else 0.0
     per_round = [p / d for p, d in zip(rps["proxied"], rps["direct"], strict=True) if d]
     result = {
-        "route": V1.product("[id]"), "clients": CLIENTS, "window_s": WINDOW_S, "rounds": ROUNDS,
+        "route": V1.product("[id]"), "port_shifts": OFFSETS, "clients": CLIENTS, "window_s": WINDOW_S, "rounds": ROUNDS,
         "rps_median": {k: round(v, 1) for k, v in medians.items()},
         "rps_windows": {k: [round(x, 1) for x in v] for k, v in rps.items()},
         "loadavg_1m_per_window": loads, "degraded_or_failed_answers": errors,
