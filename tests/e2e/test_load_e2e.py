@@ -13,21 +13,9 @@ import pytest
 from loadtests.api import LoadResult, LoadSpec, start_load
 from shoplab import REPO_ROOT
 from shoplab.runtime.stack import Stack
+from tests.support import JOURNEY_ROUTES
 
 pytestmark = pytest.mark.e2e
-
-JOURNEY_ROUTES = {
-    "POST /api/v1/auth/signup",
-    "POST /api/v1/auth/login",
-    "GET /api/v1/products",
-    "GET /api/v1/products/[id]",
-    "POST /api/v1/cart/items",
-    "GET /api/v1/cart",
-    "DELETE /api/v1/cart/items/[product_id]",
-    "POST /api/v1/checkout",
-    "GET /api/v1/orders/[id]",
-}
-
 
 def _run(stack: Stack, out_dir: Path, **overrides: object) -> LoadResult:
     # few users, short: the 2 cores are shared; think times scaled down to fit the journeys in

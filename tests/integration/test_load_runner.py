@@ -17,22 +17,9 @@ import pytest
 
 from loadtests.api import LoadSpec, free_port, start_load
 from shoplab import REPO_ROOT
-from tests.support import poll_until
+from tests.support import JOURNEY_ROUTES, poll_until
 
 pytestmark = pytest.mark.integration
-
-CHECKOUT_ROUTES = {
-    "POST /api/v1/auth/signup",
-    "POST /api/v1/auth/login",
-    "GET /api/v1/products",
-    "GET /api/v1/products/[id]",
-    "POST /api/v1/cart/items",
-    "GET /api/v1/cart",
-    "POST /api/v1/checkout",
-    "GET /api/v1/orders/[id]",
-    "DELETE /api/v1/cart/items/[product_id]",
-}
-
 
 @pytest.fixture(scope="module")
 def fake_gateway() -> Iterator[str]:
@@ -75,7 +62,7 @@ def test_a_short_run_walks_every_journey_and_writes_locusts_reports(fake_gateway
     result = run.wait(timeout_s=60)
     assert result.exit_code == 0, result.problem or result.checks
     assert set(result.journeys) == {"browse", "signup", "checkout", "cart", "login"}
-    assert {f"{r['method']} {r['name']}" for r in result.routes} == CHECKOUT_ROUTES
+    assert {f"{r['method']} {r['name']}" for r in result.routes} == JOURNEY_ROUTES
     assert result.totals["failures"] == 0
     for name in ("html", "json", "csv_stats", "csv_history", "samples", "summary", "result"):
         assert result.outputs[name].exists(), name
