@@ -14,6 +14,8 @@ E2E_WORKERS ?= 3
 INTEGRATION_WORKERS ?= 2
 CONTRACTS_WORKERS ?= 2
 XDIST = --dist loadfile -n
+# JUNIT_DIR=junit: each tier also writes junit/<tier>.xml (the CI workflow uploads them).
+JUNIT = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: setup python-packages dev-packages tools tools-all demo test lint test-unit test-integration test-e2e test-contracts test-observability bench up down status clean
@@ -73,28 +75,32 @@ test: dev-packages tools-all
 	$(MAKE) --no-print-directory test-observability
 	$(MAKE) --no-print-directory test-browser
 
+# The unit tier lints and renders the Helm chart and the workflow: Helm and actionlint first (once).
 test-unit: setup dev-packages
-	$(PYTEST) -m unit -q
+	@$(TOOLS) install helm actionlint
+	$(PYTEST) -m unit -q $(call JUNIT,unit)
 
 test-integration: setup dev-packages
-	$(PYTEST) -m integration -q $(XDIST) $(INTEGRATION_WORKERS)
+	$(PYTEST) -m integration -q $(call JUNIT,integration) $(XDIST) $(INTEGRATION_WORKERS)
 
 test-e2e: setup dev-packages
-	$(PYTEST) -m e2e -q $(XDIST) $(E2E_WORKERS)
+	$(PYTEST) -m e2e -q $(call JUNIT,e2e) $(XDIST) $(E2E_WORKERS)
 
 test-contracts: setup dev-packages
-	$(PYTEST) -m contracts -q $(XDIST) $(CONTRACTS_WORKERS)
+	$(PYTEST) -m contracts -q $(call JUNIT,contracts) $(XDIST) $(CONTRACTS_WORKERS)
 
 test-observability: setup dev-packages
-	$(PYTEST) -m observability -q
+	$(PYTEST) -m observability -q $(call JUNIT,observability)
 
 test-browser: setup
-	$(PYTEST) -m browser -q
+	$(PYTEST) -m browser -q $(call JUNIT,browser)
 
 lint: setup
 	$(VENV)/bin/ruff check shop shoplab chaos loadtests contracts labs tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	@$(TOOLS) install actionlint
+	actionlint .github/workflows/shoplab.yml
 
 bench: setup
 	$(PY) -m bench

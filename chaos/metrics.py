@@ -91,7 +91,7 @@ class ShopMetrics:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.topology = topology
         self._targets = {s: topology.service_url(s) + "/metrics" for s in topology.service_names}
-        self._targets["orders-worker"] = f"http://{topology.host}:{topology.worker_metrics_port}/metrics"
+        self._targets["orders-worker"] = topology.worker_metrics_url + "/metrics"
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
         self._pool = ThreadPoolExecutor(max_workers=len(self._targets), thread_name_prefix="scrape")
 

@@ -159,6 +159,7 @@ class Probe:
     phase: str | None = None  # None: the whole run
     journey: str | None = None  # None: every journey
     edge: str | None = None
+    request: str | None = None  # ratio/latency probes on one request name (``GET /api/v1/products``) instead of journeys
     aggregate: str = "median"  # latency probes: median | max | mean of per-second values
     threshold: float = 0.95  # time_to_recover_s: success ratio that counts as recovered
     title: str = ""
@@ -169,7 +170,7 @@ class Probe:
         """Return a short unique-ish label, e.g. ``p95_ms[checkout]@fault``."""
         if self.title:
             return self.title
-        target = self.journey or self.edge
+        target = self.journey or self.request or self.edge
         text = self.kind.value + (f"[{target}]" if target else "")
         return text + (f"@{self.phase}" if self.phase else "")
 

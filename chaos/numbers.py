@@ -13,9 +13,13 @@ from typing import Any
 
 from chaos.experiment import Experiment, Probe, ProbeKind, Tolerance
 from chaos.load_limits import describe_warmup, generator_report
+from chaos.phase_stats import phase_bucket
 from chaos.probes import run_probe
 from chaos.runner import RunRecord
 from chaos.samples import OUTCOMES, ProbeResult, ProfileRecord, Sample
+from loadtests.raw_samples import REQUEST_PREFIX, is_request
+from loadtests.stats.intervals import wilson_interval
+from loadtests.stats.percentiles import histogram_percentile_interval
 
 MAX_EDGES_CHARTED = 6
 
@@ -141,6 +145,43 @@ def comparison_rows(record: RunRecord) -> list[tuple[str, list[str]]]:
 
 
 VERDICT_MARK = {"met": "✔", "not met": "✘", "inconclusive": "?"}
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request name in one phase of one profile: count, failures and latency with intervals."""
+
+    profile: str
+    phase: str
+    request: str
+    requests: int
+    failure_ratio: float | None
+    failure_low: float | None
+    failure_high: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p95_low: float | None
+    p95_high: float | None
+    p99_ms: float | None
+
+
+def request_rows(record: RunRecord) -> list[RequestRow]:
+    """Return every request name's numbers per phase, from all of its raw samples (none without raw samples)."""
+    rows = []
+    for pr in record.profiles:
+        names = sorted({key for _second, key in pr.raw if is_request(key)})
+        for window in pr.phases:
+            for key in names:
+                bucket = phase_bucket(pr, window.name, key)
+                if not bucket.total:
+                    continue
+                failures = wilson_interval(bucket.counts["failure"], bucket.total)
+                p95 = histogram_percentile_interval(bucket.latency, 95.0)
+                rows.append(RequestRow(
+                    pr.profile, window.name, key.removeprefix(REQUEST_PREFIX), bucket.total, failures.ratio,
+                    failures.low, failures.high, bucket.latency.percentile_ms(50.0), p95.value, p95.low, p95.high,
+                    bucket.latency.percentile_ms(99.0)))
+    return rows
 
 
 def probe_cell(res: ProbeResult) -> str:

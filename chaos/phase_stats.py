@@ -21,7 +21,7 @@ from pathlib import Path
 
 from chaos.model import Probe, ProbeKind
 from chaos.samples import ProbeResult, ProfileRecord
-from loadtests.raw_samples import Bucket, merge_lines, window_bucket
+from loadtests.raw_samples import Bucket, merge_lines, request_key, window_bucket
 from loadtests.stats.intervals import RatioInterval, wilson_interval
 from loadtests.stats.verdicts import Judgement, judge_percentile, judge_ratio
 
@@ -79,7 +79,8 @@ def judge(probe: Probe, bucket: Bucket) -> Judgement:
 
 def probe_result(probe: Probe, pr: ProfileRecord) -> ProbeResult:
     """Measure a ratio or latency probe on the raw samples of its phase and judge it."""
-    return _result(probe, judge(probe, phase_bucket(pr, probe.phase, probe.journey)))
+    key = request_key(probe.request) if probe.request is not None else probe.journey
+    return _result(probe, judge(probe, phase_bucket(pr, probe.phase, key)))
 
 
 def judge_counts(probe: Probe, ok: int, degraded: int, total: int) -> ProbeResult:

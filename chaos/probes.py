@@ -141,6 +141,9 @@ def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
     kind = probe.kind
     if record.raw and (kind in LATENCY_PROBES or kind in RATIO_PROBES):
         return probe_result(probe, record)
+    if probe.request is not None:  # per-request numbers exist only in the raw samples
+        return ProbeResult(probe.label, kind.value, None, probe.tolerance.describe(), False,
+                           "inconclusive: no raw samples, so no per-request numbers", verdict="inconclusive")
     if kind in RATIO_PROBES:
         ok, degraded, total = _outcomes(samples, probe.journey)
         return judge_counts(probe, round(ok), round(degraded), round(total))

@@ -21,6 +21,8 @@ from chaos.errors import ChaosError
 from chaos.leases import Lease, LeaseFileCorrupt, LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
 from shop.topology import Topology
+from shoplab.runtime.errors import StackError
+from shoplab.runtime.target import is_target_mode, load_target
 
 log = logging.getLogger("shoplab.reaper")
 INTERVAL_S = 1.0
@@ -81,14 +83,22 @@ def run_reaper(run_dir: Path, topology: Topology, admin_token: str, *, interval_
 
 
 def main() -> None:
-    """Run the reaper of the stack in ``SHOPLAB_RUN_DIR`` (the supervisor passes the environment)."""
+    """Run the reaper of the stack in ``SHOPLAB_RUN_DIR`` (the supervisor passes the environment).
+
+    With ``SHOPLAB_TARGET`` set (a shop on a cluster) it reaps through the target's URLs and token.
+    """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s reaper %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per removal, not per poll
     run_dir = os.environ.get("SHOPLAB_RUN_DIR")
-    token = os.environ.get("SHOPLAB_ADMIN_TOKEN")
+    topology, token = Topology.from_env(), os.environ.get("SHOPLAB_ADMIN_TOKEN")
+    if is_target_mode():
+        try:
+            topology, token, _jwt = load_target()
+        except StackError as exc:
+            sys.exit(f"shoplab-reaper: {exc}")
     if not run_dir or not token:
-        sys.exit("shoplab-reaper: SHOPLAB_RUN_DIR and SHOPLAB_ADMIN_TOKEN must be set")
-    run_reaper(Path(run_dir), Topology.from_env(), token)
+        sys.exit("shoplab-reaper: SHOPLAB_RUN_DIR and SHOPLAB_ADMIN_TOKEN (or SHOPLAB_TARGET) must be set")
+    run_reaper(Path(run_dir), topology, token)
 
 
 if __name__ == "__main__":

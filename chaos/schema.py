@@ -228,6 +228,7 @@ class ProbeDoc(Doc):
     phase: Text | None = None
     journey: Text | None = None
     edge: Text | None = None
+    request: Text | None = None
     aggregate: Annotated[Text, one_of(("median", "max", "mean"))] | None = None
     threshold: Ratio | None = None
     tolerance: Any = Field(default=None, validate_default=False)
@@ -242,8 +243,13 @@ class ProbeDoc(Doc):
     @model_validator(mode="after")
     def _keys_fit_the_probe(self) -> ProbeDoc:
         kind = ProbeKind(self.probe)
-        if self.journey is not None and kind not in _JOURNEY_PROBES:
-            raise refuse(f"is not used by probe {kind.value}", "journey")
+        for key in ("journey", "request"):
+            if getattr(self, key) is not None and kind not in _JOURNEY_PROBES:
+                raise refuse(f"is not used by probe {kind.value}", key)
+        if self.journey is not None and self.request is not None:
+            raise refuse("takes a journey or a request, not both", "request")
+        if self.request is not None and len(self.request.split(" ", 1)) != 2:
+            raise refuse(f"expected 'METHOD /route' (e.g. 'GET /api/v1/products'), got {self.request!r}", "request")
         if kind in EDGE_PROBES and self.edge is None:
             raise refuse("is required", "edge")
         for key, used in (("edge", EDGE_PROBES), ("aggregate", LATENCY_PROBES),
@@ -278,7 +284,7 @@ class ProbeDoc(Doc):
         else:
             t = self.tolerance_range()
             tolerance = Tolerance(min=t.min, max=t.max)
-        return Probe(kind, tolerance, phase=self.phase, journey=self.journey, edge=self.edge,
+        return Probe(kind, tolerance, phase=self.phase, journey=self.journey, edge=self.edge, request=self.request,
                      aggregate=self.aggregate or "median",
                      threshold=0.95 if self.threshold is None else self.threshold, title=self.title,
                      min_samples=self.min_samples or 1)

@@ -6,7 +6,9 @@ independent of response times. Concurrency is bounded by the number of users tha
 claim arrivals: when every user is busy past an arrival's due time, that arrival starts
 late (counted, with its lag), and one that is more than ``max_lag_s`` overdue is dropped
 (counted, never run), so the backlog stays bounded — the same rule as k6's
-``constant-arrival-rate`` with its ``dropped_iterations``.
+``constant-arrival-rate`` with its ``dropped_iterations``. A dropped arrival is a shopper the
+shop never served: the user that claims next records each one as a failed ``unserved``
+journey at its due time (``Claim.dropped_indices``), so a phase's success ratio counts it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class Claim:
     late: bool
     lag_s: float
     dropped: int
+
+    @property
+    def dropped_indices(self) -> range:
+        """Return the indices of the arrivals this claim skipped (they came just before ``index``)."""
+        return range(self.index - self.dropped, self.index)
 
 
 @dataclass

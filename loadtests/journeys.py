@@ -26,12 +26,13 @@ from loadtests.errors import LoadTestError
 from loadtests.outcomes import (
     JourneyTally,
     OrderState,
+    Outcome,
     StepResult,
     classify_journey,
     classify_order_status,
     classify_product_page,
 )
-from loadtests.raw_samples import RawRecorder
+from loadtests.raw_samples import UNSERVED, RawRecorder
 from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
 from shop.kit.public_api import V1
 
@@ -104,6 +105,11 @@ class ShopUser(FastHttpUser):
         now = time.monotonic()
         claim = schedule.claim(now)
         self.due = now + claim.wait_s - claim.lag_s
+        if claim.dropped:
+            # shoppers the shop never served (every user was still busy with earlier ones): failures, at their due time
+            wall_now = time.time()
+            for index in claim.dropped_indices:
+                self.state.raw.record(wall_now - (now - schedule.due_at(index)), UNSERVED, Outcome.FAILURE, 0.0)
         return claim.wait_s
 
     def wait_time(self) -> float:  # type: ignore[override]
@@ -162,10 +168,13 @@ class ShopUser(FastHttpUser):
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """Send one request named ``route``; record the step; abort the journey outside ``expect``."""
+        sent_wall, sent = time.time(), time.perf_counter()
         with self.client.request(
             method, path, name=route, json=json, headers=headers, catch_response=True
         ) as resp:
             status = int(resp.status_code or 0)
+            self.state.raw.record_request(sent_wall, f"{method} {route}", status in expect,
+                                          (time.perf_counter() - sent) * 1000.0)
             body: Any = None
             try:
                 body = resp.json() if resp.text else None

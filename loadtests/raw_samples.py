@@ -6,6 +6,11 @@ second the journey was *due* to start, journey name): outcome counters plus a
 from the intended start, so a journey that waited for a free user (open loop) or for a
 stalled shop carries that wait (corrected for coordinated omission).
 
+Requests are recorded beside the journeys, under ``request:<METHOD> <route>`` keys
+(``request_key``), bucketed per second the request was *sent*: outcome counters and the
+latency of every request, failed ones included (a timed-out request's wait is the tail).
+Journey totals (``window_bucket`` with no journey) never include them.
+
 Processes ship ``take()``'s deltas as JSON lines (the histogram encoded); the master
 writes them to ``raw.jsonl``; a reader merges the lines of any window of seconds with
 ``merge_lines``, so a phase's percentiles come from all its samples, never from
@@ -22,6 +27,19 @@ from loadtests.outcomes import Outcome
 from loadtests.stats.histograms import LatencyHistogram
 
 OUTCOME_NAMES = tuple(o.value for o in Outcome)
+UNSERVED = "unserved"
+"""The journey name of an open-loop arrival that found every user busy past its lag limit (never run)."""
+REQUEST_PREFIX = "request:"
+
+
+def request_key(name: str) -> str:
+    """Return the raw-sample key of a request name such as ``GET /api/v1/products/[id]``."""
+    return REQUEST_PREFIX + name
+
+
+def is_request(key: str) -> bool:
+    """Say whether a raw-sample key holds requests rather than journeys."""
+    return key.startswith(REQUEST_PREFIX)
 
 
 @dataclass
@@ -55,6 +73,12 @@ class RawRecorder:
         bucket.counts[outcome.value] += 1
         if outcome is not Outcome.FAILURE:
             bucket.latency.record_ms(max(0.0, latency_ms))
+
+    def record_request(self, sent_wall_s: float, name: str, ok: bool, latency_ms: float) -> None:
+        """Count one request sent at ``sent_wall_s`` (epoch seconds) that took ``latency_ms``, ok or not."""
+        bucket = self.buckets.setdefault((int(sent_wall_s), request_key(name)), Bucket())
+        bucket.counts[(Outcome.SUCCESS if ok else Outcome.FAILURE).value] += 1
+        bucket.latency.record_ms(max(0.0, latency_ms))
 
     def take(self) -> list[dict[str, Any]]:
         """Return the buckets as JSON-able lines and start afresh (deltas, as Locust ships its stats)."""
@@ -95,9 +119,9 @@ def merge_lines(lines: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], Buc
 def window_bucket(
     buckets: Mapping[tuple[int, str], Bucket], start_wall_s: float, end_wall_s: float, journey: str | None = None
 ) -> Bucket:
-    """Merge the buckets of one journey (or all) whose second's midpoint lies in [start, end)."""
+    """Merge the buckets of one key (or every journey, never the requests) whose second's midpoint lies in [start, end)."""
     total = Bucket()
     for (second, name), bucket in buckets.items():
-        if (journey is None or name == journey) and start_wall_s <= second + 0.5 < end_wall_s:
+        if (name == journey if journey is not None else not is_request(name)) and start_wall_s <= second + 0.5 < end_wall_s:
             total.add(bucket)
     return total

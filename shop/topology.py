@@ -202,6 +202,11 @@ class Topology:
         """Return the port where the orders worker exposes /metrics."""
         return WORKER_METRICS_PORT + self.port_offset
 
+    @property
+    def worker_metrics_url(self) -> str:
+        """Return the base URL where the orders worker serves /metrics."""
+        return f"http://{self.host}:{self.worker_metrics_port}"
+
     def service_env(self, name: str) -> dict[str, str]:
         """Return the environment one service gets: its port and ``<CALLEE>_URL`` per peer."""
         svc = self.service(name)

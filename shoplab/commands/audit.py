@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shoplab.runtime.audit import run_audit
-from shoplab.runtime.stack import Stack, StackNotRunning
+from shoplab.runtime.stack import Stack, StackError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,7 +29,7 @@ def command(run_dir: Path | None, drain_timeout_s: float, allow_pending: bool, a
     """Check the consistency invariants of the running shop (docs/invariants.md); exit 1 on any violation."""
     try:
         stack = Stack.attach(run_dir)
-    except StackNotRunning as exc:
+    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
         err_console.print(f"[red]error:[/] {exc}")
         sys.exit(2)
     base_urls = {name: stack.service_url(name) for name in stack.topology.service_names}

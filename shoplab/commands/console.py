@@ -10,7 +10,7 @@ from rich.console import Console
 from chaos.errors import RunInterrupted
 from chaos.signals import raise_on_sigterm
 from shoplab.console.server import CONSOLE_PORT, is_loopback, make_console_server, shutdown_console
-from shoplab.runtime.stack import Stack, StackNotRunning
+from shoplab.runtime.stack import Stack, StackError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,7 +28,7 @@ def command(host: str, port: int | None, public: bool) -> None:
         sys.exit(2)
     try:
         stack = Stack.attach()
-    except StackNotRunning as exc:
+    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
         err_console.print(f"[red]error:[/] {exc}")
         sys.exit(1)
     port = port or CONSOLE_PORT + stack.topology.port_offset

@@ -24,7 +24,7 @@ from chaos.leases import MANUAL, LeaseTable
 from chaos.toxic_args import parse_toxic_attributes
 from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic
 from shop.topology import Topology
-from shoplab.runtime.errors import StackNotRunning
+from shoplab.runtime.errors import StackError
 from shoplab.runtime.stack import Stack
 
 console = Console()
@@ -42,7 +42,7 @@ def _leased_clients(*, needs_proxies: bool = True) -> Iterator[tuple[ToxiproxyCl
         stack = Stack.attach()
         if needs_proxies:
             ensure_proxies(stack.topology, "reach the edge proxies")
-    except (StackNotRunning, ProxiesOff) as exc:
+    except (StackError, ProxiesOff) as exc:  # not running, SHOPLAB_TARGET does not answer, or no proxies
         _fail(str(exc))
     with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, ShopAdmin(stack.topology, stack.admin_token) as admin:
         try:

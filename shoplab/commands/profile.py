@@ -19,7 +19,7 @@ from rich.table import Table
 from chaos import profiles
 from shop.kit.resilience.policy import PROFILES
 from shop.topology import Topology
-from shoplab.runtime.stack import Stack, StackNotRunning
+from shoplab.runtime.stack import Stack, StackError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,7 +57,7 @@ def command(name: str | None, overrides: tuple[str, ...], services: tuple[str, .
     """Switch every service to resilience profile NAME at run time (or show the profiles)."""
     try:
         stack = Stack.attach()
-    except StackNotRunning as exc:
+    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
         _fail(str(exc))
         return
     topology = stack.topology

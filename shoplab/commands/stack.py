@@ -19,7 +19,8 @@ from chaos.errors import ChaosError
 from chaos.leases import LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
 from shop.topology import Topology
-from shoplab.runtime.stack import ProcessStatus, Stack, StackError, StackNotRunning
+from shoplab.runtime.stack import ProcessStatus, Stack, StackError
+from shoplab.runtime.target import is_target_mode
 from shoplab.runtime.tools import ToolMissing
 
 console = Console(stderr=False)
@@ -90,6 +91,9 @@ def _fail(message: str, code: int = 1) -> None:
 def up(detach: bool, profile: str | None, no_observability: bool, timeout_s: float,
        workers: int | None, threads: int | None) -> None:
     """Start toxiproxy, every edge proxy, the services and the worker; wait until ready."""
+    if is_target_mode():
+        _fail("SHOPLAB_TARGET is set: the commands drive the shop it names (Helm installs that one, "
+              "docs/kubernetes.md); unset it to start the native stack")
     try:
         topo = Topology.from_env()
     except ValueError as exc:
@@ -133,7 +137,7 @@ def status() -> None:
     try:
         stack = Stack.attach()
         rows = stack.status()
-    except StackNotRunning as exc:
+    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
         _fail(str(exc), code=3)
         return
     console.print(render_status(rows))

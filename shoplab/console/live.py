@@ -160,7 +160,7 @@ class LiveReader:
     def __post_init__(self) -> None:
         t = self.topology
         self._targets = [t.service_url(s) + "/metrics" for s in t.service_names if t.service(s).calls]
-        self._targets.append(f"http://{t.host}:{t.worker_metrics_port}/metrics")
+        self._targets.append(t.worker_metrics_url + "/metrics")
         self._http = httpx.Client(timeout=self.timeout_s)
         self._pool = ThreadPoolExecutor(max_workers=len(self._targets), thread_name_prefix="console-scrape")
         self._toxiproxy = ToxiproxyClient(t.toxiproxy_url, timeout_s=self.timeout_s)

@@ -38,6 +38,7 @@ from shoplab.runtime.programs import TOXIPROXY, WORKER, native_programs
 from shoplab.runtime.protocol import ProcessStatus, ProgressFn, ShopStack
 from shoplab.runtime.state import default_run_dir, new_state, read_state, write_private, write_state
 from shoplab.runtime.supervisord import Program, log_tail, read_pid, render_config, rpc
+from shoplab.runtime.target import TargetStack, is_target_mode
 
 # Names other packages import from here: the native stack's whole public face.
 __all__ = [
@@ -111,10 +112,13 @@ class Stack:
 
     @classmethod
     def attach(cls, run_dir: Path | str | None = None) -> ShopStack:
-        """Return the stack running in ``run_dir`` (the containers with ``SHOPLAB_MODE=containers``).
+        """Return the stack running in ``run_dir`` (the containers with ``SHOPLAB_MODE=containers``,
+        the shop at ``SHOPLAB_TARGET``'s URLs when that is set).
 
-        Raises StackNotRunning when none is.
+        Raises StackNotRunning when none is (StackError when the target does not answer).
         """
+        if is_target_mode():
+            return TargetStack.attach(run_dir)
         if is_containers_mode():
             return ContainerStack.attach(run_dir)
         path = Path(run_dir).resolve() if run_dir else default_run_dir()

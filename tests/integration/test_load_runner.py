@@ -6,6 +6,7 @@ and off; ``tests/e2e/test_load_e2e.py`` runs the same journeys against the real 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from loadtests.api import LoadSpec, free_port, start_load
+from loadtests.raw_samples import UNSERVED, merge_lines
 from shoplab import REPO_ROOT
 from tests.support import JOURNEY_ROUTES, poll_until
 
@@ -125,6 +127,13 @@ def test_open_loop_arrivals_keep_their_rate_and_count_what_a_slow_shop_drops(
     assert arrivals["dropped"] > 0
     assert arrivals["scheduled"] >= started + arrivals["dropped"]
     assert result.journeys["browse"]["total"] <= started
+    # every arrival a claim skipped is in the raw samples as a failed "unserved" journey at its due second
+    # (those still unclaimed when the run ends are only counted: they are due after the last sample)
+    unserved = [b for (_s, journey), b in merge_lines(
+        json.loads(line) for line in (tmp_path / "raw.jsonl").read_text().splitlines()).items() if journey == UNSERVED]
+    recorded = sum(b.counts["failure"] for b in unserved)
+    assert 0 < recorded <= arrivals["dropped"]
+    assert all(b.total == b.counts["failure"] and not b.latency.count for b in unserved)
 
 
 def test_stop_ends_every_locust_process_and_is_idempotent(fake_gateway: str, tmp_path: Path) -> None:

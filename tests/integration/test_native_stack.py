@@ -12,8 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner
 
+from chaos.admin import ShopAdmin
+from chaos.errors import FaultError
+from chaos.model import DownFaultSpec, ProcessAction, ProcessFaultSpec
+from chaos.wiring import stack_deps
 from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab import REPO_ROOT
@@ -21,6 +26,7 @@ from shoplab.cli import _register, cli
 from shoplab.runtime.errors import PortTaken
 from shoplab.runtime.ports import is_port_free
 from shoplab.runtime.stack import Stack, running_stack
+from shoplab.runtime.target import TargetStack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
@@ -175,3 +181,37 @@ def test_an_oversized_request_line_gets_the_json_error_shape_not_gunicorn_html(s
     above = httpx.get(stack.service_url("orders") + "/orders", params={"user_id": "é" * 5000}, timeout=10)
     assert above.status_code == 414, above.text[:200]
     assert above.json()["error"]["code"] == "uri_too_long"
+
+
+def test_the_runner_drives_a_target_at_the_urls_its_file_gives(
+    stack: Stack, toxiproxy: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "token").write_text(stack.admin_token)
+    target = {"toxiproxy": stack.topology.toxiproxy_url, "admin_token_file": "token",
+              "services": {name: stack.service_url(name) for name in stack.topology.service_names}
+              | {"orders-worker": stack.topology.worker_metrics_url}}
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(target))
+    monkeypatch.setenv("SHOPLAB_TARGET", str(tmp_path / "cluster.yaml"))
+    monkeypatch.delenv("SHOPLAB_ADMIN_TOKEN", raising=False)
+    # the shell's own address map leads nowhere: only the file can lead the runner to this shop
+    monkeypatch.setenv("SHOPLAB_PORT_OFFSET", str(stack.topology.port_offset + 37))
+    elsewhere = Topology.from_env()
+    assert is_port_free(elsewhere.toxiproxy_port) and is_port_free(elsewhere.service("gateway").port)
+
+    attached = Stack.attach(tmp_path / "run")
+    assert isinstance(attached, TargetStack)
+    original = ShopAdmin(stack.topology, stack.admin_token).get_profile("gateway")
+    try:
+        with stack_deps(attached, tmp_path / "load", run_audit=False) as deps:
+            fault = deps.faults.build(DownFaultSpec(edge="orders__payments"))
+            fault.apply()
+            assert toxiproxy.get("/proxies/orders__payments").json()["enabled"] is False
+            fault.rollback()
+            assert toxiproxy.get("/proxies/orders__payments").json()["enabled"] is True
+            deps.shop.set_profile("naive")
+            assert ShopAdmin(stack.topology, stack.admin_token).get_profile("cart") == "naive"
+            assert deps.metrics.scrape().unreachable == ()
+            with pytest.raises(FaultError, match="not available on a cluster target"):
+                deps.faults.build(ProcessFaultSpec("payments", ProcessAction.KILL)).apply()
+    finally:
+        ShopAdmin(stack.topology, stack.admin_token).set_profile(original)

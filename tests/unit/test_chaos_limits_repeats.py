@@ -8,7 +8,7 @@ from chaos.experiment import LoadSettings, parse_experiment
 from chaos.load_limits import describe_warmup, generator_report
 from chaos.repeats import repeat_json, run_order
 from chaos.runner import RunRecord
-from chaos.samples import LoadPoint, ProbeResult, ProfileRecord, Sample
+from chaos.samples import LoadPoint, PhaseWindow, ProbeResult, ProfileRecord, Sample
 from loadtests.outcomes import Outcome
 from loadtests.raw_samples import RawRecorder, merge_lines
 
@@ -39,6 +39,25 @@ def test_a_generator_that_kept_its_schedule_is_reported_and_not_refused() -> Non
 def test_a_generator_that_fell_behind_refuses_the_comparison(dropped: int, cpu: float, why: str) -> None:
     behind = generator_report(profile(dropped=dropped, cpu=cpu), LoadSettings(rate_per_s=10.0)).behind
     assert behind is not None and why in behind
+
+
+def test_drops_once_a_fault_is_on_are_the_shops_saturation_not_a_refusal() -> None:
+    """Ten healthy seconds without a drop, then a fault during which 30 of 100 arrivals found every user busy."""
+    samples = [Sample(float(t), "baseline", LoadPoint(float(t), arrivals={"scheduled": 10 * t, "late": 0, "dropped": 0},
+                                                      cpu_percent=30.0)) for t in range(11)]
+    samples += [Sample(float(t), "fault", LoadPoint(float(t), arrivals={
+        "scheduled": 10 * t, "late": 0, "dropped": 3 * (t - 10)}, cpu_percent=30.0)) for t in range(11, 21)]
+    pr = ProfileRecord("naive", False, samples=samples,
+                       phases=[PhaseWindow("baseline", 0.0, 10.0), PhaseWindow("fault", 10.0, 20.0, ("reset_peer",))])
+    report = generator_report(pr, LoadSettings(rate_per_s=10.0))
+    assert (report.healthy_scheduled, report.healthy_dropped, report.dropped) == (100, 0, 30)
+    assert report.behind is None
+    assert report.describe().endswith("the shop saturated: 30 arrivals found every user waiting on it and count "
+                                      "as failed 'unserved' journeys")
+    # the same drops before any fault are the generator's: too few users, refused
+    healthy = ProfileRecord("naive", False, samples=samples, phases=[PhaseWindow("fault", 0.0, 20.0)])
+    behind = generator_report(healthy, LoadSettings(rate_per_s=10.0)).behind
+    assert behind is not None and "30 of 200 arrivals dropped before any fault" in behind
 
 
 def test_the_warm_up_is_reported_apart_from_the_phases() -> None:

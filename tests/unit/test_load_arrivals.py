@@ -46,6 +46,9 @@ def test_arrivals_overdue_past_the_max_lag_are_dropped_not_queued() -> None:
     assert claim.lag_s == pytest.approx(1.0)
     assert schedule.stats.dropped == 19
     assert schedule.stats.scheduled == 21
+    # the skipped ones are arrivals 1..19, due 0.1 s .. 1.9 s: each is recorded as an unserved shopper
+    assert list(claim.dropped_indices) == list(range(1, 20))
+    assert [schedule.due_at(i) for i in claim.dropped_indices][:2] == [pytest.approx(0.1), pytest.approx(0.2)]
 
 
 def test_arrivals_nobody_claimed_before_the_end_count_as_dropped() -> None:

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from loadtests.outcomes import Outcome
-from loadtests.raw_samples import RawRecorder, merge_lines, window_bucket
+from loadtests.raw_samples import RawRecorder, is_request, merge_lines, request_key, window_bucket
 
 
 def _exact(values: list[float], percentile: float) -> float:
@@ -56,3 +56,15 @@ def test_failures_are_counted_but_not_in_the_latency_histogram() -> None:
 def test_a_malformed_line_is_refused() -> None:
     with pytest.raises(ValueError, match="not a raw-sample line"):
         merge_lines([{"journey": "browse"}])
+
+
+def test_a_request_is_counted_under_its_own_key_with_its_latency_even_when_it_failed() -> None:
+    rec = RawRecorder()
+    rec.record_request(1000.7, "GET /api/products", False, 1500.0)
+    rec.record(1000.2, "browse", Outcome.SUCCESS, 30.0)
+    buckets = merge_lines(rec.take())
+    request = buckets[(1000, request_key("GET /api/products"))]
+    assert (request.counts["failure"], request.latency.count) == (1, 1)
+    assert is_request(request_key("GET /api/products")) and not is_request("browse")
+    # every journey of the window, and none of the requests
+    assert window_bucket(buckets, 1000.0, 1001.0).total == 1

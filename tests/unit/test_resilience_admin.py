@@ -131,7 +131,7 @@ def test_admin_state_shows_breaker_bulkhead_and_budget_per_dependency(client: Fl
         "enabled": True,
         "state": "closed",
         "fail_counter": 0,
-        "fail_max": 5,
+        "fail_max": 10,
         "reset_timeout_s": 5.0,
     }
     assert catalog["bulkhead"] == {"in_flight": 0, "limit": 16}

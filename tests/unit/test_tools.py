@@ -15,6 +15,7 @@ from rich.console import Console
 from shoplab import REPO_ROOT
 from shoplab.runtime.errors import RuntimeFailure
 from shoplab.runtime.tools import (
+    HELM_VERSION,
     NEEDS,
     PACKAGES,
     TOOLS,
@@ -185,9 +186,9 @@ def test_an_unknown_tool_is_refused_by_name() -> None:
     assert main(["install", "bogus"]) == 1
 
 
-def make_dry_run(target: str) -> str:
+def make_dry_run(target: str, *variables: str) -> str:
     """Return what ``make -n TARGET`` would run (nothing is run)."""
-    proc = subprocess.run(["make", "-n", "--no-print-directory", "VENV=.venv", target], cwd=REPO_ROOT,
+    proc = subprocess.run(["make", "-n", "--no-print-directory", "VENV=.venv", *variables, target], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
     return proc.stdout
 
@@ -209,6 +210,14 @@ def test_make_test_and_make_up_install_their_tools_first() -> None:
     assert up.index("shoplab.runtime.tools install --for up") < up.index("shoplab up -d")
 
 
+def test_the_unit_tier_gets_helm_and_actionlint_first_and_lint_runs_actionlint_on_the_workflow() -> None:
+    planned = make_dry_run("test-unit", "JUNIT_DIR=junit")
+    assert planned.index("shoplab.runtime.tools install helm actionlint") < planned.index("pytest -m unit")
+    assert "--junitxml=junit/unit.xml" in planned
+    assert "--junitxml" not in make_dry_run("test-unit")
+    assert "actionlint .github/workflows/shoplab.yml" in make_dry_run("lint")
+
+
 def fake_go(bin_dir: Path, *, fail: bool) -> None:
     """Put a fake ``go`` on ``bin_dir``: noisy, and it either fails or "builds" the binary into $GOBIN."""
     bin_dir.mkdir()
@@ -220,6 +229,14 @@ def fake_go(bin_dir: Path, *, fail: bool) -> None:
     go = bin_dir / "go"
     go.write_text("\n".join(script) + "\n")
     go.chmod(go.stat().st_mode | stat.S_IEXEC)
+
+
+def fake_program(bin_dir: Path, name: str, body: str) -> None:
+    """Put an executable shell script ``name`` running ``body`` (with a minimal PATH) on ``bin_dir``."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / name
+    script.write_text(f"#!/bin/sh\nPATH=/usr/bin:/bin\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
 @pytest.fixture
@@ -271,14 +288,10 @@ def test_ensure_tool_without_go_or_without_install_says_how_to_install(fresh_mac
 def test_the_apt_step_updates_once_then_installs_each_package_quietly(
     fresh_machine: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bin_dir = fresh_machine / "fakebin"
-    bin_dir.mkdir()
     calls = fresh_machine / "calls"
-    for name, body in (("apt-get", f'echo "$@" >> {calls}; echo "Get:1 http://deb.debian.org bookworm"'),
-                       ("sudo", 'exec "$@"')):
-        script = bin_dir / name
-        script.write_text(f"#!/bin/sh\nPATH=/usr/bin:/bin\n{body}\n")
-        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    fake_program(fresh_machine / "fakebin", "apt-get",
+                 f'echo "$@" >> {calls}; echo "Get:1 http://deb.debian.org bookworm"')
+    fake_program(fresh_machine / "fakebin", "sudo", 'exec "$@"')
     log = SetupLog(fresh_machine / "setup.log")
     for package in ("chromium", "docker-compose"):
         apt_install(package)(log, fresh_machine / "tools")
@@ -289,3 +302,17 @@ def test_the_apt_step_updates_once_then_installs_each_package_quietly(
     ]
     assert "Get:1" in log.path.read_text()
     assert capsys.readouterr().out == ""
+
+
+def test_helm_is_built_from_the_go_module_proxy_at_its_pin_and_stamped_with_its_version(
+    fresh_machine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_program(fresh_machine / "fakebin", "go", 'echo "$@" > "$SHOPLAB_RUN_DIR/go-args"\n'
+                 'printf "#!/bin/sh\\n" > "$GOBIN/helm"\nchmod +x "$GOBIN/helm"')
+    with pytest.raises(ToolMissing, match=r"helm is not installed: run `make tools` \(it needs Go"):
+        ensure_tool("helm", install=False)
+    assert ensure_tool("helm") == fresh_machine / "tools" / "helm"
+    args = (fresh_machine / "run" / "go-args").read_text().split()
+    assert args[0] == "install" and args[-1] == f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}"
+    assert f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}" in " ".join(args)
+    assert f"helm {HELM_VERSION}" in capsys.readouterr().err

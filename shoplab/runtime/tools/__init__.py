@@ -1,4 +1,4 @@
-"""Find the native tools (toxiproxy-server, prometheus/promtool, jaeger, docker-compose, chromium) and install them on first need.
+"""Find the native tools (toxiproxy-server, prometheus/promtool, jaeger, docker-compose, chromium, helm, actionlint) and install them on first need.
 
 ``make setup`` installs what the demo needs (toxiproxy-server); ``make test`` and
 ``make up`` install the rest first; any other caller of ``ensure_tool`` installs the
@@ -10,6 +10,8 @@ and is shown only when a step fails. ``python -m shoplab.runtime.tools`` is the 
 from __future__ import annotations
 
 from shoplab.runtime.tools.catalog import (
+    ACTIONLINT_VERSION,
+    HELM_VERSION,
     JAEGER_VERSION,
     NEEDS,
     PACKAGES,
@@ -26,6 +28,8 @@ from shoplab.runtime.tools.install import Installer, ensure_tool, packages_for
 from shoplab.runtime.tools.setup_log import SetupLog, setup_log_path
 
 __all__ = [
+    "ACTIONLINT_VERSION",
+    "HELM_VERSION",
     "JAEGER_VERSION",
     "NEEDS",
     "PACKAGES",

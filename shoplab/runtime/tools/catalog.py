@@ -18,6 +18,9 @@ TOXIPROXY_VERSION = "2.12.0"
 # Jaeger tags each release twice (v1.N and v2.M, v1.62.0 being v2.0.0); only the v1 tags are
 # valid Go module versions, so v1.76.0 is how the Go proxy serves that Jaeger v2 release.
 JAEGER_VERSION = "1.76.0"
+# Helm v3 renders and lints deploy/helm/shoplab; actionlint checks .github/workflows/shoplab.yml.
+HELM_VERSION = "3.21.4"
+ACTIONLINT_VERSION = "1.7.12"
 
 
 class Method(StrEnum):
@@ -99,6 +102,19 @@ TOOLS: dict[str, Tool] = {
         f"github.com/jaegertracing/jaeger@v{JAEGER_VERSION})",
         True,
     ),
+    "helm": Tool(
+        "helm",
+        "helm",
+        f"run `make tools` (it needs Go: `go install helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}`)",
+        True,
+    ),
+    "actionlint": Tool(
+        "actionlint",
+        "actionlint",
+        "run `make tools` (it needs Go: `go install github.com/rhysd/actionlint/cmd/actionlint"
+        f"@v{ACTIONLINT_VERSION}`)",
+        True,
+    ),
 }
 
 PACKAGES: dict[str, Package] = {
@@ -109,6 +125,15 @@ PACKAGES: dict[str, Package] = {
     "docker-compose": Package("docker-compose", ("docker-compose",), Method.APT),
     "chromium": Package("chromium", ("chromium",), Method.APT),
     "jaeger": Package("jaeger", ("jaeger",), Method.GO_BUILD, JAEGER_VERSION, slow=True),
+    "helm": Package("helm", ("helm",), Method.GO_INSTALL, HELM_VERSION, slow=True),
+    "actionlint": Package("actionlint", ("actionlint",), Method.GO_INSTALL, ACTIONLINT_VERSION),
+}
+
+# Module path and command package of each tool built with `go install <package>@v<version>`.
+GO_MODULES: dict[str, str] = {
+    "toxiproxy-server": "github.com/Shopify/toxiproxy/v2/cmd/server",
+    "helm": "helm.sh/helm/v3/cmd/helm",
+    "actionlint": "github.com/rhysd/actionlint/cmd/actionlint",
 }
 
 
@@ -127,8 +152,9 @@ NEEDS: dict[Purpose, tuple[str, ...]] = {
     Purpose.DEMO: ("toxiproxy-server",),
     # `shoplab up` starts Prometheus and Jaeger next to the shop when they are installed
     Purpose.UP: ("toxiproxy-server", "prometheus", "jaeger"),
-    # promtool and docker-compose (unit), chromium (integration, e2e), Prometheus and Jaeger (observability)
-    Purpose.TEST: ("toxiproxy-server", "prometheus", "docker-compose", "chromium", "jaeger"),
+    # promtool, docker-compose, helm and actionlint (unit), chromium (integration, e2e), Prometheus and
+    # Jaeger (observability)
+    Purpose.TEST: ("toxiproxy-server", "prometheus", "docker-compose", "chromium", "jaeger", "helm", "actionlint"),
 }
 
 

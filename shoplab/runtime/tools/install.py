@@ -13,6 +13,8 @@ from pathlib import Path
 from rich.console import Console
 
 from shoplab.runtime.tools.catalog import (
+    GO_MODULES,
+    HELM_VERSION,
     JAEGER_VERSION,
     NEEDS,
     PACKAGES,
@@ -32,17 +34,30 @@ InstallFn = Callable[[SetupLog, Path], None]
 FindFn = Callable[[str], Path | None]
 
 
-def go_install_toxiproxy(log: SetupLog, target_dir: Path) -> None:
-    """Build toxiproxy-server into ``target_dir`` with ``go install`` (renamed from ``server``)."""
-    go = _require("go")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as gobin:
-        log.run(
-            [go, "install", "-ldflags", f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",
-             f"github.com/Shopify/toxiproxy/v2/cmd/server@v{TOXIPROXY_VERSION}"],
-            env={**os.environ, "GOBIN": gobin, "CGO_ENABLED": "0"},
-        )
-        shutil.move(str(Path(gobin) / "server"), target_dir / "toxiproxy-server")
+# -ldflags per tool: the version a `go install` build would otherwise not stamp into the binary.
+_LDFLAGS = {
+    "toxiproxy-server": f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",
+    "helm": f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}",
+}
+
+
+def go_install(name: str) -> InstallFn:
+    """Return the step building tool ``name`` with ``go install <module>@v<version>`` into the target dir."""
+
+    def install(log: SetupLog, target_dir: Path) -> None:
+        go = _require("go")
+        module, version = GO_MODULES[name], PACKAGES[name].version
+        target_dir.mkdir(parents=True, exist_ok=True)
+        ldflags = ["-ldflags", _LDFLAGS[name]] if name in _LDFLAGS else []
+        with tempfile.TemporaryDirectory() as gobin:
+            log.run([go, "install", *ldflags, f"{module}@v{version}"],
+                    env={**os.environ, "GOBIN": gobin, "CGO_ENABLED": "0"})
+            # the binary is named after its command folder (toxiproxy's is `server`)
+            shutil.move(str(Path(gobin) / module.rsplit("/", 1)[1]), target_dir / name)
+
+    return install
+
+
 
 
 def go_build_jaeger(log: SetupLog, target_dir: Path) -> None:
@@ -80,7 +95,9 @@ def install_fn(package: Package) -> InstallFn:
     """Return how ``package`` is installed."""
     if package.method is Method.APT:
         return apt_install(package.name)
-    return {"toxiproxy-server": go_install_toxiproxy, "jaeger": go_build_jaeger}[package.name]
+    if package.method is Method.GO_INSTALL:
+        return go_install(package.name)
+    return {"jaeger": go_build_jaeger}[package.name]
 
 
 def is_installable(package: Package) -> bool:
