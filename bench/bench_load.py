@@ -4,7 +4,7 @@
 ``SHOPLAB_PORT_OFFSET`` + 70), then:
 
 1. one Locust process, no think time, against a trivial asyncio endpoint: the generator's ceiling;
-2. the same against the gateway (``GET /healthz`` and ``GET /api/products``): when this is far
+2. the same against the gateway (``GET /healthz`` and ``GET /api/v1/products``): when this is far
    below (1) and the Locust process is not at 100% CPU, the shop is the limit, not the generator;
 3. a step run of checkout-only shoppers with no think time: paid checkouts per second per
    stair; the knee is the last stair before throughput stops growing by at least 10%.
@@ -31,6 +31,7 @@ import psutil
 from bench import machine, write_result
 from loadtests.api import LoadSample, LoadSpec, free_port, start_load
 from loadtests.thresholds import Thresholds
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab import REPO_ROOT
 from shoplab.runtime.polling import poll_until
@@ -150,8 +151,8 @@ def main() -> None:
         health = run_ping_with_cpu(gateway, "/healthz", watch_pid=gw_pid)
         print(f"one Locust process -> gateway /healthz: {health['rps']} req/s "
               f"(Locust {health['locust_cpu_cores']} cores, gateway {health['gateway_cpu_cores']} cores)", flush=True)
-        products = run_ping_with_cpu(gateway, "/api/products", watch_pid=gw_pid)
-        print(f"one Locust process -> gateway /api/products: {products['rps']} req/s "
+        products = run_ping_with_cpu(gateway, V1.products, watch_pid=gw_pid)
+        print(f"one Locust process -> gateway {V1.products}: {products['rps']} req/s "
               f"(Locust {products['locust_cpu_cores']} cores, gateway {products['gateway_cpu_cores']} cores)", flush=True)
 
         spec = LoadSpec(

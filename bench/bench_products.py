@@ -1,4 +1,4 @@
-"""Gateway ``GET /api/products`` throughput over a bare Flask app serving the same bytes (aim: >= 0.40).
+"""Gateway ``GET /api/v1/products`` throughput over a bare Flask app serving the same bytes (aim: >= 0.40).
 
 ``python -m bench products`` starts a native stack (port offset ``SHOPLAB_PORT_OFFSET`` + 85, as
 shipped: instrumentation on, Prometheus and Jaeger running) and, beside it, a bare Flask app
@@ -16,12 +16,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from bench import machine, write_result
 from loadtests.api import free_port
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab.runtime.polling import poll_until
 from shoplab.runtime.stack import running_stack
@@ -33,8 +35,14 @@ WARMUP_S = 2.0
 AIM_RATIO = 0.40
 
 
-def run_window(url: str, duration_s: float, clients: int = CLIENTS) -> tuple[int, int]:
-    """Drive ``clients`` closed-loop clients at ``url`` for ``duration_s``; return (200 answers, others)."""
+def run_window(
+    url: str, duration_s: float, clients: int = CLIENTS, *, accept: Callable[[httpx.Response], bool] | None = None
+) -> tuple[int, int]:
+    """Drive ``clients`` closed-loop clients at ``url`` for ``duration_s``; return (accepted answers, others).
+
+    An answer is accepted when ``accept`` says so (default: a 200).
+    """
+    ok_answer = accept or (lambda resp: resp.status_code == 200)
     deadline = time.monotonic() + duration_s
     counts = [[0, 0] for _ in range(clients)]
 
@@ -42,10 +50,10 @@ def run_window(url: str, duration_s: float, clients: int = CLIENTS) -> tuple[int
         with httpx.Client(timeout=10) as http:
             while time.monotonic() < deadline:
                 try:
-                    status = http.get(url).status_code
+                    ok = ok_answer(http.get(url))
                 except httpx.HTTPError:
-                    status = 0
-                counts[i][0 if status == 200 else 1] += 1
+                    ok = False
+                counts[i][0 if ok else 1] += 1
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
@@ -72,7 +80,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="slbprod") as tmp, running_stack(
         Path(tmp) / "stack", base.with_offset(base.port_offset + 85), observability=True, timeout_s=120
     ) as stack:
-        gateway = stack.service_url("gateway") + "/api/products"
+        gateway = stack.service_url("gateway") + V1.products
         body = httpx.get(gateway, timeout=10)
         body.raise_for_status()
         body_file = Path(tmp) / "body.json"
@@ -82,7 +90,7 @@ def main() -> None:
         bare = subprocess.Popen(bare_command(list(gw_prog.command), port),
                                 env={**os.environ, "BARE_BODY_FILE": str(body_file)})
         try:
-            bare_url = f"http://127.0.0.1:{port}/api/products"
+            bare_url = f"http://127.0.0.1:{port}{V1.products}"
             poll_until(lambda: httpx.get(bare_url, timeout=2).content == body.content, timeout_s=30,
                        interval_s=0.2, message="the bare Flask app to answer the gateway's body")
             urls = {"gateway": gateway, "bare_flask": bare_url}
@@ -113,7 +121,7 @@ def main() -> None:
         "ratio_gateway_over_bare_flask": round(ratio, 3), "aim_ratio": AIM_RATIO,
     }
     path = write_result("products", result)
-    print(f"gateway GET /api/products {medians['gateway']:.0f} req/s vs bare Flask {medians['bare_flask']:.0f} req/s "
+    print(f"gateway GET {V1.products} {medians['gateway']:.0f} req/s vs bare Flask {medians['bare_flask']:.0f} req/s "
           f"→ ratio {ratio:.3f} (aim >= {AIM_RATIO}) on {m['cores']} cores, {len(body.content)}-byte body")
     print(f"written to {path}")
 

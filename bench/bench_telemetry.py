@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench import machine, write_result
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
 from shoplab.runtime.tools import ensure_tool
@@ -46,7 +47,7 @@ BACKENDS = ("prometheus", "jaeger")
 
 
 def _product_ids(stack: Stack) -> list[int]:
-    resp = httpx.get(stack.service_url("gateway") + "/api/products", timeout=10)
+    resp = httpx.get(stack.service_url("gateway") + V1.products, timeout=10)
     resp.raise_for_status()
     return [int(p["id"]) for p in resp.json()["items"]][:8]
 
@@ -61,7 +62,7 @@ def run_window(base_url: str, product_ids: list[int], duration_s: float, clients
             n = i
             while time.monotonic() < deadline:
                 try:
-                    status = http.get(f"/api/products/{product_ids[n % len(product_ids)]}").status_code
+                    status = http.get(V1.product(product_ids[n % len(product_ids)])).status_code
                 except httpx.HTTPError:
                     status = 0
                 counts[i][0 if status == 200 else 1] += 1

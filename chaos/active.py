@@ -64,7 +64,9 @@ def list_active_faults(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: Leas
         return next((x for x in leases if x.kind == kind and x.target == target and x.name == name), None)
 
     active: list[ActiveFault] = []
-    for name, proxy in sorted(toxiproxy.list_proxies().items()):
+    # With SHOPLAB_PROXIES=off there is no toxiproxy to ask: only app faults and profiles exist.
+    proxies = toxiproxy.list_proxies() if admin.topology.proxies else {}
+    for name, proxy in sorted(proxies.items()):
         if not proxy.enabled:
             active.append(_joined("down", name, "proxy disabled", lease_for("down", name), now))
         for toxic in proxy.toxics:
@@ -87,7 +89,8 @@ def clear_all(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: LeaseTable) -
     """Remove every active fault, restore switched profiles and empty the lease table; return problems."""
     problems: list[str] = []
     try:
-        toxiproxy.reset()
+        if admin.topology.proxies:
+            toxiproxy.reset()
     except ChaosError as exc:
         problems.append(f"toxiproxy reset failed: {exc}")
     problems += [f"clearing app faults on {s} failed" for s in admin.clear_all_faults()]

@@ -8,7 +8,8 @@ Exception tree::
                                 (also a ValueError, as the values are the caller's)
     ├── ToxiproxyError          the Toxiproxy API refused or could not be reached
     ├── AdminError              a service's admin API refused or could not be reached
-    └── FaultError              a fault could not be applied or rolled back
+    ├── FaultError              a fault could not be applied or rolled back
+    └── ProxiesOff              the stack runs with SHOPLAB_PROXIES=off: no edge to fault
 
     RunInterrupted              SIGTERM arrived: a KeyboardInterrupt, so no
                                 ``except Exception`` swallows it; rollbacks still run
@@ -61,3 +62,7 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, signal_name: str) -> None:
         super().__init__(f"interrupted by {signal_name}")
         self.signal_name = signal_name
+
+
+class ProxiesOff(ChaosError):
+    """The stack runs without edge proxies (``SHOPLAB_PROXIES=off``), so nothing can fault an edge."""

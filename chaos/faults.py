@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from chaos.admin import ShopAdmin
-from chaos.errors import AdminError, FaultError, ToxiproxyError
+from chaos.errors import AdminError, FaultError, ProxiesOff, ToxiproxyError
 from chaos.experiment import (
     AppFaultSpec,
     DownFaultSpec,
@@ -24,6 +24,7 @@ from chaos.experiment import (
 )
 from chaos.leases import Lease, LeaseTable
 from chaos.toxiproxy import ToxiproxyClient
+from shop.topology import Topology
 
 
 class Fault(Protocol):
@@ -154,6 +155,15 @@ class ProcessFault(_SpecFault):
                 self._processes.start_process(name)
 
 
+def ensure_proxies(topology: Topology, action: str) -> None:
+    """Raise ProxiesOff, naming ``action``, when the stack runs with ``SHOPLAB_PROXIES=off``."""
+    if not topology.proxies:
+        raise ProxiesOff(
+            f"cannot {action}: this stack runs with SHOPLAB_PROXIES=off, so no edge has a proxy to fault; "
+            "restart it with proxies (`shoplab down`, then `shoplab up -d` without SHOPLAB_PROXIES=off)"
+        )
+
+
 class FaultFactory(Protocol):
     """Build live faults from specs (the runner's seam for fakes)."""
 
@@ -164,13 +174,17 @@ class FaultFactory(Protocol):
 class ShopFaults:
     """Build faults against a running shop: its Toxiproxy, admin API and supervisor."""
 
-    def __init__(self, toxiproxy: ToxiproxyClient, admin: ShopAdmin, processes: ProcessControl | None) -> None:
+    def __init__(self, toxiproxy: ToxiproxyClient, admin: ShopAdmin, processes: ProcessControl | None,
+                 *, topology: Topology | None = None) -> None:
         self.toxiproxy = toxiproxy
         self.admin = admin
         self.processes = processes
+        self.topology = topology or Topology()
 
     def build(self, spec: FaultSpec) -> Fault:
-        """Return the live fault for one spec."""
+        """Return the live fault for one spec; raise ProxiesOff for an edge fault on a stack without proxies."""
+        if isinstance(spec, (ToxicFaultSpec, DownFaultSpec)):
+            ensure_proxies(self.topology, spec.describe())
         if isinstance(spec, ToxicFaultSpec):
             return ToxicFault(spec, self.toxiproxy)
         if isinstance(spec, DownFaultSpec):
@@ -185,7 +199,8 @@ class ShopFaults:
         """Remove every toxic, enable every proxy and clear every app fault; return problems."""
         problems = []
         try:
-            self.toxiproxy.reset()
+            if self.topology.proxies:
+                self.toxiproxy.reset()
         except ToxiproxyError as exc:
             problems.append(f"toxiproxy reset failed: {exc}")
         problems += [f"clearing app faults on {s} failed" for s in self.admin.clear_all_faults()]

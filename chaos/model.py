@@ -160,7 +160,7 @@ class Probe:
     phase: str | None = None  # None: the whole run
     journey: str | None = None  # None: every journey
     edge: str | None = None
-    request: str | None = None  # ratio/latency probes on one request name (``GET /api/products``) instead of journeys
+    request: str | None = None  # ratio/latency probes on one request name (``GET /api/v1/products``) instead of journeys
     aggregate: str = "median"  # latency probes: median | max | mean of per-second values
     threshold: float = 0.95  # time_to_recover_s: success ratio that counts as recovered
     title: str = ""

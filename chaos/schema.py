@@ -252,7 +252,7 @@ class ProbeDoc(Doc):
         if self.journey is not None and self.request is not None:
             raise refuse("takes a journey or a request, not both", "request")
         if self.request is not None and len(self.request.split(" ", 1)) != 2:
-            raise refuse(f"expected 'METHOD /route' (e.g. 'GET /api/products'), got {self.request!r}", "request")
+            raise refuse(f"expected 'METHOD /route' (e.g. 'GET /api/v1/products'), got {self.request!r}", "request")
         if kind in EDGE_PROBES and self.edge is None:
             raise refuse("is required", "edge")
         for key, used in (("edge", EDGE_PROBES), ("aggregate", LATENCY_PROBES),

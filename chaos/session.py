@@ -25,7 +25,7 @@ from chaos.admin import ShopAdmin
 from chaos.console import ConsoleObserver, print_comparison
 from chaos.errors import ChaosError
 from chaos.experiment import Experiment, load_experiment, resolve_experiment_path
-from chaos.faults import LeasedFaults
+from chaos.faults import LeasedFaults, ensure_proxies
 from chaos.journal import get_versions
 from chaos.leases import LeaseKeeper, LeaseTable, lease_ttl_s, new_run_owner
 from chaos.numbers import fmt
@@ -161,6 +161,7 @@ def run_session(exp: Experiment, *, quick: bool, ui: SessionUI, reports_dir: Pat
     with raise_on_sigterm():
         try:
             with ensure_stack(ui) as stack:
+                ensure_proxies(stack.topology, f"run the experiment {exp.name}")
                 toxiproxy_version = None
                 with contextlib.suppress(ChaosError), ToxiproxyClient(stack.topology.toxiproxy_url) as tp:
                     toxiproxy_version = tp.version()

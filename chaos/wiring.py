@@ -59,7 +59,7 @@ def stack_deps(stack: Any, out_dir: Path, *, observers: Sequence[Observer] = (),
     try:
         yield RunnerDeps(
             clock=SystemClock(),
-            faults=ShopFaults(toxiproxy, admin, stack),
+            faults=ShopFaults(toxiproxy, admin, stack, topology=topology),
             shop=StackShop(stack, admin),
             metrics=metrics,
             load=LocustLoad(topology.service_url("gateway"), out_dir),

@@ -25,6 +25,7 @@ from contracts.messages import MESSAGE_EDGES, verify_message_pact
 from contracts.pactfiles import (
     OUTPUT_ENV,
     PACT_DIR,
+    PUBLIC_EDGES,
     StalePact,
     find_stale_pacts,
     list_pacts,
@@ -143,8 +144,9 @@ class GateReport:
 
 
 def judged_edges(topology: Topology) -> list[Edge]:
-    """Return every pact the gate requires: one per topology edge, then the message pacts (consumer, provider)."""
-    return [(e.caller, e.callee) for e in topology.edges] + list(MESSAGE_EDGES)
+    """Return every pact the gate requires: one per topology edge, the public API's outside consumers, then the
+    message pacts (consumer, provider)."""
+    return [(e.caller, e.callee) for e in topology.edges] + list(PUBLIC_EDGES) + list(MESSAGE_EDGES)
 
 
 def build_report(
@@ -220,8 +222,10 @@ def run_contract_gate(
         consumers = run_consumer_tests(out, consumer_dir=consumer_dir)
         generated = {parse_pact_filename(p): p for p in list_pacts(out).values()}
         stale = find_stale_pacts(out, committed_dir)
-        known = {(e.caller, e.callee) for e in topology.edges}
-        to_verify = {k: p for k, p in generated.items() if k in known and consumers.passed.get(k, False)}
+        known = set(judged_edges(topology))
+        # HTTP pacts against the running providers; the message pacts are verified without a stack, below
+        to_verify = {k: p for k, p in generated.items()
+                     if k in known and k not in MESSAGE_EDGES and consumers.passed.get(k, False)}
         verifications: dict[Edge, VerificationResult] = {}
         for key in MESSAGE_EDGES:  # message pacts: verified against the relay's message builder, no stack
             if key in generated and consumers.passed.get(key, False):
@@ -235,7 +239,8 @@ def run_contract_gate(
                     verifications[key] = verify_pact(path, topology=stack_topology, admin_token=admin_token)
         return build_report(topology, consumers=consumers, generated=generated,
                             verifications=verifications, stale=stale,
-                            uncovered={k: _uncovered(*k, consumer_dir) for k in generated if k in known})
+                            uncovered={k: _uncovered(*k, consumer_dir) for k in generated
+                                       if k in known and k not in PUBLIC_EDGES and k not in MESSAGE_EDGES})
 
 
 def _uncovered(caller: str, callee: str, consumer_dir: Path) -> list[str]:

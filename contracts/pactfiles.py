@@ -10,6 +10,10 @@ from typing import Any
 PACT_DIR = Path(__file__).resolve().parent / "pacts"
 # Where the consumer tests write their pacts when the gate runs them (a fresh folder, never PACT_DIR).
 OUTPUT_ENV = "SHOPLAB_PACT_OUTPUT_DIR"
+# Consumers outside the shop: clients of its public API (``shopper``: one written before /api/v1).
+# Their consumer test holds the client, as there is no shop/<consumer>/clients.py; the gate
+# judges each beside the topology's edges.
+PUBLIC_EDGES: tuple[tuple[str, str], ...] = (("shopper", "gateway"),)
 # The pact library and FFI versions change with every upgrade and say nothing about the contract.
 VOLATILE_METADATA = ("pactRust", "pactPython")
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contracts.states import StateContext, StateSetupError, StateValues, fresh_id, provider_state
+from shop.kit.public_api import V1
 
 
 # -- payments ------------------------------------------------------------------------------
@@ -205,3 +206,17 @@ def _orders_sent_email(ctx: StateContext, params: Mapping[str, Any]) -> StateVal
     # rather than wait for the worker's outbox delivery, which would make the state timing-dependent.
     _send_email(ctx, str(params["user_id"]), order_id, "order.created")
     return {"order_id": order_id}
+
+
+# -- gateway (its public API, for clients outside the shop) ------------------------------------
+@provider_state("gateway", "the catalog has products")
+def _gateway_has_products(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    if not ctx.call("gateway", "GET", V1.products, expect=(200,)).json()["items"]:
+        raise StateSetupError("the gateway lists no products: catalog's seed did not run")
+    return {}
+
+
+@provider_state("gateway", "product 1 exists")
+def _gateway_product_exists(ctx: StateContext, params: Mapping[str, Any]) -> StateValues:
+    ctx.call("gateway", "GET", V1.product(int(params.get("product_id", 1))), expect=(200,))
+    return {}

@@ -40,7 +40,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        """Return a short label, e.g. ``route_p95_ms[GET /api/cart]``."""
+        """Return a short label, e.g. ``route_p95_ms[GET /api/v1/cart]``."""
         subject = self.route or self.journey
         return self.measure.value + (f"[{subject}]" if subject else "")
 

@@ -76,7 +76,7 @@ def shop_faults(stack: Any) -> Iterator[ShopFaults]:
     toxiproxy = ToxiproxyClient(stack.topology.toxiproxy_url)
     admin = ShopAdmin(stack.topology, stack.admin_token)
     try:
-        yield ShopFaults(toxiproxy, admin, stack)
+        yield ShopFaults(toxiproxy, admin, stack, topology=stack.topology)
     finally:
         admin.close()
         toxiproxy.close()

@@ -33,7 +33,7 @@ REQUEST_PREFIX = "request:"
 
 
 def request_key(name: str) -> str:
-    """Return the raw-sample key of a request name such as ``GET /api/products/[id]``."""
+    """Return the raw-sample key of a request name such as ``GET /api/v1/products/[id]``."""
     return REQUEST_PREFIX + name
 
 

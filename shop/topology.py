@@ -3,6 +3,10 @@
 The native supervisor, the Toxiproxy proxies, the Prometheus scrape config and
 docker-compose.yml are all derived from this module; tests fail when a committed
 derived file drifts from it.
+
+``SHOPLAB_PROXIES=off`` (``Topology(proxies=False)``) points every caller straight at its
+callee: no Toxiproxy, no edge proxy, so no edge can be faulted. It exists to measure what
+the proxies cost (``python -m bench proxies``) and to run the shop where a proxy is unwanted.
 """
 
 from __future__ import annotations
@@ -79,6 +83,15 @@ _SERVICES: tuple[Service, ...] = (
 )
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name, "") or ("on" if default else "off")).strip().lower()
+    if raw in ("on", "1", "true", "yes"):
+        return True
+    if raw in ("off", "0", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {raw!r}")
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "") or str(default)
     try:
@@ -97,6 +110,7 @@ class Topology:
     extra_edges: tuple[tuple[str, str], ...] = field(default=())
     workers: int = DEFAULT_WORKERS
     threads: int = DEFAULT_THREADS
+    proxies: bool = True
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.threads < 1:
@@ -104,11 +118,13 @@ class Topology:
 
     @classmethod
     def from_env(cls) -> Topology:
-        """Build the topology from ``SHOPLAB_PORT_OFFSET``, ``SHOPLAB_WORKERS`` and ``SHOPLAB_THREADS`` when set."""
+        """Build the topology from ``SHOPLAB_PORT_OFFSET``, ``SHOPLAB_WORKERS``, ``SHOPLAB_THREADS``
+        and ``SHOPLAB_PROXIES`` (``on``/``off``) when set."""
         return cls(
             port_offset=_env_int("SHOPLAB_PORT_OFFSET", 0),
             workers=_env_int("SHOPLAB_WORKERS", DEFAULT_WORKERS),
             threads=_env_int("SHOPLAB_THREADS", DEFAULT_THREADS),
+            proxies=_env_switch("SHOPLAB_PROXIES", True),
         )
 
     def with_offset(self, offset: int) -> Topology:
@@ -152,8 +168,11 @@ class Topology:
         raise KeyError(f"no edge {caller}__{callee} in the topology")
 
     def edge_url(self, caller: str, callee: str) -> str:
-        """Return the URL a caller uses for a callee: its proxy, never the peer."""
-        return f"http://{self.host}:{self.edge(caller, callee).listen_port}"
+        """Return the URL a caller uses for a callee: its proxy, or the callee itself with proxies off."""
+        edge = self.edge(caller, callee)
+        if not self.proxies:
+            return self.service_url(callee)
+        return f"http://{self.host}:{edge.listen_port}"
 
     @property
     def broker_edges(self) -> tuple[Edge, ...]:
@@ -167,11 +186,16 @@ class Topology:
 
     @property
     def proxied_edges(self) -> tuple[Edge, ...]:
-        """Return every edge a fault can name: the service edges, then the broker edges."""
-        return self.edges + self.broker_edges
+        """Return every edge a proxy can sit on (a fault can name): the service edges, then the broker edges.
+
+        None with proxies off (``SHOPLAB_PROXIES=off``): the arrows stay, their proxies go.
+        """
+        return self.edges + self.broker_edges if self.proxies else ()
 
     def broker_edge_url(self, caller: str, callee: str) -> str:
-        """Return the AMQP URL one side of the broker uses: through its own proxy."""
+        """Return the AMQP URL one side of the broker uses: through its own proxy (the broker itself with proxies off)."""
+        if not self.proxies:
+            return self.amqp_url
         edge = next(e for e in self.broker_edges if (e.caller, e.callee) == (caller, callee))
         return f"amqp://guest:guest@{self.host}:{edge.listen_port}/%2F"
 

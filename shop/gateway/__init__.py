@@ -1,4 +1,4 @@
-"""gateway: the public ``/api/*``, JWT checks, and fallbacks for non-critical data."""
+"""gateway: the public ``/api/v1/*`` (and the deprecated ``/api/*``), JWT checks, and fallbacks for non-critical data."""
 
 from __future__ import annotations
 

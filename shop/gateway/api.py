@@ -1,4 +1,9 @@
-"""gateway's public HTTP API (``/api/*``): auth, products, cart, checkout and orders.
+"""gateway's public HTTP API (``/api/v1/*``): auth, products, cart, checkout and orders.
+
+The same routes answer on the unversioned ``/api/*`` for one deprecation period, with
+the ``Deprecation``, ``Sunset`` and successor ``Link`` headers of ``shop.kit.public_api``.
+Each version has its OpenAPI document (``/api/v1/openapi.json``; ``/api/openapi.json``
+marks every operation deprecated); ``/openapi.json`` is the current version's.
 
 Every route but sign-up, login and the product reads needs ``Authorization: Bearer
 <token>``; the token is verified here (HS256, issuer, audience, expiry) and the user
@@ -11,7 +16,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any, Literal, TypeVar
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shop.gateway.bootstrap import Deps, bootstrap, get_deps
@@ -20,11 +25,23 @@ from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, o
 from shop.kit.auth import get_bearer_token, verify_token
 from shop.kit.config import KitSettings
 from shop.kit.errors import DependencyUnavailable
+from shop.kit.public_api import (
+    LEGACY,
+    LEGACY_PREFIX,
+    ROUTES,
+    V1,
+    V1_PREFIX,
+    deprecation_headers,
+    is_legacy_path,
+)
 from shop.kit.wire import CatalogProduct
 
-bp = Blueprint("gateway", __name__, url_prefix="/api")
+# One blueprint, registered twice: under /api/v1 (its own name) and under the deprecated /api.
+bp = Blueprint("gateway", __name__)
+LEGACY_BLUEPRINT = "gateway_legacy"
 
 M = TypeVar("M", bound=BaseModel)
+ORDER_ID = "<string(maxlength=128):order_id>"
 
 
 class PeerModel(BaseModel):
@@ -175,7 +192,7 @@ def authenticate() -> str:
 
 
 @operation(
-    bp, "POST", "/auth/signup", body=SignUpIn, responses={201: SignUpOut}, errors=(409,), peers=("identity",)
+    bp, "POST", ROUTES.signup, body=SignUpIn, responses={201: SignUpOut}, errors=(409,), peers=("identity",)
 )
 def sign_up(body: SignUpIn) -> tuple[SignUpOut, int]:
     """Sign up; 409 when the email is taken."""
@@ -183,7 +200,7 @@ def sign_up(body: SignUpIn) -> tuple[SignUpOut, int]:
 
 
 @operation(
-    bp, "POST", "/auth/login", body=LogInIn, responses={200: TokenOut}, errors=(401,), peers=("identity",)
+    bp, "POST", ROUTES.login, body=LogInIn, responses={200: TokenOut}, errors=(401,), peers=("identity",)
 )
 def log_in(body: LogInIn) -> TokenOut:
     """Log in; 401 on bad credentials."""
@@ -193,13 +210,13 @@ def log_in(body: LogInIn) -> TokenOut:
 # -- products -------------------------------------------------------------------------
 
 
-@operation(bp, "GET", "/products", responses={200: ProductList}, peers=("catalog",))
+@operation(bp, "GET", ROUTES.products, responses={200: ProductList}, peers=("catalog",))
 def list_products() -> ProductList:
     """List the catalog."""
     return ProductList(items=[ProductOut.of(p) for p in _deps().catalog.list_products()])
 
 
-@operation(bp, "GET", f"/products/<{INT_ID}:product_id>", responses={200: ProductPageOut}, peers=("catalog",))
+@operation(bp, "GET", ROUTES.product(f"<{INT_ID}:product_id>"), responses={200: ProductPageOut}, peers=("catalog",))
 def get_product_page(product_id: int) -> ProductPageOut:
     """Return a product with suggestions; without them (``degraded``) when recommendations fails."""
     page = get_deps(current_app).service.get_product_page(product_id)
@@ -215,7 +232,7 @@ def get_product_page(product_id: int) -> ProductPageOut:
 # -- cart -------------------------------------------------------------------------------
 
 
-@operation(bp, "GET", "/cart", auth=True, responses={200: CartOut}, peers=("cart",))
+@operation(bp, "GET", ROUTES.cart, auth=True, responses={200: CartOut}, peers=("cart",))
 def get_cart(user_id: str) -> CartOut:
     """Return the caller's cart."""
     return _as(CartOut, _deps().cart.get_cart(user_id), "cart")
@@ -224,7 +241,7 @@ def get_cart(user_id: str) -> CartOut:
 @operation(
     bp,
     "POST",
-    "/cart/items",
+    ROUTES.cart_items,
     auth=True,
     body=CartItemIn,
     responses={200: CartOut},
@@ -237,7 +254,7 @@ def add_cart_item(user_id: str, body: CartItemIn) -> CartOut:
 
 
 @operation(
-    bp, "DELETE", f"/cart/items/<{INT_ID}:product_id>", auth=True, responses={200: CartOut}, peers=("cart",)
+    bp, "DELETE", ROUTES.cart_item(f"<{INT_ID}:product_id>"), auth=True, responses={200: CartOut}, peers=("cart",)
 )
 def remove_cart_item(user_id: str, product_id: int) -> CartOut:
     """Remove a product from the caller's cart (idempotent)."""
@@ -250,7 +267,7 @@ def remove_cart_item(user_id: str, product_id: int) -> CartOut:
 @operation(
     bp,
     "POST",
-    "/checkout",
+    ROUTES.checkout,
     auth=True,
     body=CheckoutIn,
     body_required=False,
@@ -269,7 +286,7 @@ def checkout(user_id: str, body: CheckoutIn) -> tuple[OrderOut, int]:
     return _as(OrderOut, order, "orders"), 200 if status == 200 else 201
 
 
-@operation(bp, "GET", "/orders", auth=True, responses={200: OrderList}, peers=("orders",))
+@operation(bp, "GET", ROUTES.orders, auth=True, responses={200: OrderList}, peers=("orders",))
 def list_orders(user_id: str) -> OrderList:
     """List the caller's orders."""
     return _as(OrderList, _deps().orders.list_orders(user_id), "orders")
@@ -278,7 +295,7 @@ def list_orders(user_id: str) -> OrderList:
 @operation(
     bp,
     "GET",
-    "/orders/<string(maxlength=128):order_id>",
+    ROUTES.order(ORDER_ID),
     auth=True,
     responses={200: OrderOut},
     peers=("orders",),
@@ -308,7 +325,7 @@ class NotificationList(ApiModel):
 @operation(
     bp,
     "GET",
-    "/orders/<string(maxlength=128):order_id>/notifications",
+    ROUTES.order_notifications(ORDER_ID),
     auth=True,
     responses={200: NotificationList},
     peers=("orders",),
@@ -321,5 +338,16 @@ def get_order_notifications(user_id: str, order_id: str) -> NotificationList:
 def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None) -> None:
     """Build gateway's dependencies and register the public routes on ``app`` (the kit's setup hook)."""
     bootstrap(app, kit, env)
-    app.register_blueprint(bp)
-    api_spec.init_app(app, authenticate=authenticate)
+    app.register_blueprint(bp, url_prefix=V1_PREFIX)
+    app.register_blueprint(bp, url_prefix=LEGACY_PREFIX, name=LEGACY_BLUEPRINT)
+    app.after_request(mark_deprecated)
+    api_spec.init_app(app, authenticate=authenticate, blueprint=bp.name)
+    api_spec.serve_openapi(app, V1.openapi, blueprint=bp.name)
+    api_spec.serve_openapi(app, LEGACY.openapi, blueprint=LEGACY_BLUEPRINT, deprecated=True)
+
+
+def mark_deprecated(resp: Response) -> Response:
+    """Add the deprecation headers to every answer on an unversioned path, errors included."""
+    if is_legacy_path(request.path):
+        resp.headers.update(deprecation_headers(request.path))
+    return resp

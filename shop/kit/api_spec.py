@@ -91,6 +91,7 @@ __all__ = [
     "init_app",
     "operation",
     "parse_body",
+    "serve_openapi",
     "parse_query",
 ]
 
@@ -239,19 +240,40 @@ def _to_response(result: Any, op: Operation) -> Response:
     return resp
 
 
-def init_app(app: Flask, *, title: str | None = None, authenticate: Callable[[], Any] | None = None) -> None:
+def init_app(
+    app: Flask,
+    *,
+    title: str | None = None,
+    authenticate: Callable[[], Any] | None = None,
+    blueprint: str | None = None,
+) -> None:
     """Serve ``GET /openapi.json`` for ``app`` (built once, on first request).
 
     ``authenticate`` runs before every ``auth=True`` route: it raises Unauthorized or
-    returns the caller's user id.
+    returns the caller's user id. ``blueprint`` limits the document to one blueprint's
+    operations (the current API version when the blueprint is registered once per version).
     """
-    cache: dict[str, Any] = {}
     if authenticate is not None:
         set_component(app, Authenticator(authenticate))
+    serve_openapi(app, "/openapi.json", title=title, blueprint=blueprint)
 
-    @app.get("/openapi.json")
+
+def serve_openapi(
+    app: Flask,
+    path: str,
+    *,
+    title: str | None = None,
+    blueprint: str | None = None,
+    deprecated: bool = False,
+) -> None:
+    """Serve ``GET path``: the OpenAPI document of ``blueprint``'s operations (all when None)."""
+    cache: dict[str, Any] = {}
+
     def openapi_json() -> Response:
         """Return this service's OpenAPI document."""
         if "doc" not in cache:
-            cache["doc"] = build_openapi(current_app, title=title)
+            cache["doc"] = build_openapi(current_app, title=title, blueprint=blueprint, deprecated=deprecated)
         return jsonify(cache["doc"])
+
+    endpoint = "openapi_json" if path == "/openapi.json" else f"openapi_json_{blueprint or 'all'}"
+    app.add_url_rule(path, endpoint, openapi_json, methods=["GET"])

@@ -92,10 +92,23 @@ def _param_schema(converter: Any) -> dict[str, Any]:
     return schema
 
 
-def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0") -> dict[str, Any]:
-    """Build the OpenAPI 3.1 document of ``app`` from its declared operations."""
+def build_openapi(
+    app: Flask,
+    *,
+    title: str | None = None,
+    version: str = "1.0.0",
+    blueprint: str | None = None,
+    deprecated: bool = False,
+) -> dict[str, Any]:
+    """Build the OpenAPI 3.1 document of ``app`` from its declared operations.
+
+    ``blueprint`` keeps only the operations registered under that blueprint name (one API
+    version when a blueprint is registered once per version); ``deprecated`` marks each.
+    """
     found: list[tuple[Rule, Operation]] = []
     for rule in app.url_map.iter_rules():
+        if blueprint is not None and rule.endpoint.rpartition(".")[0] != blueprint:
+            continue
         view = app.view_functions.get(rule.endpoint)
         op = getattr(view, "__api_operation__", None)
         if op is not None:
@@ -159,6 +172,8 @@ def build_openapi(app: Flask, *, title: str | None = None, version: str = "1.0.0
         }
         if op.tags:
             spec_op["tags"] = list(op.tags)
+        if deprecated:
+            spec_op["deprecated"] = True
         if params:
             spec_op["parameters"] = params
         if op.body is not None:

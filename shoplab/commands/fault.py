@@ -18,8 +18,8 @@ from rich.table import Table
 
 from chaos.active import clear_all, parse_duration_s
 from chaos.admin import AppFaultRule, ShopAdmin
-from chaos.errors import ChaosError
-from chaos.faults import ShopFaults
+from chaos.errors import ChaosError, ProxiesOff
+from chaos.faults import ShopFaults, ensure_proxies
 from chaos.leases import MANUAL, LeaseTable
 from chaos.toxic_args import parse_toxic_attributes
 from chaos.toxiproxy import TOXIC_TYPES, Stream, ToxiproxyClient, make_toxic
@@ -37,10 +37,12 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def _leased_clients() -> Iterator[tuple[ToxiproxyClient, ShopAdmin, LeaseTable]]:
+def _leased_clients(*, needs_proxies: bool = True) -> Iterator[tuple[ToxiproxyClient, ShopAdmin, LeaseTable]]:
     try:
         stack = Stack.attach()
-    except StackError as exc:  # not running, or SHOPLAB_TARGET does not answer
+        if needs_proxies:
+            ensure_proxies(stack.topology, "reach the edge proxies")
+    except (StackError, ProxiesOff) as exc:  # not running, SHOPLAB_TARGET does not answer, or no proxies
         _fail(str(exc))
     with ToxiproxyClient(stack.topology.toxiproxy_url) as tp, ShopAdmin(stack.topology, stack.admin_token) as admin:
         try:
@@ -190,7 +192,7 @@ def up(edge: str) -> None:
 def app(service: str, route: str, method: str | None, error_rate: float, status: int, latency_ms: int,
         ttl_s: float | None) -> None:
     """Set an app-level fault on SERVICE (replaces its list), e.g. `--route /charges --error-rate 0.3`."""
-    with _leased_clients() as (_tp, admin, table):
+    with _leased_clients(needs_proxies=False) as (_tp, admin, table):
         if service not in admin.topology.service_names:
             _fail(f"unknown service {service!r}; services: {', '.join(admin.topology.service_names)}", 2)
         # The admin API replaces the service's list: one lease per service.
@@ -205,7 +207,7 @@ def app(service: str, route: str, method: str | None, error_rate: float, status:
 @click.argument("service", required=False)
 def clear(service: str | None) -> None:
     """Remove every app-level fault of SERVICE; without SERVICE, every active fault (and restore profiles)."""
-    with _leased_clients() as (tp, admin, table):
+    with _leased_clients(needs_proxies=False) as (tp, admin, table):
         if service is None:
             problems = clear_all(tp, admin, table)
         else:
@@ -224,8 +226,8 @@ def clear(service: str | None) -> None:
 @fault.command("reset")
 def reset() -> None:
     """Remove every toxic, bring every edge up and clear every service's app-level faults."""
-    with _leased_clients() as (tp, admin, table):
-        problems = ShopFaults(tp, admin, None).sweep()
+    with _leased_clients(needs_proxies=False) as (tp, admin, table):
+        problems = ShopFaults(tp, admin, None, topology=admin.topology).sweep()
         if not problems:
             table.remove_where(lambda x: x.kind == "profile")
     for p in problems:

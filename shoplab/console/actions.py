@@ -84,7 +84,7 @@ class ConsoleActions:
         t = self.stack.topology
         self.toxiproxy = ToxiproxyClient(t.toxiproxy_url)
         self.admin = ShopAdmin(t, self.stack.admin_token)
-        self.faults = ShopFaults(self.toxiproxy, self.admin, None)
+        self.faults = ShopFaults(self.toxiproxy, self.admin, None, topology=t)
         self.lease_table = LeaseTable(Path(self.stack.run_dir))
 
     # -- faults ----------------------------------------------------------------------------------

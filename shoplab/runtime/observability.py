@@ -41,7 +41,8 @@ def scrape_targets(topology: Topology, *, broker: bool = False) -> dict[str, str
     host = topology.host
     targets = {name: f"{host}:{topology.service(name).port}" for name in topology.service_names}
     targets[WORKER_JOB] = f"{host}:{topology.worker_metrics_port}"
-    targets[TOXIPROXY_JOB] = f"{host}:{topology.toxiproxy_port}"
+    if topology.proxies:
+        targets[TOXIPROXY_JOB] = f"{host}:{topology.toxiproxy_port}"
     if broker:
         targets[CONSUMER_JOB] = f"{host}:{topology.consumer_metrics_port}"
     return targets

@@ -63,8 +63,9 @@ def native_programs(
 
     ``with_broker``: RabbitMQ (and its epmd) right after toxiproxy, the notifications
     consumer after the services, and ``SHOPLAB_EVENTS=amqp`` for orders and notifications.
+    With proxies off (``SHOPLAB_PROXIES=off``) there is no toxiproxy.
     """
-    progs = [_toxiproxy(topo)]
+    progs = [_toxiproxy(topo)] if topo.proxies else []
     if with_broker:
         progs += broker.programs(topo, run_dir)
     by_service = broker.broker_env(topo) if with_broker else {}

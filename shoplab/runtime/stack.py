@@ -129,7 +129,8 @@ class Stack:
         state = read_state(path / "state.json")
         if not state:
             raise StackNotRunning(f"no shoplab stack in {path}: start one with `shoplab up -d`")
-        stack = cls(path, Topology(port_offset=int(state.get("port_offset", 0))), broker=bool(state.get("broker")))
+        topology = Topology(port_offset=int(state.get("port_offset", 0)), proxies=bool(state.get("proxies", True)))
+        stack = cls(path, topology, broker=bool(state.get("broker")))
         stack._state = state
         if not stack.is_running():
             raise StackNotRunning(f"the shoplab stack in {path} is not running: start it with `shoplab up -d`")
@@ -165,8 +166,9 @@ class Stack:
 
     @property
     def proxied_edges(self) -> tuple[Edge, ...]:
-        """Return the edges this stack has a proxy for (the broker edges only with the broker)."""
-        return self.topology.proxied_edges if self._broker else self.topology.edges
+        """Return the edges this stack has a proxy for (the broker edges only with the broker; none with proxies off)."""
+        edges = self.topology.proxied_edges
+        return edges if self._broker else tuple(e for e in edges if e in self.topology.edges)
 
     def _render_config(self, programs: list[Program]) -> str:
         return render_config(programs, run_dir=self.run_dir, socket_path=self.socket_path, log_dir=self.log_dir)
@@ -211,6 +213,7 @@ class Stack:
         ensure_ports_free(self._ports(programs), self.topology.host)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._state["proxies"] = self.topology.proxies  # `attach` rebuilds the same topology
         self._save_state()
         conf = self.run_dir / "supervisord.conf"
         write_private(conf, self._render_config(programs))
@@ -220,14 +223,18 @@ class Stack:
         subprocess.run([sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)], check=True)
         try:
             self._wait(self.is_running, 15, "supervisord to answer")
-            say("starting toxiproxy")
-            self._rpc().startProcess(TOXIPROXY, False)
-            self._wait(lambda: self._http_ok(self.topology.toxiproxy_url + "/version"), 15, "toxiproxy")
-            self._populate_proxies()
-            say(f"created {len(self.proxied_edges)} edge proxies")
-            for prog in programs[1:]:
+            if self.topology.proxies:
+                say("starting toxiproxy")
+                self._rpc().startProcess(TOXIPROXY, False)
+                self._wait(lambda: self._http_ok(self.topology.toxiproxy_url + "/version"), 15, "toxiproxy")
+                self._populate_proxies()
+                say(f"created {len(self.proxied_edges)} edge proxies")
+            else:
+                say("SHOPLAB_PROXIES=off: no toxiproxy, callers call their callees directly")
+            rest = [p for p in programs if p.name != TOXIPROXY]
+            for prog in rest:
                 self._rpc().startProcess(prog.name, False)
-            say(f"started {len(programs) - 1} programs; waiting for readiness")
+            say(f"started {len(rest)} programs; waiting for readiness")
             self.wait_ready(timeout_s=timeout_s, programs=programs, progress=say)
             self._state["programs"] = [p.name for p in programs]
             self._state["broker"] = self._broker
@@ -301,7 +308,8 @@ class Stack:
         except PollTimeout as exc:
             names = ", ".join(sorted(pending))
             raise PollTimeout(f"not ready after {timeout_s:.0f} s: {names} (see {self.log_dir})") from exc
-        self._wait(self._proxies_exist, 10, "every edge proxy to exist")
+        if self.topology.proxies:
+            self._wait(self._proxies_exist, 10, "every edge proxy to exist")
 
     def _proxies_exist(self) -> bool:
         try:

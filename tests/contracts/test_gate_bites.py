@@ -6,13 +6,16 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
+from flask import Flask, Response, request
 from pact import Pact, match
+from werkzeug.serving import make_server
 
 from contracts.pactfiles import PACT_DIR, pact_filename
 from contracts.verify import verify_pact
@@ -141,6 +144,42 @@ def test_the_gate_fails_naming_an_edge_the_topology_gained_without_a_contract(
     assert "payments → catalog: missing (no consumer test contracts/consumers/test_payments__catalog.py)" in result.output
     assert "contract gate failed" in result.output
     matrix = result.output.split("✗")[0]
-    assert matrix.count("verified") == 12  # 11 edges and the order-event message pact
+    assert matrix.count("verified") == 13  # 11 edges, shopper → gateway and the order-event message pact
     assert matrix.count("missing") == 1
 
+
+
+@pytest.fixture
+def headerless_gateway(stack: Stack) -> Iterator[str]:
+    """Serve the real gateway's answers with the deprecation headers stripped (bodies and statuses unchanged)."""
+    gateway = stack.service_url("gateway")
+    app = Flask("headerless")
+
+    @app.route("/<path:path>", methods=["GET", "POST"])
+    def forward(path: str) -> Response:
+        got = httpx.request(request.method, f"{gateway}/{path}", content=request.get_data(), timeout=30,
+                            headers={"Content-Type": request.headers.get("Content-Type", "application/json")})
+        return Response(got.content, got.status_code, content_type=got.headers.get("content-type"))
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_the_old_client_pact_fails_a_gateway_that_drops_the_deprecation_headers(
+    stack: Stack, headerless_gateway: str
+) -> None:
+    result = verify_pact(PACT_DIR / pact_filename("shopper", "gateway"), topology=stack.topology,
+                         admin_token=stack.admin_token, provider_url=headerless_gateway)
+
+    assert not result.ok
+    assert set(result.failed_interactions) == {
+        "a product list on the unversioned path",
+        "a product page on the unversioned path",
+        "an invalid sign-up on the unversioned path",
+    }, result.output

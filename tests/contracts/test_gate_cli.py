@@ -21,8 +21,8 @@ def test_gate_contracts_passes_on_main_and_prints_every_edge_verified(
 
     assert result.exit_code == 0, result.output
     assert "consumer × provider" in result.output
-    # the 11 HTTP edges and the order-event message pact (notifications ⇢ orders)
-    assert "contract gate passed: 12 edges verified" in result.output
+    # the 11 HTTP edges, the outside client shopper → gateway and the order-event message pact (notifications ⇢ orders)
+    assert "contract gate passed: 13 edges verified" in result.output
     matrix = result.output.split("contract gate passed")[0]
-    assert matrix.count("verified") == 12
+    assert matrix.count("verified") == 13
     assert "failed" not in matrix and "missing" not in matrix

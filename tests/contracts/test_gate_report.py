@@ -8,15 +8,15 @@ import pytest
 
 from contracts.gate import ConsumerRun, EdgeStatus, build_report, edge_of_consumer_module
 from contracts.messages import MESSAGE_EDGES
-from contracts.pactfiles import StalePact
+from contracts.pactfiles import PUBLIC_EDGES, StalePact
 from contracts.verify import VerificationResult
 from shop.topology import Topology
 
 pytestmark = pytest.mark.contracts
 
 TOPOLOGY = Topology()
-# every topology edge, then the message pact notifications ⇢ orders (order events over RabbitMQ)
-EDGES = [(e.caller, e.callee) for e in TOPOLOGY.edges] + list(MESSAGE_EDGES)
+# every topology edge, the outside client shopper → gateway, then the message pact notifications ⇢ orders
+EDGES = [(e.caller, e.callee) for e in TOPOLOGY.edges] + list(PUBLIC_EDGES) + list(MESSAGE_EDGES)
 
 
 def _all_good() -> tuple[ConsumerRun, dict[tuple[str, str], Path], dict[tuple[str, str], VerificationResult]]:
@@ -46,7 +46,7 @@ def test_every_edge_verified_makes_the_gate_pass() -> None:
     report = build_report(TOPOLOGY, consumers=consumers, generated=generated, verifications=verifications, stale=[])
     assert report.ok
     assert report.failures() == []
-    assert len(report.edges) == 12
+    assert len(report.edges) == 13  # 11 edges of the shop, shopper → gateway and the message pact
 
 
 def test_a_failed_provider_verification_fails_the_gate_naming_the_edge_and_interaction() -> None:

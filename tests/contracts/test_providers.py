@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.pactfiles import PACT_DIR, pact_filename
+from contracts.pactfiles import PACT_DIR, PUBLIC_EDGES, pact_filename
 from contracts.verify import verify_pact
 from shop.topology import DEFAULT
 from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.contracts
 
-EDGES = [(e.caller, e.callee) for e in DEFAULT.edges]
+# Every edge of the shop, plus the public API's outside consumers (shopper → gateway).
+EDGES = [(e.caller, e.callee) for e in DEFAULT.edges] + list(PUBLIC_EDGES)
 
 
 @pytest.mark.parametrize(("caller", "callee"), EDGES, ids=[f"{c}__{p}" for c, p in EDGES])

@@ -64,35 +64,35 @@ def test_a_checkout_is_paid_clears_the_cart_and_notifies_the_owner(shop: ShopCli
 def test_the_public_checkout_through_the_gateway_ends_paid_and_notified(shop: ShopClient) -> None:
     gateway = shop.stack.service_url("gateway")
     email = f"e2e-{uuid.uuid4().hex[:12]}@example.test"
-    signup = shop.http.post(f"{gateway}/api/auth/signup",
+    signup = shop.http.post(f"{gateway}/api/v1/auth/signup",
                             json={"email": email, "password": "correct horse battery", "name": "Gate"})
     assert signup.status_code == 201, signup.text
     auth = {"Authorization": f"Bearer {signup.json()['access_token']}"}
-    added = shop.http.post(f"{gateway}/api/cart/items", json={"product_id": GATEWAY, "qty": 1}, headers=auth)
+    added = shop.http.post(f"{gateway}/api/v1/cart/items", json={"product_id": GATEWAY, "qty": 1}, headers=auth)
     assert added.status_code == 200, added.text
     key = uuid.uuid4().hex
-    checkout = shop.http.post(f"{gateway}/api/checkout", headers={**auth, "Idempotency-Key": key})
+    checkout = shop.http.post(f"{gateway}/api/v1/checkout", headers={**auth, "Idempotency-Key": key})
     assert checkout.status_code == 201, checkout.text
     order_id = checkout.json()["order_id"]
     assert checkout.json()["status"] == "pending"
 
     def paid() -> dict[str, object] | None:
-        body: dict[str, object] = shop.http.get(f"{gateway}/api/orders/{order_id}", headers=auth).json()
+        body: dict[str, object] = shop.http.get(f"{gateway}/api/v1/orders/{order_id}", headers=auth).json()
         return body if body["status"] == "paid" else None
 
     poll_until(paid, timeout_s=60, interval_s=0.1, message=f"order {order_id} is paid through the gateway")
-    user_id = shop.http.get(f"{gateway}/api/cart", headers=auth).json()["user_id"]
+    user_id = shop.http.get(f"{gateway}/api/v1/cart", headers=auth).json()["user_id"]
     shop.wait_for_notification(user_id, order_id, "order.paid")
     # The owner reads the emails through the gateway; anyone else gets a 404.
-    emails = shop.http.get(f"{gateway}/api/orders/{order_id}/notifications", headers=auth)
+    emails = shop.http.get(f"{gateway}/api/v1/orders/{order_id}/notifications", headers=auth)
     assert emails.status_code == 200, emails.text
     assert {n["type"] for n in emails.json()["items"]} >= {"order.created", "order.paid"}
     assert all(n["order_id"] == order_id for n in emails.json()["items"])
-    other = shop.http.post(f"{gateway}/api/auth/signup", json={
+    other = shop.http.post(f"{gateway}/api/v1/auth/signup", json={
         "email": f"e2e-{uuid.uuid4().hex[:12]}@example.test", "password": "correct horse battery", "name": "Eve"})
     eve = {"Authorization": f"Bearer {other.json()['access_token']}"}
-    assert shop.http.get(f"{gateway}/api/orders/{order_id}/notifications", headers=eve).status_code == 404
-    assert shop.http.post(f"{gateway}/api/checkout", headers={**auth, "Idempotency-Key": key}).json()["order_id"] \
+    assert shop.http.get(f"{gateway}/api/v1/orders/{order_id}/notifications", headers=eve).status_code == 404
+    assert shop.http.post(f"{gateway}/api/v1/checkout", headers={**auth, "Idempotency-Key": key}).json()["order_id"] \
         == order_id
     assert len(shop.charges_for(order_id)) == 1
 

@@ -31,7 +31,7 @@ def slow_recommendations(toxiproxy: httpx.Client) -> Iterator[None]:
 def test_the_first_product_page_after_recommendations_slows_is_within_the_slo(
     stack: Stack, slow_recommendations: None
 ) -> None:
-    with httpx.Client(base_url=stack.service_url("gateway") + "/api", timeout=30) as api:
+    with httpx.Client(base_url=stack.service_url("gateway") + "/api/v1", timeout=30) as api:
         started = time.perf_counter()
         resp = api.get("/products/3")
         elapsed_s = time.perf_counter() - started

@@ -58,7 +58,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def bearer(fuzz_stack: Stack) -> str:
     """Sign up one shopper whose token the fuzzer sends to the gateway."""
     resp = httpx.post(
-        fuzz_stack.service_url("gateway") + "/api/auth/signup",
+        fuzz_stack.service_url("gateway") + "/api/v1/auth/signup",
         json={"email": "fuzz@example.com", "password": "fuzz-password-1", "name": "Fuzz"},
         timeout=30,
     )

@@ -13,21 +13,9 @@ import pytest
 from loadtests.api import LoadResult, LoadSpec, start_load
 from shoplab import REPO_ROOT
 from shoplab.runtime.stack import Stack
+from tests.support import JOURNEY_ROUTES
 
 pytestmark = pytest.mark.e2e
-
-JOURNEY_ROUTES = {
-    "POST /api/auth/signup",
-    "POST /api/auth/login",
-    "GET /api/products",
-    "GET /api/products/[id]",
-    "POST /api/cart/items",
-    "GET /api/cart",
-    "DELETE /api/cart/items/[product_id]",
-    "POST /api/checkout",
-    "GET /api/orders/[id]",
-}
-
 
 def _run(stack: Stack, out_dir: Path, **overrides: object) -> LoadResult:
     # few users, short: the 2 cores are shared; think times scaled down to fit the journeys in

@@ -14,6 +14,7 @@ import jwt
 import pytest
 
 from shop.kit.auth import AUDIENCE, ISSUER
+from shop.kit.public_api import LEGACY, V1
 from shoplab.runtime.stack import Stack
 from tests.support import poll_until
 
@@ -26,7 +27,7 @@ CART_PRODUCT, CHECKOUT_PRODUCT = 11, 12
 
 @pytest.fixture(scope="module")
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.service_url("gateway") + "/api", timeout=30) as client:
+    with httpx.Client(base_url=stack.service_url("gateway") + "/api/v1", timeout=30) as client:
         yield client
 
 
@@ -219,3 +220,19 @@ def test_every_service_publishes_its_openapi_document(stack: Stack) -> None:
     for name in ("gateway", "identity", "catalog", "cart", "recommendations"):
         doc = httpx.get(stack.service_url(name) + "/openapi.json", timeout=10).json()
         assert doc["openapi"].startswith("3.") and doc["paths"], name
+
+
+def test_an_unversioned_path_answers_through_the_gateway_with_the_deprecation_headers(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.service_url("gateway"), timeout=30) as gw:
+        old, new = gw.get(LEGACY.products), gw.get(V1.products)
+        assert old.status_code == new.status_code == 200
+        assert old.json()["items"] == new.json()["items"]
+        assert old.headers["Deprecation"] == "@1796083200"
+        assert old.headers["Sunset"] == "Tue, 01 Jun 2027 00:00:00 GMT"
+        assert old.headers["Link"] == '</api/v1/products>; rel="successor-version"'
+        assert "Deprecation" not in new.headers and "Link" not in new.headers
+        bad = gw.post(LEGACY.login, json={"email": ["not", "a", "string"], "password": "x"})
+        assert _error(bad, 422)["code"] == "validation_failed"
+        assert bad.headers["Link"] == '</api/v1/auth/login>; rel="successor-version"'
+        unknown = gw.get(LEGACY.order("no-such-order"))
+        assert _error(unknown, 401) and unknown.headers["Deprecation"] == "@1796083200"

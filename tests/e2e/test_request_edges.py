@@ -24,7 +24,7 @@ TEN_KB = "k" * 10 * 1024
 
 @pytest.fixture(scope="module")
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.service_url("gateway") + "/api", timeout=30) as client:
+    with httpx.Client(base_url=stack.service_url("gateway") + "/api/v1", timeout=30) as client:
         yield client
 
 
@@ -74,7 +74,7 @@ def _send_raw(url: str, request_line: str) -> httpx.Response:
 
 
 def test_a_100_kb_request_line_is_a_json_414(stack: Stack) -> None:
-    resp = _send_raw(stack.service_url("gateway"), f"GET /api/products?q={'x' * 100 * 1024} HTTP/1.1")
+    resp = _send_raw(stack.service_url("gateway"), f"GET /api/v1/products?q={'x' * 100 * 1024} HTTP/1.1")
     _json_error(resp, 414)
 
 

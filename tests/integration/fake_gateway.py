@@ -37,7 +37,7 @@ def create_app() -> Flask:
         auth = request.headers.get("Authorization", "")
         return tokens.get(auth.removeprefix("Bearer "))
 
-    @app.post("/api/auth/signup")
+    @app.post("/api/v1/auth/signup")
     def signup() -> Any:
         body = request.get_json(force=True)
         with lock:
@@ -49,7 +49,7 @@ def create_app() -> Flask:
             tokens[token] = uid
         return jsonify({"user_id": uid, "email": body["email"], "access_token": token}), 201
 
-    @app.post("/api/auth/login")
+    @app.post("/api/v1/auth/login")
     def login() -> Any:
         body = request.get_json(force=True)
         user = users.get(body["email"])
@@ -59,13 +59,13 @@ def create_app() -> Flask:
         tokens[token] = user["user_id"]
         return jsonify({"access_token": token, "token_type": "bearer"})
 
-    @app.get("/api/products")
+    @app.get("/api/v1/products")
     def list_products() -> Any:
         if knobs["latency_ms"]:
             time.sleep(knobs["latency_ms"] / 1000)  # a slow shop, for the open-loop test
         return jsonify({"items": products})
 
-    @app.get("/api/products/<int:pid>")
+    @app.get("/api/v1/products/<int:pid>")
     def product(pid: int) -> Any:
         if not 1 <= pid <= len(products):
             return error(404, "not_found")
@@ -73,7 +73,7 @@ def create_app() -> Flask:
         recs = [] if degraded else products[:4]
         return jsonify({**products[pid - 1], "recommendations": recs, "degraded": ["recommendations"] if degraded else []})
 
-    @app.post("/api/cart/items")
+    @app.post("/api/v1/cart/items")
     def add_item() -> Any:
         uid = user_id()
         if uid is None:
@@ -88,12 +88,12 @@ def create_app() -> Flask:
         items = [{"product_id": p, "qty": q} for p, q in carts.get(uid, {}).items()]
         return jsonify({"user_id": uid, "items": items, "total_cents": 0})
 
-    @app.get("/api/cart")
+    @app.get("/api/v1/cart")
     def get_cart() -> Any:
         uid = user_id()
         return error(401, "unauthorized") if uid is None else cart_view(uid)
 
-    @app.delete("/api/cart/items/<int:pid>")
+    @app.delete("/api/v1/cart/items/<int:pid>")
     def remove_item(pid: int) -> Any:
         uid = user_id()
         if uid is None:
@@ -101,7 +101,7 @@ def create_app() -> Flask:
         carts.get(uid, {}).pop(pid, None)
         return cart_view(uid)
 
-    @app.post("/api/checkout")
+    @app.post("/api/v1/checkout")
     def checkout() -> Any:
         uid = user_id()
         if uid is None:
@@ -112,7 +112,7 @@ def create_app() -> Flask:
         orders[order_id] = {"order_id": order_id, "user_id": uid, "status": "pending", "at": time.monotonic()}
         return jsonify({"order_id": order_id, "status": "pending"}), 201
 
-    @app.get("/api/orders/<order_id>")
+    @app.get("/api/v1/orders/<order_id>")
     def get_order(order_id: str) -> Any:
         uid = user_id()
         order = orders.get(order_id)

@@ -24,6 +24,7 @@ from chaos.phase_stats import phase_bucket
 from chaos.runner import Runner
 from chaos.wiring import stack_deps
 from loadtests.raw_samples import request_key
+from shop.kit.public_api import V1
 from shoplab.runtime.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,7 @@ def test_a_four_second_stall_is_in_the_phase_p99_but_not_in_the_median_of_per_se
     assert pr.error is None and pr.rollback_clean, (pr.error, pr.fault_events)
     assert pr.raw, "the load recorded no raw samples"
     # each request is recorded too, under its own key, beside the journeys
-    assert phase_bucket(pr, "baseline", request_key("GET /api/products")).total > 0
+    assert phase_bucket(pr, "baseline", request_key(f"GET {V1.products}")).total > 0
     stall, baseline = pr.probes
     assert stall.value is not None and stall.value >= 2500.0, stall
     assert stall.samples is not None and stall.samples >= 5, stall

@@ -19,22 +19,9 @@ import pytest
 from loadtests.api import LoadSpec, free_port, start_load
 from loadtests.raw_samples import UNSERVED, merge_lines
 from shoplab import REPO_ROOT
-from tests.support import poll_until
+from tests.support import JOURNEY_ROUTES, poll_until
 
 pytestmark = pytest.mark.integration
-
-CHECKOUT_ROUTES = {
-    "POST /api/auth/signup",
-    "POST /api/auth/login",
-    "GET /api/products",
-    "GET /api/products/[id]",
-    "POST /api/cart/items",
-    "GET /api/cart",
-    "POST /api/checkout",
-    "GET /api/orders/[id]",
-    "DELETE /api/cart/items/[product_id]",
-}
-
 
 @pytest.fixture(scope="module")
 def fake_gateway() -> Iterator[str]:
@@ -77,7 +64,7 @@ def test_a_short_run_walks_every_journey_and_writes_locusts_reports(fake_gateway
     result = run.wait(timeout_s=60)
     assert result.exit_code == 0, result.problem or result.checks
     assert set(result.journeys) == {"browse", "signup", "checkout", "cart", "login"}
-    assert {f"{r['method']} {r['name']}" for r in result.routes} == CHECKOUT_ROUTES
+    assert {f"{r['method']} {r['name']}" for r in result.routes} == JOURNEY_ROUTES
     assert result.totals["failures"] == 0
     for name in ("html", "json", "csv_stats", "csv_history", "samples", "summary", "result"):
         assert result.outputs[name].exists(), name

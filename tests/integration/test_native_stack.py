@@ -7,21 +7,25 @@ import socket
 import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from chaos.admin import ShopAdmin
 from chaos.errors import FaultError
 from chaos.model import DownFaultSpec, ProcessAction, ProcessFaultSpec
 from chaos.wiring import stack_deps
+from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab import REPO_ROOT
+from shoplab.cli import _register, cli
 from shoplab.runtime.errors import PortTaken
 from shoplab.runtime.ports import is_port_free
-from shoplab.runtime.stack import Stack
+from shoplab.runtime.stack import Stack, running_stack
 from shoplab.runtime.target import TargetStack
 from tests.support import poll_until
 
@@ -118,6 +122,30 @@ def test_up_then_down_leaves_no_process_and_no_listening_port(tmp_path: Path) ->
     status = _shoplab("status", env=env)
     assert status.returncode == 3
     assert "is not running" in status.stderr
+
+
+def test_a_stack_without_proxies_serves_a_checkout_and_refuses_edge_faults(tmp_path: Path) -> None:
+    base = Topology.from_env()
+    topo = replace(base.with_offset(base.port_offset + SIDE_OFFSET), proxies=False)
+    with running_stack(tmp_path / "run", topo, observability=False) as stack:
+        assert not _listening(topo.toxiproxy_port), "no toxiproxy with SHOPLAB_PROXIES=off"
+        assert not any(_listening(e.listen_port) for e in topo.edges), "no edge proxy port"
+        with httpx.Client(base_url=topo.service_url("gateway"), timeout=30) as gw:
+            signup = gw.post(V1.signup, json={"email": "direct@example.test", "password": "direct-password",
+                                              "name": "Direct"})
+            assert signup.status_code == 201, signup.text
+            auth = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+            assert gw.post(V1.cart_items, json={"product_id": 2, "qty": 1}, headers=auth).status_code == 200
+            order = gw.post(V1.checkout, headers=auth)
+            assert order.status_code == 201, order.text
+            order_id = order.json()["order_id"]
+            poll_until(lambda: gw.get(V1.order(order_id), headers=auth).json()["status"] == "paid",
+                       timeout_s=30, message="the order paid through direct calls")
+        # The command reads the switch from the running stack's state, not from its own environment.
+        _register()
+        refused = CliRunner().invoke(cli, ["fault", "down", "cart__catalog"],
+                                     env={"SHOPLAB_RUN_DIR": str(stack.run_dir), "SHOPLAB_PROXIES": "on"})
+        assert refused.exit_code == 1 and "SHOPLAB_PROXIES=off" in refused.output, refused.output
 
 
 def test_a_taken_port_fails_fast_naming_it_and_starts_nothing(tmp_path: Path) -> None:

@@ -88,13 +88,13 @@ def test_the_real_product_page_answers_200_in_budget_naming_recommendations_degr
     budget_s = PROFILES["resilient"].request_budget_s
     assert budget_s is not None
     with httpx.Client(base_url=shop.service_url("gateway"), timeout=20) as gateway:
-        healthy = gateway.get("/api/products/1")
+        healthy = gateway.get("/api/v1/products/1")
         assert healthy.status_code == 200 and healthy.json()["degraded"] == []
         fault_cm = (proxy_down(toxiproxy, "gateway__recommendations") if fault == "down"
                     else toxic(toxiproxy, "gateway__recommendations", "latency", latency=2000, jitter=0))
         with fault_cm:
             started = time.monotonic()
-            resp = gateway.get("/api/products/1")
+            resp = gateway.get("/api/v1/products/1")
             elapsed = time.monotonic() - started
         assert resp.status_code == 200, resp.text
         assert resp.json()["degraded"] == ["recommendations"]
@@ -113,7 +113,7 @@ def test_the_gateway_answers_504_within_its_budget_when_catalog_is_slower_than_i
     with httpx.Client(base_url=shop.service_url("gateway"), timeout=20) as gateway:
         with toxic(toxiproxy, "gateway__catalog", "latency", latency=2000, jitter=0):
             started = time.monotonic()
-            resp = gateway.get("/api/products")
+            resp = gateway.get("/api/v1/products")
             elapsed = time.monotonic() - started
     assert resp.status_code == 504
     assert resp.json()["error"]["code"] == "dependency_timeout"

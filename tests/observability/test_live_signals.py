@@ -63,24 +63,24 @@ def obs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def _signup(gw: httpx.Client) -> str:
     email = f"obs-{uuid.uuid4().hex[:10]}@example.com"
-    resp = gw.post("/api/auth/signup", json={"email": email, "password": "correct horse battery", "name": "Obs"})
+    resp = gw.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery", "name": "Obs"})
     assert resp.status_code == 201, resp.text
     return str(resp.json()["access_token"])
 
 
 def _checkout(gw: httpx.Client, token: str, product_id: int, *, card: str | None = None, request_id: str | None = None) -> str:
     auth = {"Authorization": f"Bearer {token}"}
-    resp = gw.post("/api/cart/items", json={"product_id": product_id, "qty": 1}, headers=auth)
+    resp = gw.post("/api/v1/cart/items", json={"product_id": product_id, "qty": 1}, headers=auth)
     assert resp.status_code == 200, resp.text
     headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
     if request_id:
         headers["X-Request-ID"] = request_id
-    resp = gw.post("/api/checkout", json={"card": card} if card else {}, headers=headers)
+    resp = gw.post("/api/v1/checkout", json={"card": card} if card else {}, headers=headers)
     assert resp.status_code == 201, resp.text
     order_id = str(resp.json()["order_id"])
 
     def final_status() -> str | None:
-        status = gw.get(f"/api/orders/{order_id}", headers=auth).json().get("status")
+        status = gw.get(f"/api/v1/orders/{order_id}", headers=auth).json().get("status")
         return status if status in ("paid", "payment_failed", "rejected") else None
 
     poll_until(final_status, timeout_s=30, message=f"order {order_id} to leave pending")
@@ -95,14 +95,14 @@ def traffic(obs_stack: Stack) -> Traffic:
     admin = httpx.Client(headers=stack.admin_headers(), timeout=10)
     toxi = httpx.Client(base_url=stack.topology.toxiproxy_url, timeout=10)
     with httpx.Client(base_url=stack.service_url("gateway"), timeout=15) as gw:
-        products = gw.get("/api/products").json()["items"]
+        products = gw.get("/api/v1/products").json()["items"]
         assert len(products) >= 3
         ids = [p["id"] for p in products]
         token = _signup(gw)
-        bad = gw.post("/api/auth/login", json={"email": "nobody@example.com", "password": "wrong-password"})
+        bad = gw.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "wrong-password"})
         assert bad.status_code == 401
         for pid in ids[:4]:
-            assert gw.get(f"/api/products/{pid}").status_code == 200
+            assert gw.get(f"/api/v1/products/{pid}").status_code == 200
         rid = f"obs-checkout-{uuid.uuid4().hex[:8]}"
         order_id = _checkout(gw, token, ids[0], request_id=rid)
         _checkout(gw, token, ids[1], card=DECLINED_CARD)
@@ -112,19 +112,19 @@ def traffic(obs_stack: Stack) -> Traffic:
             fault = {"route": "/products/", "method": "GET", "error_rate": 0.5, "status": 503}
             assert admin.put(catalog_faults, json={"faults": [fault]}).status_code == 200
             for i in range(16):
-                gw.get(f"/api/products/{ids[i % len(ids)]}")
+                gw.get(f"/api/v1/products/{ids[i % len(ids)]}")
         finally:
             admin.delete(catalog_faults).raise_for_status()
         # The round of 503s may have opened the gateway's catalog breaker (resilient): wait until it
         # lets product pages through again, so the next round measures recommendations alone.
-        poll_until(lambda: gw.get(f"/api/products/{ids[0]}").status_code == 200, timeout_s=30, interval_s=0.5,
+        poll_until(lambda: gw.get(f"/api/v1/products/{ids[0]}").status_code == 200, timeout_s=30, interval_s=0.5,
                    message="the gateway's catalog breaker to close after the catalog fault")
         try:
             # Network fault: recommendations unreachable; pages degrade and its breaker opens.
             resp = toxi.post("/proxies/gateway__recommendations", json={"enabled": False})
             assert resp.status_code == 200, resp.text
             for i in range(12):
-                assert gw.get(f"/api/products/{ids[i % len(ids)]}").status_code == 200
+                assert gw.get(f"/api/v1/products/{ids[i % len(ids)]}").status_code == 200
         finally:
             toxi.post("/proxies/gateway__recommendations", json={"enabled": True}).raise_for_status()
     admin.close()
@@ -270,7 +270,7 @@ def test_a_checkout_is_one_trace_from_the_gateway_through_the_worker(obs_stack: 
     by_service: dict[str, list[str]] = {}
     for span in trace["spans"]:
         by_service.setdefault(processes[span["processID"]]["serviceName"], []).append(span["operationName"])
-    assert "POST /api/checkout" in by_service["gateway"]
+    assert "POST /api/v1/checkout" in by_service["gateway"]
     # The worker's calls to payments are server spans of payments in this trace; its events reach
     # notifications through RabbitMQ, and the consumer's span is a child of the relay's publishing span.
     assert any(op.startswith("POST /charges") for op in by_service["payments"]), by_service["payments"]

@@ -100,10 +100,10 @@ def test_every_shipped_experiment_still_loads() -> None:
 
 
 def with_requests(pr: ProfileRecord) -> ProfileRecord:
-    """Add 100 ``GET /api/products`` requests to the fault phase: 90 ok at 20 ms, 10 failed after 1,000 ms."""
+    """Add 100 ``GET /api/v1/products`` requests to the fault phase: 90 ok at 20 ms, 10 failed after 1,000 ms."""
     rec = RawRecorder()
     for i in range(100):
-        rec.record_request(1000 + (i % 10) + 0.2, "GET /api/products", i < 90, 20.0 if i < 90 else 1000.0)
+        rec.record_request(1000 + (i % 10) + 0.2, "GET /api/v1/products", i < 90, 20.0 if i < 90 else 1000.0)
     pr.raw = merge_lines([*(to_line(s, j, b) for (s, j), b in pr.raw.items()), *rec.take()])
     return pr
 
@@ -111,12 +111,12 @@ def with_requests(pr: ProfileRecord) -> ProfileRecord:
 def test_a_request_probe_reads_that_requests_samples_and_journey_probes_never_count_requests() -> None:
     pr = with_requests(record_with(30, 0))
     ratio, p99, journeys = evaluate_hypothesis(probes(
-        {"probe": "success_ratio", "phase": "fault", "request": "GET /api/products", "tolerance": {"min": 0.5}},
-        {"probe": "p99_ms", "phase": "fault", "request": "GET /api/products", "tolerance": {"max": 500}},
+        {"probe": "success_ratio", "phase": "fault", "request": "GET /api/v1/products", "tolerance": {"min": 0.5}},
+        {"probe": "p99_ms", "phase": "fault", "request": "GET /api/v1/products", "tolerance": {"max": 500}},
         {"probe": "success_ratio", "phase": "fault", "tolerance": {"min": 0.99}},
     ), pr)
     # 90 of 100 requests ok; a failed request's 1,000 ms counts in the latency (the 99th of 100 is one of them)
-    assert (ratio.value, ratio.samples, ratio.label) == (0.9, 100, "success_ratio[GET /api/products]@fault")
+    assert (ratio.value, ratio.samples, ratio.label) == (0.9, 100, "success_ratio[GET /api/v1/products]@fault")
     assert p99.samples == 100 and p99.value is not None and abs(p99.value - 1000.0) <= 1.1
     assert p99.verdict == "not met"
     # the journeys' probe still sees its 30 journeys only
@@ -127,16 +127,16 @@ def test_the_report_rows_give_each_request_per_phase_with_intervals() -> None:
     pr = with_requests(record_with(30, 0))
     exp = parse_experiment(BASE)
     (row,) = request_rows(RunRecord(exp, profiles=[pr]))
-    assert (row.profile, row.phase, row.request, row.requests) == ("resilient", "fault", "GET /api/products", 100)
+    assert (row.profile, row.phase, row.request, row.requests) == ("resilient", "fault", "GET /api/v1/products", 100)
     assert row.failure_ratio == 0.1 and row.failure_low is not None and row.failure_low < 0.1 < (row.failure_high or 0)
     assert row.p50_ms is not None and abs(row.p50_ms - 20.0) <= 0.1
     assert row.p95_low is not None and row.p95_low <= (row.p95_ms or 0.0) <= (row.p95_high or 0.0)
 
 
 @pytest.mark.parametrize(("doc", "message"), [
-    ({"probe": "breaker_opened", "edge": "gateway__catalog", "request": "GET /api/products", "tolerance": True},
+    ({"probe": "breaker_opened", "edge": "gateway__catalog", "request": "GET /api/v1/products", "tolerance": True},
      "request: is not used by probe breaker_opened"),
-    ({"probe": "p95_ms", "journey": "browse", "request": "GET /api/products", "tolerance": {"max": 1}},
+    ({"probe": "p95_ms", "journey": "browse", "request": "GET /api/v1/products", "tolerance": {"max": 1}},
      "request: takes a journey or a request, not both"),
     ({"probe": "p95_ms", "request": "/api/products", "tolerance": {"max": 1}},
      "request: expected 'METHOD /route'"),

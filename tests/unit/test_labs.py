@@ -127,7 +127,7 @@ def test_a_bad_target_is_refused_naming_the_key(lab_copy: Path) -> None:
 
 
 def test_a_route_target_needs_the_method_and_name(lab_copy: Path) -> None:
-    _edit(lab_copy / "lab.yaml", 'route: "GET /api/products/[id]"', 'route: "/api/products/[id]"')
+    _edit(lab_copy / "lab.yaml", 'route: "GET /api/v1/products/[id]"', 'route: "/api/v1/products/[id]"')
     with pytest.raises(LabInvalid, match=r"check\.targets\[0\]\.route: expected 'METHOD /name'"):
         load_lab(lab_copy)
 
@@ -173,7 +173,7 @@ def test_an_override_reaches_every_caller_of_its_dependency_and_no_one_else() ->
 
 
 SUMMARY = {
-    "routes": [{"method": "GET", "name": "/api/cart", "requests": 20, "failures": 2, "fail_ratio": 0.1,
+    "routes": [{"method": "GET", "name": "/api/v1/cart", "requests": 20, "failures": 2, "fail_ratio": 0.1,
                 "p50_ms": 30, "p95_ms": 180}],
     "journeys": {"browse": {"success": 6, "degraded": 3, "failure": 1, "total": 10, "p50_ms": 90.0,
                             "p95_ms": 400.0}},
@@ -181,9 +181,9 @@ SUMMARY = {
 
 
 def test_route_and_journey_targets_read_locusts_summary() -> None:
-    p95 = measure_target(Target(Measure.ROUTE_P95_MS, route="GET /api/cart", max=200), SUMMARY, None)
+    p95 = measure_target(Target(Measure.ROUTE_P95_MS, route="GET /api/v1/cart", max=200), SUMMARY, None)
     assert (p95.value, p95.met) == (180.0, True)
-    fails = measure_target(Target(Measure.ROUTE_FAIL_RATIO, route="GET /api/cart", max=0.05), SUMMARY, None)
+    fails = measure_target(Target(Measure.ROUTE_FAIL_RATIO, route="GET /api/v1/cart", max=0.05), SUMMARY, None)
     assert (fails.value, fails.met) == (0.1, False)
     ok = measure_target(Target(Measure.JOURNEY_SUCCESS_RATIO, journey="browse", min=0.95), SUMMARY, None)
     assert (ok.value, ok.met) == (0.9, False)
@@ -192,8 +192,8 @@ def test_route_and_journey_targets_read_locusts_summary() -> None:
 
 
 def test_a_target_without_measurements_is_not_met() -> None:
-    missing = measure_target(Target(Measure.ROUTE_P95_MS, route="POST /api/checkout", max=500), SUMMARY, None)
-    assert missing.value is None and not missing.met and "no POST /api/checkout" in missing.detail
+    missing = measure_target(Target(Measure.ROUTE_P95_MS, route="POST /api/v1/checkout", max=500), SUMMARY, None)
+    assert missing.value is None and not missing.met and "no POST /api/v1/checkout" in missing.detail
     no_summary = measure_target(Target(Measure.JOURNEY_P95_MS, journey="browse", max=500), None, None)
     assert not no_summary.met and "no summary" in no_summary.detail
 

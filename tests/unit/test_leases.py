@@ -275,3 +275,14 @@ def test_a_new_run_adopts_a_killed_runs_profile_lease_and_its_original_profile(t
     assert table.adopt_profile_leases("run-new") == "resilient"
     assert [x.kind for x in table.read()] == ["down"]  # the dead runs' leases can no longer switch back
     assert table.adopt_profile_leases("run-new") is None
+
+
+def test_clearing_everything_on_a_stack_without_proxies_never_asks_toxiproxy(tmp_path: Path) -> None:
+    tp, admin = FakeToxiproxy(), FakeAdmin()
+    admin.topology = Topology(proxies=False)
+    table = LeaseTable(tmp_path)
+    table.add("manual", "app", "payments", "app", ttl_s=None)
+    assert clear_all(tp, admin, table) == []  # type: ignore[arg-type]
+    assert tp.resets == 0 and table.read() == []
+    with_proxies = FakeToxiproxy()
+    assert clear_all(with_proxies, FakeAdmin(), LeaseTable(tmp_path)) == [] and with_proxies.resets == 1  # type: ignore[arg-type]

@@ -18,27 +18,27 @@ from loadtests.outcomes import (
 
 pytestmark = pytest.mark.unit
 
-OK = StepResult("GET /api/products", True)
+OK = StepResult("GET /api/v1/products", True)
 
 
 def test_a_journey_whose_steps_all_met_the_contract_is_a_success() -> None:
-    assert classify_journey([OK, StepResult("GET /api/products/[id]", True)]) is Outcome.SUCCESS
+    assert classify_journey([OK, StepResult("GET /api/v1/products/[id]", True)]) is Outcome.SUCCESS
 
 
 def test_a_product_page_without_recommendations_makes_the_journey_degraded() -> None:
-    page = classify_product_page("GET /api/products/[id]", 200, {"id": 1, "degraded": ["recommendations"]})
+    page = classify_product_page("GET /api/v1/products/[id]", 200, {"id": 1, "degraded": ["recommendations"]})
     assert page.ok and page.degraded == ("recommendations",)
     assert classify_journey([OK, page]) is Outcome.DEGRADED
 
 
 def test_an_empty_degraded_list_is_not_degraded() -> None:
-    page = classify_product_page("GET /api/products/[id]", 200, {"id": 1, "degraded": [], "recommendations": []})
+    page = classify_product_page("GET /api/v1/products/[id]", 200, {"id": 1, "degraded": [], "recommendations": []})
     assert classify_journey([page]) is Outcome.SUCCESS
 
 
 def test_any_failed_step_makes_the_journey_a_failure_even_when_another_degraded() -> None:
-    degraded = classify_product_page("GET /api/products/[id]", 200, {"id": 1, "degraded": ["recommendations"]})
-    failed = StepResult("POST /api/checkout", False, reason="status 503")
+    degraded = classify_product_page("GET /api/v1/products/[id]", 200, {"id": 1, "degraded": ["recommendations"]})
+    failed = StepResult("POST /api/v1/checkout", False, reason="status 503")
     assert classify_journey([degraded, failed]) is Outcome.FAILURE
 
 
@@ -48,7 +48,7 @@ def test_a_journey_with_no_steps_is_a_failure() -> None:
 
 @pytest.mark.parametrize(("status", "body"), [(503, {"error": {}}), (200, {"name": "no id"}), (200, None)])
 def test_a_product_page_outside_the_contract_fails(status: int, body: object) -> None:
-    assert not classify_product_page("GET /api/products/[id]", status, body).ok
+    assert not classify_product_page("GET /api/v1/products/[id]", status, body).ok
 
 
 def test_order_statuses_map_onto_settled_or_pending() -> None:

@@ -60,11 +60,11 @@ def test_a_malformed_line_is_refused() -> None:
 
 def test_a_request_is_counted_under_its_own_key_with_its_latency_even_when_it_failed() -> None:
     rec = RawRecorder()
-    rec.record_request(1000.7, "GET /api/products", False, 1500.0)
+    rec.record_request(1000.7, "GET /api/v1/products", False, 1500.0)
     rec.record(1000.2, "browse", Outcome.SUCCESS, 30.0)
     buckets = merge_lines(rec.take())
-    request = buckets[(1000, request_key("GET /api/products"))]
+    request = buckets[(1000, request_key("GET /api/v1/products"))]
     assert (request.counts["failure"], request.latency.count) == (1, 1)
-    assert is_request(request_key("GET /api/products")) and not is_request("browse")
+    assert is_request(request_key("GET /api/v1/products")) and not is_request("browse")
     # every journey of the window, and none of the requests
     assert window_bucket(buckets, 1000.0, 1001.0).total == 1
