@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from shop.kit.peers import ensure_success, get_json, path_segment
+from shop.kit.plants import is_planted
 from shop.kit.resilience import ResilientClient
 from shop.kit.wire import CatalogProduct, decode_product, decode_products
 
@@ -60,9 +61,12 @@ class RecommendationsClient:
 
     def suggest(self, product_id: int, *, limit: int) -> list[dict[str, Any]] | None:
         """Return suggestions, or None when recommendations cannot give them."""
-        resp = self.client.get(
-            f"/recommendations/{product_id}", params={"limit": limit}, fallback=lambda _exc: None
-        )
+        if is_planted("no_fallback"):  # PLANTED BUG: a failure of a part we can do without fails the page
+            resp = self.client.get(f"/recommendations/{product_id}", params={"limit": limit})
+        else:
+            resp = self.client.get(
+                f"/recommendations/{product_id}", params={"limit": limit}, fallback=lambda _exc: None
+            )
         if resp is None:
             return None
         if resp.status_code != 200:

@@ -27,6 +27,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from shop.kit.errors import DependencyError
 from shop.kit.logs import configure_logging
 from shop.kit.metrics import start_worker_metrics_server
+from shop.kit.plants import load_env_plants, set_plants
 from shop.kit.resilience import ResilienceControl
 from shop.kit.resilience.policy import get_default_profile_name
 from shop.kit.telemetry import init_process
@@ -253,6 +254,10 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
             resp = admin.get("/admin/resilience")
             resp.raise_for_status()
             body: dict[str, Any] = resp.json()
+            # The saga's planted bugs follow the orders service's too (shop.kit.plants).
+            planted = admin.get("/admin/plants")
+            planted.raise_for_status()
+            set_plants(planted.json().get("plants", []))
             return body
 
         follower = ProfileFollower(control, fetch)
@@ -265,6 +270,7 @@ def main() -> None:
     settings = Settings.from_env()
     configure_logging(WORKER_NAME, secrets=(settings.kit.admin_token, os.environ.get("SHOPLAB_JWT_SECRET", "")))
     init_process(WORKER_NAME)
+    load_env_plants()
     # The process-wide registry: the kit's business counters (orders by status) live there too.
     worker = build_worker(settings, metrics=WorkerMetrics(REGISTRY))
     if settings.worker_metrics_port:
