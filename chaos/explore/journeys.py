@@ -53,7 +53,12 @@ class Shopper:
 
     def send(self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
              ) -> tuple[int, Any]:
-        """Send one request; return (status, body) — status 0 when no answer came in time."""
+        """Send one request; return (status, body) — status 0 when no whole answer came within ``USER_TIMEOUT_S``.
+
+        httpx's read timeout bounds each read, not the answer: a body trickling in slowly is
+        only caught by timing the whole request, as a shopper's patience does.
+        """
+        started = time.perf_counter()
         try:
             resp = self.http.request(method, path, json=json, headers={**self.auth(), **(headers or {})})
         except httpx.TimeoutException:
@@ -61,6 +66,10 @@ class Shopper:
             return 0, None
         except httpx.TransportError as exc:
             self.status = f"no answer ({type(exc).__name__})"
+            return 0, None
+        took = time.perf_counter() - started
+        if took > USER_TIMEOUT_S:
+            self.status = f"late ({took:.1f} s)"
             return 0, None
         self.status = str(resp.status_code)
         try:
@@ -224,6 +233,14 @@ def run_journey(journey: JourneyDef, shopper: Shopper) -> JourneyResult:
     degraded = next((s for s in shopper.steps if s.degraded), None)
     reason = failed.reason if failed else (f"degraded: {', '.join(degraded.degraded)}" if degraded else "")
     return JourneyResult(str(classify_journey(shopper.steps)), shopper.status, elapsed, reason)
+
+
+def order_ids(shopper: Shopper) -> list[str] | None:
+    """Return the ids of every order of the shopper (None when they cannot be read)."""
+    status, body = shopper.send("GET", paths.ORDERS)
+    if status != 200 or not isinstance(body, dict):
+        return None
+    return [str(o.get("order_id")) for o in body.get("items") or [] if isinstance(o, dict)]
 
 
 def cart_quantity(shopper: Shopper) -> int | None:
