@@ -46,6 +46,7 @@ class Shopper:
     order_id: str = ""
     steps: list[StepResult] = field(default_factory=list)
     status: str = "-"
+    reason: str = ""  # the last answer's status with its error code and message, when it was an error
 
     def auth(self) -> dict[str, str]:
         """Return the bearer header."""
@@ -62,27 +63,32 @@ class Shopper:
         try:
             resp = self.http.request(method, path, json=json, headers={**self.auth(), **(headers or {})})
         except httpx.TimeoutException:
-            self.status = "timeout"
+            self.status = self.reason = "timeout"
             return 0, None
         except httpx.TransportError as exc:
-            self.status = f"no answer ({type(exc).__name__})"
+            self.status = self.reason = f"no answer ({type(exc).__name__})"
             return 0, None
         took = time.perf_counter() - started
         if took > USER_TIMEOUT_S:
             self.status = f"late ({took:.1f} s)"
+            self.reason = f"answered after {took:.1f} s: the shopper had left at {USER_TIMEOUT_S:g} s"
             return 0, None
         self.status = str(resp.status_code)
         try:
-            return resp.status_code, resp.json() if resp.content else None
+            body = resp.json() if resp.content else None
         except ValueError:
-            return resp.status_code, None
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        self.reason = f"{resp.status_code} {error.get('code', '')}: {error.get('message', '')}"[:160] \
+            if isinstance(error, dict) else self.status
+        return resp.status_code, body
 
     def step(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), json: Any = None,
              headers: dict[str, str] | None = None) -> Any:
         """Send one request and record it as a step; raise StepFailed outside ``expect``."""
         status, body = self.send(method, path, json=json, headers=headers)
         if status not in expect:
-            self.steps.append(StepResult(f"{method} {path}", False, reason=self.status))
+            self.steps.append(StepResult(f"{method} {path}", False, reason=self.reason))
             raise StepFailed(f"{method} {path}: {self.status}")
         self.steps.append(StepResult(f"{method} {path}", True))
         return body
@@ -140,8 +146,8 @@ def run_product(shopper: Shopper) -> None:
     """Journey ``product``: open one product page (degraded when it names a part it did without)."""
     status, body = shopper.send("GET", paths.product(shopper.product_id))
     route = f"GET {paths.product(shopper.product_id)}"
-    shopper.steps.append(classify_product_page(route, status, body) if status else
-                         StepResult(route, False, reason=shopper.status))
+    page = classify_product_page(route, status, body)
+    shopper.steps.append(page if page.ok else StepResult(route, False, reason=page.reason if status == 200 else shopper.reason))
 
 
 def run_cart(shopper: Shopper) -> None:

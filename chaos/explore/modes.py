@@ -18,7 +18,7 @@ from shop.kit.faults import FaultSpec as AppRule
 # Beyond every resilient timeout (1 s read) and the gateway's 3 s request budget; naive waits up to 30 s.
 LATENCY_MS = 4000
 # 64 bytes every 200 ms (~320 B/s): every read returns in time, so read timeouts never fire.
-SLOW_BODY = {"average_size": 64, "delay_us": 200_000}
+SLOW_BODY_SLICE_BYTES, SLOW_BODY_DELAY_US = 64, 200_000
 RETRY_AFTER_S = 1
 
 MODES: dict[str, str] = {
@@ -65,6 +65,7 @@ def fault_specs(points: Iterable[tuple[str, str]]) -> list[FaultSpec]:
         elif mode == "latency":
             specs.append(ToxicFaultSpec(edge, Latency(latency_ms=LATENCY_MS, name="explore_latency")))
         else:
-            specs.append(ToxicFaultSpec(edge, Slicer(**SLOW_BODY, name="explore_slow_body")))
+            specs.append(ToxicFaultSpec(edge, Slicer(average_size=SLOW_BODY_SLICE_BYTES, delay_us=SLOW_BODY_DELAY_US,
+                                                 name="explore_slow_body")))
     specs.extend(AppFaultSpec(service, tuple(rs)) for service, rs in rules.items())
     return specs
