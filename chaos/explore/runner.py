@@ -171,7 +171,7 @@ class Explorer:
 
     def _drain(self) -> None:
         def pending() -> int:
-            resp = self._http.get(self.base_urls["orders"] + "/admin/audit", headers=self._admin._http.headers)
+            resp = self._http.get(self.base_urls["orders"] + "/admin/pending", headers=self._admin._http.headers)
             return int(resp.json().get("pending_work", 0)) if resp.status_code == 200 else 1
         wait_for_drain(pending, timeout_s=DRAIN_TIMEOUT_S)
 
