@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 
 from chaos.explore.matrix import Cell, Matrix, compare, plan_pairs, worst
 from chaos.explore.modes import MODES, fault_specs
+from chaos.explore.report import write_report
+from chaos.explore.session import parse_duration_s
 from chaos.model import AppFaultSpec, DownFaultSpec, ToxicFaultSpec
 from shop.kit.errors import ValidationFailed
 from shop.kit.faults import FaultSet, FaultSpec
@@ -134,3 +140,27 @@ def test_plants_are_named_and_an_unknown_one_is_refused() -> None:
             parse_plants(["nope"])
     finally:
         set_plants([])
+
+
+def test_the_report_colours_each_cell_by_outcome_and_junit_fails_failed_or_inconsistent_cells(tmp_path: Path) -> None:
+    m = Matrix([
+        cell("product", (("none", "none"),), "success"),
+        cell("product", (("gateway__recommendations", "down"),), "degraded"),
+        cell("product", (("gateway__recommendations", "down"),), "failure", profile="naive"),
+        cell("cart", (("gateway__cart", "latency"),), "success", consistent=False),
+    ], {"duration_s": 1.0, "machine": {"host": "h", "cpus": 2, "loadavg_1_5_15": [1, 1, 1]},
+        "loadavg_before": [1, 1, 1], "settings": {"repeats": 1, "plants": []}, "edges": {}, "modes": {},
+        "user_timeout_s": 3.5, "skipped_by_budget": 0})
+    paths = write_report(m, tmp_path)
+    html = paths["html"].read_text()
+    assert 'class="degraded"' in html and 'class="failure"' in html and "inconsistent" in html
+    assert "<th>naive</th>" in html and "<th>resilient</th>" in html  # profiles side by side
+    junit = ET.parse(paths["junit"]).getroot()
+    assert junit.get("tests") == "4" and junit.get("failures") == "2"
+    assert Matrix.from_json(json.loads(paths["json"].read_text())).cells == m.cells
+
+
+def test_budgets_read_as_durations() -> None:
+    assert parse_duration_s("10m") == 600 and parse_duration_s("90s") == 90 and parse_duration_s("45") == 45
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration_s("ten minutes")
