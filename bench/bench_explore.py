@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import write_result
-from chaos.explore.runner import ExploreSettings, Explorer
+from chaos.explore.runner import Explorer, ExploreSettings
 from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
 
