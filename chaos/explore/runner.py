@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from chaos.admin import ShopAdmin
+from chaos.errors import AdminError
 from chaos.explore.discovery import crossed_edges, read_edge_counts
 from chaos.explore.journeys import (
     JOURNEYS,
@@ -40,6 +42,16 @@ from shoplab.runtime.audit import run_audit, wait_for_drain
 PROFILES = ("naive", "resilient")
 DRAIN_TIMEOUT_S = 30.0
 PLANT_FOLLOW_S = 1.5  # the orders worker reads the orders service's plants once a second
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """Say whether an admin call failed without an answer (a keep-alive connection the server had just closed)."""
+    return isinstance(exc, httpx.TransportError) or (isinstance(exc, AdminError) and exc.status_code is None)
+
+
+# Switching a profile is an idempotent PUT: one lost on a stale keep-alive connection is sent again.
+_again = retry(retry=retry_if_exception(_is_transport_error), stop=stop_after_attempt(3), wait=wait_fixed(0.2),
+               reraise=True)
 
 
 class BudgetSpent(Exception):
@@ -112,7 +124,7 @@ class Explorer:
                     self._explore()
             finally:
                 self._set_plants(())
-                admin.set_profile(profile_before)
+                self._set_profile(profile_before)
         info = machine_info()
         meta = {
             "started_at": wall, "duration_s": round(time.monotonic() - started, 1), "machine": info,
@@ -159,9 +171,8 @@ class Explorer:
 
     # -- parts ----------------------------------------------------------------------------------
     def _set_plants(self, plants: Sequence[str]) -> None:
-        headers = self._admin._http.headers
         for url in self.base_urls.values():
-            self._http.put(url + "/admin/plants", json={"plants": list(plants)}, headers=headers).raise_for_status()
+            self._put_plants(url, plants)
         time.sleep(PLANT_FOLLOW_S)  # not a test: the worker follows on its own clock, with nothing to poll
 
     @contextlib.contextmanager
@@ -175,8 +186,17 @@ class Explorer:
             return int(resp.json().get("pending_work", 0)) if resp.status_code == 200 else 1
         wait_for_drain(pending, timeout_s=DRAIN_TIMEOUT_S)
 
+    @_again
+    def _put_plants(self, base_url: str, plants: Sequence[str]) -> None:
+        self._http.put(base_url + "/admin/plants", json={"plants": list(plants)},
+                       headers=self._admin._http.headers).raise_for_status()
+
+    @_again
+    def _set_profile(self, profile: str) -> None:
+        self._admin.set_profile(profile)
+
     def _discover(self, journey: JourneyDef) -> list[str]:
-        self._admin.set_profile(self.settings.profiles[-1])
+        self._set_profile(self.settings.profiles[-1])
         with self._shopper() as shopper:
             journey.setup(shopper)
             before = read_edge_counts(self.metrics_urls, self._http)
@@ -193,7 +213,7 @@ class Explorer:
         self.say(f"{cell.key}: {cell.outcome} {cell.status} {cell.elapsed_s:.2f}s {consistency} {cell.detail}")
 
     def _run_once(self, journey: JourneyDef, points: tuple[Point, ...], profile: str) -> Cell:
-        self._admin.set_profile(profile)
+        self._set_profile(profile)
         real = [p for p in points if p[1] != BASELINE]
         with self._shopper() as shopper:
             try:

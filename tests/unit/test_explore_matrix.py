@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chaos.explore.matrix import Cell, Matrix, compare, plan_pairs, worst
@@ -164,3 +165,12 @@ def test_budgets_read_as_durations() -> None:
     assert parse_duration_s("10m") == 600 and parse_duration_s("90s") == 90 and parse_duration_s("45") == 45
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration_s("ten minutes")
+
+
+def test_only_an_admin_call_that_got_no_answer_is_sent_again() -> None:
+    from chaos.errors import AdminError
+    from chaos.explore.runner import _is_transport_error
+
+    assert _is_transport_error(AdminError("no answer", service="catalog"))
+    assert _is_transport_error(httpx.RemoteProtocolError("Server disconnected"))
+    assert not _is_transport_error(AdminError("refused", service="catalog", status_code=422))
