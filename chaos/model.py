@@ -89,6 +89,8 @@ class AppFaultSpec:
         parts = [
             f"{r.method or 'any'} {r.route} error_rate={r.error_rate:g} status={r.status} latency_ms={r.latency_ms}"
             + (f" retry_after_s={r.retry_after_s}" if r.retry_after_s is not None else "")
+            + (f" caller={r.caller}" if r.caller is not None else "")
+            + (f" times={r.times}" if r.times is not None else "")
             for r in self.rules
         ]
         return f"app fault on {self.service}: " + "; ".join(parts)

@@ -11,6 +11,7 @@ import click
 COMMAND_MODULES: list[str] = [
     "shoplab.commands.audit",
     "shoplab.commands.console",
+    "shoplab.commands.explore",
     "shoplab.commands.fault",
     "shoplab.commands.gate",
     "shoplab.commands.lab",

@@ -10,7 +10,9 @@ from typing import Any
 
 import structlog
 
+from shop.kit.errors import DependencyError
 from shop.kit.peers import ensure_success, get_json, path_segment
+from shop.kit.plants import is_planted
 from shop.kit.resilience import ResilientClient
 from shop.kit.wire import CatalogProduct, decode_product, decode_products
 
@@ -60,8 +62,12 @@ class RecommendationsClient:
 
     def suggest(self, product_id: int, *, limit: int) -> list[dict[str, Any]] | None:
         """Return suggestions, or None when recommendations cannot give them."""
+        def no_suggestions(_exc: DependencyError) -> None:
+            return None
+
         resp = self.client.get(
-            f"/recommendations/{product_id}", params={"limit": limit}, fallback=lambda _exc: None
+            f"/recommendations/{product_id}", params={"limit": limit},
+            fallback=None if is_planted("no_fallback") else no_suggestions,  # PLANTED BUG: no fallback, the page fails
         )
         if resp is None:
             return None

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from shop.kit import admin, errors, faults, health, logs, metrics, resilience, telemetry
+from shop.kit import admin, errors, faults, health, logs, metrics, plants, resilience, telemetry
 from shop.kit.config import KitSettings
 from shop.kit.state import set_component
 
@@ -40,6 +40,7 @@ def create_service_app(
     admin.init_app(app)
     resilience.init_app(app, env)
     faults.init_app(app)
+    plants.init_app(app, env)
     setup(app, settings)
     return app
 

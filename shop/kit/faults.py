@@ -15,7 +15,14 @@ A fault::
      "error_rate": 0.3,        # optional, 0..1: share of matching requests answered with ``status``
      "status": 503,            # optional, 400..599 (default 503)
      "latency_ms": 200,        # optional, 0..60000: added before the request is handled (or failed)
-     "retry_after_s": 1}       # optional: send ``Retry-After`` with injected errors
+     "retry_after_s": 1,       # optional: send ``Retry-After`` with injected errors
+     "caller": "orders",       # optional: only requests from this caller (``X-Shoplab-Caller``)
+     "times": 1}               # optional: only the first N matching requests, then none
+
+The kit's resilient client names its caller in ``X-Shoplab-Caller`` on every call, so
+``{"route": "/", "caller": "orders", "error_rate": 1, "status": 503}`` on payments is
+"payments answers 503 to orders only": an HTTP fault on one edge, which Toxiproxy (TCP)
+cannot make. ``times`` makes a fault transient: a retry after it may succeed.
 
 Unknown fields or bad values answer 422 ``validation_failed`` naming the field; nothing
 changes then. A request matches the fault with the longest matching ``route`` (and the
@@ -38,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.config import KitSettings
 from shop.kit.errors import BadRequest, ValidationFailed, error_response
+from shop.kit.resilience.client import CALLER_HEADER
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.state import get_component, set_component
 
@@ -54,6 +62,8 @@ _FIELD_RULES = {
     "status": "must be an integer within 400..599",
     "latency_ms": "must be an integer within 0..60000",
     "retry_after_s": "must be an integer within 0..3600",
+    "caller": "must be a service name (letters, digits, '_' or '-')",
+    "times": "must be an integer within 1..1000000",
 }
 
 
@@ -69,6 +79,8 @@ class FaultSpec(BaseModel):
     status: int = Field(default=503, ge=400, le=599)
     latency_ms: int = Field(default=0, ge=0, le=60_000)
     retry_after_s: int | None = Field(default=None, ge=0, le=3600)
+    caller: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    times: int | None = Field(default=None, ge=1, le=1_000_000)
 
     @field_validator("route")
     @classmethod
@@ -97,9 +109,13 @@ class FaultSpec(BaseModel):
         except ValidationError as exc:
             raise ValidationFailed(_describe_error(exc, where)) from None
 
-    def matches(self, method: str, path: str) -> bool:
-        """Say whether a request is hit by this fault."""
-        return path.startswith(self.route) and (self.method is None or self.method == method)
+    def matches(self, method: str, path: str, caller: str | None = None) -> bool:
+        """Say whether a request (from ``caller``, when it said) is hit by this fault."""
+        return (
+            path.startswith(self.route)
+            and (self.method is None or self.method == method)
+            and (self.caller is None or self.caller == caller)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the fault as the admin API shows it."""
@@ -140,6 +156,7 @@ class FaultSet:
 
     def __init__(self, rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self._faults: tuple[FaultSpec, ...] = ()
+        self._hits: dict[int, int] = {}  # index in _faults → requests hit so far (faults with ``times``)
         self._rng = rng or random.Random()
         self.sleep = sleep
         self._lock = threading.Lock()
@@ -150,16 +167,31 @@ class FaultSet:
         return self._faults
 
     def replace(self, faults: list[FaultSpec]) -> None:
-        """Make ``faults`` the active list."""
-        self._faults = tuple(faults)
+        """Make ``faults`` the active list (their ``times`` counts start again)."""
+        with self._lock:
+            self._faults = tuple(faults)
+            self._hits = {}
 
-    def find(self, method: str, path: str) -> FaultSpec | None:
-        """Return the fault with the longest matching route, or None."""
-        best = None
-        for fault in self._faults:
-            if fault.matches(method, path) and (best is None or len(fault.route) > len(best.route)):
-                best = fault
-        return best
+    def find(self, method: str, path: str, caller: str | None = None) -> FaultSpec | None:
+        """Return the fault with the longest matching route, or None; a fault with ``times`` counts this hit."""
+        best: tuple[int, FaultSpec] | None = None
+        faults = self._faults
+        for index, fault in enumerate(faults):
+            if fault.matches(method, path, caller) and (best is None or len(fault.route) > len(best[1].route)):
+                best = (index, fault)
+        if best is None:
+            return None
+        index, fault = best
+        if fault.times is None:
+            return fault
+        with self._lock:
+            if faults is not self._faults:  # replaced meanwhile: the new list counts from zero
+                return None
+            hits = self._hits.get(index, 0)
+            if hits >= fault.times:
+                return None
+            self._hits[index] = hits + 1
+        return fault
 
     def should_fail(self, fault: FaultSpec) -> bool:
         """Roll the dice for one request."""
@@ -185,7 +217,7 @@ def init_app(app: Flask) -> None:
     def _inject_fault() -> Response | None:
         if not fault_set.faults or request.path.startswith(_NEVER_FAULTED):
             return None
-        fault = fault_set.find(request.method, request.path)
+        fault = fault_set.find(request.method, request.path, request.headers.get(CALLER_HEADER))
         if fault is None:
             return None
         if fault.latency_ms:

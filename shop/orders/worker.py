@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from shop.kit.broker import ConfirmingPublisher
 from shop.kit.errors import DependencyError
 from shop.kit.metrics import start_worker_metrics_server
+from shop.kit.plants import load_env_plants, set_plants
 from shop.kit.process import start_process, stop_on_signals
 from shop.kit.resilience import ResilienceControl
 from shop.kit.resilience.policy import get_default_profile_name
@@ -256,6 +257,10 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
             resp = admin.get("/admin/resilience")
             resp.raise_for_status()
             body: dict[str, Any] = resp.json()
+            # The saga's planted bugs follow the orders service's too (shop.kit.plants).
+            planted = admin.get("/admin/plants")
+            planted.raise_for_status()
+            set_plants(planted.json().get("plants", []))
             return body
 
         follower = ProfileFollower(control, fetch)
@@ -267,6 +272,7 @@ def main() -> None:
     """Start the worker process: metrics server, signal handlers, loop."""
     settings = Settings.from_env()
     start_process(WORKER_NAME, settings.kit.admin_token)
+    load_env_plants()
     # The process-wide registry: the kit's business counters (orders by status) live there too.
     worker = build_worker(settings, metrics=WorkerMetrics(REGISTRY))
     if settings.worker_metrics_port:

@@ -1,4 +1,4 @@
-"""``shoplab gate contracts|e2e|resilience``: the CI gates; the exit code says whether each held."""
+"""``shoplab gate contracts|e2e|resilience|explore``: the CI gates; the exit code says whether each held."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from rich.table import Table
 
 from chaos import session
 from chaos.errors import ExperimentInvalid
+from chaos.explore import session as explore_session
+from chaos.explore.options import explore_options, settings_from_options
 from contracts.gate import GateReport, run_contract_gate
 from shop.topology import Topology
 from shoplab import REPO_ROOT
@@ -142,3 +144,25 @@ def resilience_gate(experiments: str, full: bool) -> None:
     else:
         console.print(f"[green]resilience gate passed[/]: {len(results)} experiments held")
     sys.exit(worst)
+
+
+@command.command("explore")
+@explore_options
+@click.option("--expected", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Expected matrix (default: chaos/explore/expected.json).")
+def explore_gate(journeys: str | None, modes: str | None, edges: str | None, budget: str | None, repeats: int,
+                 plant: str | None, out_dir: Path | None, expected: Path | None) -> None:
+    """Explore under ``resilient`` and fail on any cell worse than the expected matrix, naming it."""
+    settings = settings_from_options(journeys, "resilient", modes, edges, False, budget, repeats, plant)
+    matrix, paths = explore_session.run_exploration(settings, out_dir, lambda msg: console.print(msg, markup=False))
+    result = explore_session.gate(matrix, expected or explore_session.EXPECTED)
+    for regression in result.regressions:
+        console.print(f"[red]worse[/] {regression}", markup=True)
+    if result.unknown:
+        console.print(f"{len(result.unknown)} cells are not in the expected matrix (not judged): "
+                      + ", ".join(result.unknown[:5]))
+    if not result.ok:
+        why = "no cell matched the expected matrix" if not result.compared else f"{len(result.regressions)} cells got worse"
+        console.print(f"[red]explore gate failed[/]: {why}; report: {paths['html']}")
+        sys.exit(1)
+    console.print(f"[green]explore gate passed[/]: {result.compared} cells as good as expected; report: {paths['html']}")

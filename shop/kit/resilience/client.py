@@ -26,6 +26,7 @@ from flask import has_request_context
 from opentelemetry import propagate, trace
 
 from shop.kit.errors import DependencyError, DependencyUnavailable, get_request_id
+from shop.kit.plants import is_planted
 from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, deadline_scope, format_header, get_remaining_s
 from shop.kit.resilience.instruments import get_instruments
@@ -48,6 +49,10 @@ REQUEST_OUTCOMES = (
     "deadline_spent",
 )
 ATTEMPT_OUTCOMES = ("success", "client_error", "server_error", "timeout", "transport_error", "breaker_open")
+# Every call names its caller, so an app fault can hit one edge (shop.kit.faults matches on it).
+CALLER_HEADER = "X-Shoplab-Caller"
+# The planted bug ``inner_timeout_over_budget``: a call with a fallback waits this long, deadline or not.
+PLANTED_INNER_TIMEOUT_S = 5.0
 @contextlib.contextmanager
 def _ended(span: trace.Span) -> Iterator[None]:
     try:
@@ -134,6 +139,7 @@ class ResilientClient:
         rt = self.control.runtime(self.dependency)
         method = method.upper()
         headers = dict(kwargs.pop("headers", None) or {})
+        headers[CALLER_HEADER] = self.caller  # lets an app fault hit one edge (shop.kit.faults)
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         if has_request_context():
@@ -146,7 +152,10 @@ class ResilientClient:
             rt.policy.retry_max_attempts if budget_s is None
             else min(rt.policy.retry_max_attempts, rt.policy.fallback_max_attempts)
         )
-        retryable = call.max_attempts > 1 and (method in IDEMPOTENT_METHODS or idempotency_key is not None)
+        retryable = call.max_attempts > 1 and (method in IDEMPOTENT_METHODS or idempotency_key is not None
+                                               or is_planted("retry_post_without_key"))  # PLANTED BUG
+        if fallback is not None and is_planted("inner_timeout_over_budget"):  # PLANTED BUG
+            budget_s, call.planted_timeout_s = None, PLANTED_INNER_TIMEOUT_S
         # A call the caller can do without gets a short deadline of its own (never later than the
         # request's): its timeouts, backoff and retries all fit in it, then the fallback answers.
         with deadline_scope(budget_s):
@@ -324,6 +333,8 @@ class ResilientClient:
         headers = dict(call.headers)
         propagate.inject(headers)  # W3C traceparent of the current span: the attempt when recorded
         resp = self._http.request(call.method, call.path, headers=headers, timeout=timeout, **call.kwargs)
+        if resp.status_code == 503 and is_planted("final_503"):  # PLANTED BUG: 503 is "try later", not "no"
+            return resp
         if resp.status_code >= 500:
             raise UpstreamStatusError(resp)
         return resp
@@ -331,6 +342,8 @@ class ResilientClient:
     def _get_timeout(self, call: Call) -> httpx.Timeout:
         """Return the attempt's timeouts, capped by the remaining deadline (also sent downstream)."""
         policy = call.rt.policy
+        if call.planted_timeout_s is not None:  # PLANTED BUG: no deadline caps this call
+            return httpx.Timeout(call.planted_timeout_s)
         if policy.propagate_deadline:
             remaining = get_remaining_s()
             if remaining is not None:

@@ -38,6 +38,8 @@ class Call:
     span: Any = field(default=None)
     # The attempt cap of this call (the policy's, or its fallback cap when it has a fallback).
     max_attempts: int = 1
+    # Set only by the planted bug ``inner_timeout_over_budget`` (shop.kit.plants): one timeout, no deadline.
+    planted_timeout_s: float | None = None
 
 
 class RetryHooks:
