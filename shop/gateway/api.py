@@ -15,11 +15,13 @@ from flask import Blueprint, Flask, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shop.gateway.bootstrap import Deps, bootstrap, get_deps
+from shop.gateway.priority import classify_request
 from shop.kit import api_spec
 from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, operation
 from shop.kit.auth import get_bearer_token, verify_token
 from shop.kit.config import KitSettings
 from shop.kit.errors import DependencyUnavailable
+from shop.kit.resilience.shedding import set_priority_classifier
 from shop.kit.wire import CatalogProduct
 
 bp = Blueprint("gateway", __name__, url_prefix="/api")
@@ -322,4 +324,5 @@ def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None)
     """Build gateway's dependencies and register the public routes on ``app`` (the kit's setup hook)."""
     bootstrap(app, kit, env)
     app.register_blueprint(bp)
+    set_priority_classifier(app, classify_request)
     api_spec.init_app(app, authenticate=authenticate)

@@ -12,6 +12,7 @@ import structlog
 
 from shop.kit.peers import ensure_success, get_json, path_segment
 from shop.kit.resilience import ResilientClient
+from shop.kit.resilience.shedding import may_serve_part
 from shop.kit.wire import CatalogProduct, decode_product, decode_products
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,8 @@ class RecommendationsClient:
 
     def suggest(self, product_id: int, *, limit: int) -> list[dict[str, Any]] | None:
         """Return suggestions, or None when recommendations cannot give them."""
+        if not may_serve_part("recommendations", service="gateway"):
+            return None
         resp = self.client.get(
             f"/recommendations/{product_id}", params={"limit": limit}, fallback=lambda _exc: None
         )

@@ -61,7 +61,7 @@ def test_the_admin_api_needs_the_token(client: FlaskClient) -> None:
 def test_get_resilience_shows_the_profile_and_each_dependencys_policy(client: FlaskClient) -> None:
     body = client.get("/admin/resilience", headers=ADMIN).get_json()
     assert body["profile"] == "resilient"
-    assert body["profiles"] == ["naive", "timeouts", "retries", "resilient"]
+    assert body["profiles"] == ["naive", "timeouts", "retries", "resilient", "adaptive"]
     assert set(body["policies"]) == {"catalog"}
     assert body["policies"]["catalog"]["retry_budget_ratio"] == 0.2
 
