@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shop.gateway.bootstrap import Deps, bootstrap, get_deps
-from shop.gateway.priority import classify_request
+from shop.gateway.model import classify_request
 from shop.kit import api_spec
 from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, operation
 from shop.kit.auth import get_bearer_token, verify_token

@@ -31,3 +31,17 @@ class ProductPage:
     product: CatalogProduct
     recommendations: list[dict[str, Any]]
     degraded: tuple[str, ...]
+
+
+# Priority load shedding (``shop.kit.resilience.shedding``): checkout before cart (and the
+# session: sign-up, login, orders) before browse; the product page's recommendations are an
+# optional part, skipped first (``RecommendationsClient``).
+def classify_request(method: str, path: str) -> str | None:
+    """Return the priority of ``method path``; None for anything outside the public API (never shed)."""
+    if not path.startswith("/api/"):
+        return None
+    if path == "/api/checkout" and method == "POST":
+        return "checkout"
+    if path.startswith(("/api/cart", "/api/orders", "/api/auth", "/api/checkout")):
+        return "cart"
+    return "browse"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from flask import Flask
 
-from shop.gateway.priority import classify_request
+from shop.gateway.model import classify_request
 from shop.kit.errors import DependencyUnavailable
 from shop.kit.resilience import PROFILES
 from shop.kit.resilience.adaptive import (
