@@ -66,7 +66,7 @@ def test_the_client_refuses_past_the_adaptive_limit_and_shrinks_it_on_failures()
         return httpx.Response(200, json={})
 
     client = make_client(Recorder(held), profile="adaptive",
-                         overrides={"adaptive_limit_initial": 2, "hedge_budget_ratio": None})
+                         overrides={"adaptive_limit_initial": 2, "adaptive_limit_min": 1, "hedge_budget_ratio": None})
     threads = [threading.Thread(target=client.get, args=("/products/1",)) for _ in range(2)]
     for t in threads:
         t.start()
@@ -202,11 +202,11 @@ def test_the_adaptive_profile_retries_with_decorrelated_jitter_under_its_budget(
 
 def test_shedding_keeps_the_last_slots_for_checkout() -> None:
     shedder = PriorityShedder(10)
-    assert [shedder.allowed(p) for p in PRIORITIES] == [10, 8, 6, 4]
-    for _ in range(6):
+    assert [shedder.allowed(p) for p in PRIORITIES] == [10, 9, 7, 5]
+    for _ in range(7):
         assert shedder.try_enter("checkout")
     assert not shedder.try_enter("browse") and not shedder.try_enter("recommendations")
-    assert shedder.try_enter("cart")
+    assert shedder.try_enter("cart") and shedder.try_enter("cart")
     assert shedder.try_enter("checkout")
     assert not shedder.try_enter("cart")
     shedder.leave()
@@ -259,3 +259,16 @@ def test_a_shed_request_is_a_json_503_with_retry_after() -> None:
     assert resp.headers["Retry-After"] == "1"
     assert resp.get_json()["error"]["code"] == "overloaded"
     assert resp.get_json()["error"]["details"]["priority"] == "browse"
+
+
+def test_an_app_fault_delays_only_its_latency_rate_of_requests() -> None:
+    import random
+
+    from shop.kit.faults import FaultSet, FaultSpec
+
+    faults = FaultSet(rng=random.Random(7))
+    some = FaultSpec(route="/products", latency_ms=800, latency_rate=0.05)
+    delayed = sum(faults.should_delay(some) for _ in range(4000))
+    assert 150 <= delayed <= 250  # 5 % of 4000 is 200; the seeded draw stays well inside
+    assert all(faults.should_delay(FaultSpec(route="/p", latency_ms=1)) for _ in range(50))
+    assert not any(faults.should_delay(FaultSpec(route="/p", latency_ms=0)) for _ in range(50))

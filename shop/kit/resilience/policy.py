@@ -52,10 +52,11 @@ class DependencyPolicy:
     # AIMD concurrency limit (None: off): starts at ``adaptive_limit_initial``, x backoff on a
     # failure or a call slower than ``adaptive_limit_latency_s``, + 1/limit on a good call.
     adaptive_limit_max: int | None = None
-    adaptive_limit_min: int = 2
+    adaptive_limit_min: int = 4
     adaptive_limit_initial: int = 16
     adaptive_limit_backoff: float = 0.5
-    adaptive_limit_latency_s: float = 0.5
+    # Just under the 1 s read timeout: identity's password hashing takes hundreds of ms by design.
+    adaptive_limit_latency_s: float = 0.9
 
     def to_dict(self) -> dict[str, Any]:
         """Return the policy as JSON-ready data."""
@@ -133,7 +134,8 @@ PROFILES: dict[str, Profile] = {
                 adaptive_limit_max=32,
             ),
             request_budget_s=3.0,
-            shed_limit=6,
+            # The gateway's 8 threads: browse is shed once 6 are busy, checkout only when all are.
+            shed_limit=8,
         ),
     )
 }

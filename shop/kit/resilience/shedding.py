@@ -2,7 +2,7 @@
 
 The active profile's ``shed_limit`` is how many requests the service serves at once. Each
 priority may fill only its share of it, so the last free slots are kept for what matters
-most: checkout may use every slot, cart 80 %, browse 60 %, recommendations 40 %. A request
+most: checkout may use every slot, cart 90 %, browse 75 %, recommendations 50 %. A request
 that finds its share full is answered at once with 503, ``Retry-After`` and the JSON error
 ``overloaded`` (``details.priority``), counted in ``shoplab_requests_shed_total{priority}``
 and told as a ``request_shed`` span event. A service says how to rank its requests with
@@ -23,7 +23,7 @@ from shop.kit.errors import ShopError
 from shop.kit.resilience.instruments import get_instruments
 
 PRIORITIES = ("checkout", "cart", "browse", "recommendations")  # most important first
-SHARES = {"checkout": 1.0, "cart": 0.8, "browse": 0.6, "recommendations": 0.4}
+SHARES = {"checkout": 1.0, "cart": 0.9, "browse": 0.75, "recommendations": 0.5}
 
 Classifier = Callable[[str, str], str | None]
 """``(method, path) -> priority`` (one of ``PRIORITIES``), or None: never shed."""
