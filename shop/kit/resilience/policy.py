@@ -125,7 +125,11 @@ PROFILES: dict[str, Profile] = {
             default=dataclasses.replace(
                 _TIMEOUTS,
                 retry_max_attempts=3,
-                retry_budget_ratio=0.1,
+                # A small bucket: tokens saved while all is well must not pay for a burst of
+                # retries at the moment a dependency slows (retries <= 1 + 5 % of requests).
+                retry_budget_ratio=0.05,
+                retry_budget_initial_tokens=1.0,
+                retry_budget_max_tokens=1.0,
                 retry_decorrelated_jitter=True,
                 breaker_fail_max=5,
                 breaker_reset_timeout_s=5.0,
