@@ -1,0 +1,47 @@
+"""The adaptive profile's two experiments in their quick form, on the session's native stack (issue 19).
+
+Only the must-hold profile runs here (``--profiles adaptive``): the comparison with
+``retries``/``resilient`` is the full form's job (``bench/results/``, quoted in the README),
+and lab 08's e2e check already shows ``retries`` failing the same payments slowdown.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shoplab.runtime.stack import Stack
+from tests.e2e.test_chaos_experiments import resilient_afterwards, run_shoplab, the_report, write_experiment
+
+pytestmark = pytest.mark.e2e
+
+__all__ = ["resilient_afterwards"]  # the fixture, used by name below
+
+
+def run_adaptive(stack: Stack, tmp_path: Path, shipped: str, durations: list[float]) -> dict[str, Any]:
+    experiment = write_experiment(tmp_path, shipped, durations=durations)
+    reports = tmp_path / "reports"
+    proc = run_shoplab(stack, reports, "run", str(experiment), "--profiles", "adaptive")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
+    journal = json.loads((the_report(reports) / "journal.json").read_text())
+    (profile,) = journal["profiles"]
+    assert profile["profile"] == "adaptive" and profile["held"], profile["probes"]
+    return {p["label"]: p["value"] for p in profile["probes"]}
+
+
+def test_after_a_payments_slowdown_adaptive_is_back_within_10_s_with_amplification_at_most_1_1(
+        stack: Stack, tmp_path: Path, resilient_afterwards: None) -> None:
+    values = run_adaptive(stack, tmp_path, "metastable-retry-storm", [8, 10, 14])
+    print(values)
+    assert values["time_to_recover_s@trigger"] <= 10
+    assert values["retry_amplification[orders__payments]@trigger"] <= 1.1
+
+
+def test_with_5_percent_slow_catalog_reads_adaptive_hedges_within_5_percent_extra_load(
+        stack: Stack, tmp_path: Path, resilient_afterwards: None) -> None:
+    values = run_adaptive(stack, tmp_path, "hedged-reads", [6, 20, 4])
+    print(values)
+    assert values["retry_amplification[gateway__catalog]@fault"] <= 1.05
