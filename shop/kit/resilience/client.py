@@ -1,4 +1,4 @@
-"""Call one dependency through bulkhead → tenacity retries (budgeted) → pybreaker breaker → httpx.
+"""Call one dependency through adaptive limit → bulkhead → tenacity retries (budgeted) → pybreaker breaker → httpx.
 
 Order of the layers, outermost first, and why:
 
@@ -11,6 +11,10 @@ Order of the layers, outermost first, and why:
    ``UpstreamStatusError`` since httpx does not raise on 5xx);
 4. httpx with connect/read timeouts capped by the remaining deadline, which is also sent
    downstream in ``X-Shoplab-Deadline-Ms``.
+
+Under ``adaptive``, an AIMD limit (``adaptive.py``) sits outside the bulkhead, and a GET is
+hedged inside the breaker: sent on a pool thread, and sent again if unanswered after the
+observed p95, the first answer winning (the loser is read to its end and dropped).
 """
 
 from __future__ import annotations
