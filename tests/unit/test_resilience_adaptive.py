@@ -190,7 +190,8 @@ def test_the_adaptive_profile_retries_with_decorrelated_jitter_under_its_budget(
     assert seen[1] == pytest.approx((0.05, 0.45))
     answers = iter([503, 503, 200])
     client = make_client(Recorder(lambda r: httpx.Response(next(answers), json={})), profile="adaptive",
-                         overrides={"hedge_budget_ratio": None, "retry_budget_initial_tokens": 2.0}, sleeps=sleeps)
+                         overrides={"hedge_budget_ratio": None, "retry_budget_initial_tokens": 2.0,
+                                    "retry_budget_max_tokens": 2.0}, sleeps=sleeps)
     assert client.get("/products/1").status_code == 200
     assert len(sleeps) == 2
     policy = client.control.runtime("catalog").policy

@@ -12,7 +12,6 @@ and told as a ``request_shed`` span event. A service says how to rank its reques
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from flask import Flask, g, has_request_context
 from opentelemetry import trace
 
 from shop.kit.errors import ShopError
+from shop.kit.resilience.components import Bulkhead
 from shop.kit.resilience.instruments import get_instruments
 
 PRIORITIES = ("checkout", "cart", "browse", "recommendations")  # most important first
@@ -39,17 +39,16 @@ class Overloaded(ShopError):
 
 
 class PriorityShedder:
-    """Count the requests in flight and admit one only while its priority's share has room."""
+    """Count the requests in flight (a ``Bulkhead``) and admit one only while its priority's share has room."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._in_flight = 0
-        self._lock = threading.Lock()
+        self._slots = Bulkhead(limit)
 
     @property
     def in_flight(self) -> int:
         """Return the requests being served."""
-        return self._in_flight
+        return self._slots.in_flight
 
     def allowed(self, priority: str) -> int:
         """Return how many requests in flight ``priority`` may find and still be admitted (at least 1)."""
@@ -57,20 +56,15 @@ class PriorityShedder:
 
     def try_enter(self, priority: str) -> bool:
         """Admit one request of ``priority``; False (and nothing taken) when its share is full."""
-        with self._lock:
-            if self._in_flight >= self.allowed(priority):
-                return False
-            self._in_flight += 1
-            return True
+        return self._slots.try_acquire(self.allowed(priority))
 
     def leave(self) -> None:
         """Record that an admitted request ended."""
-        with self._lock:
-            self._in_flight -= 1
+        self._slots.release()
 
     def snapshot(self) -> dict[str, Any]:
         """Return the shedder's state as data."""
-        return {"limit": self.limit, "in_flight": self._in_flight,
+        return {"limit": self.limit, "in_flight": self.in_flight,
                 "allowed": {p: self.allowed(p) for p in PRIORITIES}}
 
 
