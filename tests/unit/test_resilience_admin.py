@@ -178,7 +178,7 @@ def test_faults_can_be_set_listed_and_deleted(client: FlaskClient) -> None:
     resp = client.put("/admin/faults", headers=ADMIN, json={"faults": [spec]})
     assert resp.status_code == 200
     listed = client.get("/admin/faults", headers=ADMIN).get_json()["faults"]
-    assert listed == [{**spec, "method": "POST", "retry_after_s": None}]
+    assert listed == [{**spec, "method": "POST", "retry_after_s": None, "latency_rate": 1.0}]
     failed = client.post("/carts/u1/items", json={})
     assert failed.status_code == 502 and failed.get_json()["error"]["code"] == "injected_fault"
     assert client.get("/carts/u1").status_code == 200  # other method: not faulted
