@@ -58,8 +58,6 @@ REQUEST_OUTCOMES = (
 )
 # "hedge": the second copy of a hedged read (so attempts / requests counts hedges as extra load).
 ATTEMPT_OUTCOMES = ("success", "client_error", "server_error", "timeout", "transport_error", "breaker_open", "hedge")
-# Outcomes that tell the adaptive limit the dependency is in trouble (a 4xx is the caller's problem).
-_DROPS = frozenset({"server_error", "timeout", "unavailable", "breaker_open", "deadline_spent"})
 HEDGE_THREADS = 64
 @contextlib.contextmanager
 def _ended(span: trace.Span) -> Iterator[None]:
@@ -245,15 +243,8 @@ class ResilientClient:
             return self._run_bulkheaded(call, retryable)
         if not limiter.try_acquire():
             self._limit_rejections.inc()
-            self._count(call, "limit_reached")
-            call.span.add_event(
-                "adaptive_limit_rejected", {"shoplab.dependency": self.dependency, "shoplab.limit": limiter.limit}
-            )
-            return DependencyUnavailable(
-                f"{self.dependency}: adaptive limit reached ({limiter.limit} calls in flight)",
-                dependency=self.dependency,
-                details={"dependency": self.dependency, "reason": "limit_reached"},
-            )
+            return self._refuse(call, "limit_reached", "adaptive_limit_rejected", limiter.limit,
+                                f"adaptive limit reached ({limiter.limit} calls in flight)")
         result: httpx.Response | DependencyError | None = None
         try:
             result = self._run_bulkheaded(call, retryable)
@@ -279,15 +270,8 @@ class ResilientClient:
         if bulkhead is not None:
             if not bulkhead.try_acquire():
                 self._bulkhead_rejections.inc()
-                self._count(call, "bulkhead_full")
-                call.span.add_event(
-                    "bulkhead_rejected", {"shoplab.dependency": self.dependency, "shoplab.limit": bulkhead.limit}
-                )
-                return DependencyUnavailable(
-                    f"{self.dependency}: bulkhead full ({bulkhead.limit} calls in flight)",
-                    dependency=self.dependency,
-                    details={"dependency": self.dependency, "reason": "bulkhead_full"},
-                )
+                return self._refuse(call, "bulkhead_full", "bulkhead_rejected", bulkhead.limit,
+                                    f"bulkhead full ({bulkhead.limit} calls in flight)")
             self._bulkhead_in_flight.inc()
         try:
             if rt.budget is not None:
@@ -309,6 +293,16 @@ class ResilientClient:
                 self._bulkhead_in_flight.dec()
         self._count(call, "success" if resp.status_code < 400 else "client_error")
         return resp
+
+    def _refuse(self, call: Call, reason: str, event: str, limit: int, why: str) -> DependencyUnavailable:
+        """Count a call refused at once by a limit (``reason`` is its outcome) and say so on the span."""
+        self._count(call, reason)
+        call.span.add_event(event, {"shoplab.dependency": self.dependency, "shoplab.limit": limit})
+        return DependencyUnavailable(
+            f"{self.dependency}: {why}",
+            dependency=self.dependency,
+            details={"dependency": self.dependency, "reason": reason},
+        )
 
     def _count(self, call: Call, outcome: str) -> None:
         """Count the finished logical call and observe its duration as this caller saw it."""
