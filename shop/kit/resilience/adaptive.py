@@ -109,8 +109,9 @@ class Hedger:
         self.quantile = quantile
         self.min_delay_s = min_delay_s
         self.latencies = LatencyWindow(window)
-        # Same bucket as retries: hedges <= 1 + ratio x requests (one token to start, at most 5 saved).
-        self.budget = RetryBudget(ratio=ratio, initial_tokens=1.0, max_tokens=5.0)
+        # Same bucket as retries: hedges <= 1 + ratio x requests (one token to start, at most one
+        # saved, so reads while all is well cannot pay for a burst of hedges when a dependency slows).
+        self.budget = RetryBudget(ratio=ratio, initial_tokens=1.0, max_tokens=1.0)
 
     def delay_s(self) -> float | None:
         """Return how long to wait before hedging, None while too few latencies are known."""
