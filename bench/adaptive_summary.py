@@ -45,6 +45,8 @@ def summarise(reports_dir: Path) -> dict[str, Any]:
     for name in EXPERIMENTS:
         runs = []
         for report in sorted(reports_dir.glob(f"*-{name}")):
+            if not (report / "journal.json").exists():  # an interrupted run: no results to read
+                continue
             journal = json.loads((report / "journal.json").read_text())
             runs.append({"report": report.name,
                          "profiles": {p["profile"]: _profile_figures(report, p) for p in journal["profiles"]}})
