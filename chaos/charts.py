@@ -20,7 +20,8 @@ from chaos.numbers import (
 from chaos.runner import RunRecord
 from chaos.samples import ProfileRecord
 
-PROFILE_COLORS = {"naive": "#d62728", "timeouts": "#ff7f0e", "retries": "#9467bd", "resilient": "#2ca02c"}
+PROFILE_COLORS = {"naive": "#d62728", "timeouts": "#ff7f0e", "retries": "#9467bd", "resilient": "#2ca02c",
+                  "adaptive": "#1f77b4"}
 EDGE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                "#bcbd22", "#17becf", "#393b79")
 BREAKER_COLORS = {"closed": "#cfe8cf", "half_open": "#f5c26b", "open": "#d62728", None: "#e5e5e5"}

@@ -88,6 +88,7 @@ class AppFaultSpec:
         """Say what this fault does in a few words."""
         parts = [
             f"{r.method or 'any'} {r.route} error_rate={r.error_rate:g} status={r.status} latency_ms={r.latency_ms}"
+            + (f" latency_rate={r.latency_rate:g}" if r.latency_rate < 1 else "")
             + (f" retry_after_s={r.retry_after_s}" if r.retry_after_s is not None else "")
             + (f" caller={r.caller}" if r.caller is not None else "")
             + (f" times={r.times}" if r.times is not None else "")

@@ -133,7 +133,7 @@ class DownFaultDoc(Doc):
 
 
 class AppFaultDoc(Doc):
-    """``{kind: app, service, route, method?, error_rate?, status?, latency_ms?, retry_after_s?}``."""
+    """``{kind: app, service, route, method?, error_rate?, status?, latency_ms?, latency_rate?, retry_after_s?}``."""
 
     kind: Literal["app"]
     service: Text
@@ -142,6 +142,7 @@ class AppFaultDoc(Doc):
     error_rate: Ratio = 0.0
     status: Annotated[int, Strict(), bounded("an integer", 400, 599)] = 503
     latency_ms: Count = 0
+    latency_rate: Ratio = 1.0
     retry_after_s: Annotated[int, Strict(), bounded("an integer", 0, 3600)] | None = None
 
     @field_validator("service")
@@ -152,7 +153,8 @@ class AppFaultDoc(Doc):
     def to_fault(self) -> AppFaultSpec:
         """Return the fault this mapping describes (one rule; ``merge_app_faults`` joins a service's rules)."""
         rule = kit_faults.FaultSpec(route=self.route, method=self.method, error_rate=self.error_rate,
-                                    status=self.status, latency_ms=self.latency_ms, retry_after_s=self.retry_after_s)
+                                    status=self.status, latency_ms=self.latency_ms, retry_after_s=self.retry_after_s,
+                                    latency_rate=self.latency_rate)
         return AppFaultSpec(self.service, (rule,))
 
 

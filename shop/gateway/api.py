@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shop.gateway.bootstrap import Deps, bootstrap, get_deps
+from shop.gateway.model import classify_request
 from shop.kit import api_spec
 from shop.kit.api_spec import EMAIL_PATTERN, INT_ID, MAX_ID, ApiModel, Header, operation
 from shop.kit.auth import get_bearer_token, verify_token
@@ -34,6 +35,7 @@ from shop.kit.public_api import (
     deprecation_headers,
     is_legacy_path,
 )
+from shop.kit.resilience.shedding import set_priority_classifier
 from shop.kit.wire import CatalogProduct
 
 # One blueprint, registered twice: under /api/v1 (its own name) and under the deprecated /api.
@@ -341,6 +343,7 @@ def init_app(app: Flask, kit: KitSettings, *, env: dict[str, str] | None = None)
     app.register_blueprint(bp, url_prefix=V1_PREFIX)
     app.register_blueprint(bp, url_prefix=LEGACY_PREFIX, name=LEGACY_BLUEPRINT)
     app.after_request(mark_deprecated)
+    set_priority_classifier(app, classify_request)
     api_spec.init_app(app, authenticate=authenticate, blueprint=bp.name)
     api_spec.serve_openapi(app, V1.openapi, blueprint=bp.name)
     api_spec.serve_openapi(app, LEGACY.openapi, blueprint=LEGACY_BLUEPRINT, deprecated=True)

@@ -14,6 +14,7 @@ from shop.kit.errors import DependencyError
 from shop.kit.peers import ensure_success, get_json, path_segment
 from shop.kit.plants import is_planted
 from shop.kit.resilience import ResilientClient
+from shop.kit.resilience.shedding import may_serve_part
 from shop.kit.wire import CatalogProduct, decode_product, decode_products
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,9 @@ class RecommendationsClient:
 
     def suggest(self, product_id: int, *, limit: int) -> list[dict[str, Any]] | None:
         """Return suggestions, or None when recommendations cannot give them."""
+        if not may_serve_part("recommendations", service="gateway"):
+            return None
+
         def no_suggestions(_exc: DependencyError) -> None:
             return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shop.kit.public_api import V1, V1_PREFIX, is_legacy_path, successor_path
 from shop.kit.wire import CatalogProduct
 
 RECOMMENDATIONS = "recommendations"
@@ -31,3 +32,22 @@ class ProductPage:
     product: CatalogProduct
     recommendations: list[dict[str, Any]]
     degraded: tuple[str, ...]
+
+
+# Priority load shedding (``shop.kit.resilience.shedding``): checkout before cart (and the
+# session: sign-up, login, orders) before browse; the product page's recommendations are an
+# optional part, skipped first (``RecommendationsClient``).
+def classify_request(method: str, path: str) -> str | None:
+    """Return the priority of ``method path``; None for anything outside the public API (never shed).
+
+    The deprecated unversioned paths rank like their ``/api/v1`` successors.
+    """
+    if is_legacy_path(path):
+        path = successor_path(path)
+    if not path.startswith(V1_PREFIX + "/"):
+        return None
+    if path == V1.checkout and method == "POST":
+        return "checkout"
+    if path.startswith((V1.cart, V1.orders, V1_PREFIX + "/auth", V1.checkout)):
+        return "cart"
+    return "browse"

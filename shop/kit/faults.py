@@ -15,6 +15,7 @@ A fault::
      "error_rate": 0.3,        # optional, 0..1: share of matching requests answered with ``status``
      "status": 503,            # optional, 400..599 (default 503)
      "latency_ms": 200,        # optional, 0..60000: added before the request is handled (or failed)
+     "latency_rate": 0.05,     # optional, 0..1 (default 1): share of matching requests delayed
      "retry_after_s": 1,       # optional: send ``Retry-After`` with injected errors
      "caller": "orders",       # optional: only requests from this caller (``X-Shoplab-Caller``)
      "times": 1}               # optional: only the first N matching requests, then none
@@ -61,6 +62,7 @@ _FIELD_RULES = {
     "error_rate": "must be a number within 0..1",
     "status": "must be an integer within 400..599",
     "latency_ms": "must be an integer within 0..60000",
+    "latency_rate": "must be a number within 0..1",
     "retry_after_s": "must be an integer within 0..3600",
     "caller": "must be a service name (letters, digits, '_' or '-')",
     "times": "must be an integer within 1..1000000",
@@ -78,6 +80,8 @@ class FaultSpec(BaseModel):
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     status: int = Field(default=503, ge=400, le=599)
     latency_ms: int = Field(default=0, ge=0, le=60_000)
+    # Share of matching requests delayed (per request: a toxic's toxicity is per connection).
+    latency_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     retry_after_s: int | None = Field(default=None, ge=0, le=3600)
     caller: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
     times: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -195,10 +199,17 @@ class FaultSet:
 
     def should_fail(self, fault: FaultSpec) -> bool:
         """Roll the dice for one request."""
-        if fault.error_rate <= 0:
+        return self._roll(fault.error_rate)
+
+    def should_delay(self, fault: FaultSpec) -> bool:
+        """Roll the dice for delaying one request."""
+        return fault.latency_ms > 0 and (fault.latency_rate >= 1.0 or self._roll(fault.latency_rate))
+
+    def _roll(self, rate: float) -> bool:
+        if rate <= 0:
             return False
         with self._lock:  # random.Random is not documented as thread-safe
-            return self._rng.random() < fault.error_rate
+            return self._rng.random() < rate
 
 
 def get_fault_set(app: Flask) -> FaultSet:
@@ -220,7 +231,7 @@ def init_app(app: Flask) -> None:
         fault = fault_set.find(request.method, request.path, request.headers.get(CALLER_HEADER))
         if fault is None:
             return None
-        if fault.latency_ms:
+        if fault_set.should_delay(fault):
             injected.labels(service, fault.route, "latency").inc()
             fault_set.sleep(fault.latency_ms / 1000.0)  # the fault *is* the delay
         if fault_set.should_fail(fault):

@@ -28,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shop.kit.app import create_service_app
 from shop.kit.config import KitSettings
 from shop.kit.resilience import make_clients
+from shop.kit.resilience.shedding import set_priority_classifier
 from shoplab import REPO_ROOT
 from shoplab.runtime.tools import ensure_tool
 from tests.support import poll_until
@@ -68,6 +69,8 @@ def create_callee() -> Flask:
 
 def _caller_setup(app: Flask, settings: KitSettings) -> None:
     clients = make_clients(app, settings)
+    # Under a profile with a shed limit, ``/call/...?priority=browse`` is shed like that priority.
+    set_priority_classifier(app, lambda method, path: request.args.get("priority") if path.startswith("/call/") else None)
 
     @app.route("/call/<dependency>/<path:path>", methods=["GET", "POST"])
     def call(dependency: str, path: str) -> Any:

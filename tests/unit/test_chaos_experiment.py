@@ -86,7 +86,7 @@ def test_quick_shortens_every_phase_but_keeps_a_floor() -> None:
 
 @pytest.mark.parametrize(("path", "value", "expected"), [
     (["title"], KeyError, "title: is required"),
-    (["profiles"], ["naive", "sturdy"], "profiles[1]: expected one of naive, timeouts, retries, resilient, got 'sturdy'"),
+    (["profiles"], ["naive", "sturdy"], "profiles[1]: expected one of naive, timeouts, retries, resilient, adaptive, got 'sturdy'"),
     (["must_hold"], ["retries"], "must_hold[0]: expected one of the experiment's profiles"),
     (["phases", 0, "duration_s"], "ten", "phases[0].duration_s: expected a number, got str 'ten'"),
     (["phases", 1, "name"], "baseline", "phases[1].name: expected a unique phase name"),

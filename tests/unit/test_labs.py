@@ -26,7 +26,7 @@ pytestmark = pytest.mark.unit
 
 REQUIRED_LABS = {
     "01": "slow edge", "02": "timeouts", "03": "retry storm", "04": "circuit breaker",
-    "05": "degradation", "06": "idempotency", "07": "bulkhead",
+    "05": "degradation", "06": "idempotency", "07": "bulkhead", "08": "retry storm",
 }
 
 

@@ -62,6 +62,9 @@ def test_the_resilience_dashboard_shows_every_resilience_signal_per_edge() -> No
         "shoplab_bulkhead_rejections_total",
         "shoplab_dependency_fallbacks_total",
         "toxiproxy_proxy_sent_bytes_total",
+        "shoplab_hedges_total",
+        "shoplab_adaptive_limit",
+        "shoplab_requests_shed_total",
     ):
         assert signal in exprs, signal
 

@@ -61,7 +61,7 @@ def test_the_admin_api_needs_the_token(client: FlaskClient) -> None:
 def test_get_resilience_shows_the_profile_and_each_dependencys_policy(client: FlaskClient) -> None:
     body = client.get("/admin/resilience", headers=ADMIN).get_json()
     assert body["profile"] == "resilient"
-    assert body["profiles"] == ["naive", "timeouts", "retries", "resilient"]
+    assert body["profiles"] == ["naive", "timeouts", "retries", "resilient", "adaptive"]
     assert set(body["policies"]) == {"catalog"}
     assert body["policies"]["catalog"]["retry_budget_ratio"] == 0.2
 
@@ -178,7 +178,8 @@ def test_faults_can_be_set_listed_and_deleted(client: FlaskClient) -> None:
     resp = client.put("/admin/faults", headers=ADMIN, json={"faults": [spec]})
     assert resp.status_code == 200
     listed = client.get("/admin/faults", headers=ADMIN).get_json()["faults"]
-    assert listed == [{**spec, "method": "POST", "retry_after_s": None, "caller": None, "times": None}]
+    assert listed == [{**spec, "method": "POST", "retry_after_s": None, "latency_rate": 1.0, "caller": None,
+                       "times": None}]
     failed = client.post("/carts/u1/items", json={})
     assert failed.status_code == 502 and failed.get_json()["error"]["code"] == "injected_fault"
     assert client.get("/carts/u1").status_code == 200  # other method: not faulted

@@ -77,9 +77,9 @@ def metric(name: str, client: ResilientClient, **labels: str) -> float:
 # -- profiles ---------------------------------------------------------------------------------
 
 
-def test_the_four_profiles_exist_and_only_resilient_has_breaker_bulkhead_and_budget() -> None:
-    assert list(PROFILES) == ["naive", "timeouts", "retries", "resilient"]
-    naive, timeouts, retries, resilient = (PROFILES[n].default for n in PROFILES)
+def test_the_five_profiles_exist_and_only_resilient_has_breaker_bulkhead_and_budget() -> None:
+    assert list(PROFILES) == ["naive", "timeouts", "retries", "resilient", "adaptive"]
+    naive, timeouts, retries, resilient, adaptive = (PROFILES[n].default for n in PROFILES)
     assert naive.retry_max_attempts == 1 and naive.breaker_fail_max is None and naive.bulkhead_limit is None
     assert naive.read_timeout_s > timeouts.read_timeout_s
     assert not naive.propagate_deadline and timeouts.propagate_deadline
@@ -87,6 +87,11 @@ def test_the_four_profiles_exist_and_only_resilient_has_breaker_bulkhead_and_bud
     assert retries.retry_max_attempts > 1 and retries.retry_budget_ratio is None and retries.breaker_fail_max is None
     assert resilient.retry_budget_ratio is not None and resilient.breaker_fail_max is not None
     assert resilient.bulkhead_limit is not None
+    # adaptive: an AIMD limit instead of the fixed bulkhead, hedged reads, decorrelated jitter, shedding.
+    assert adaptive.bulkhead_limit is None and adaptive.adaptive_limit_max is not None
+    assert adaptive.hedge_budget_ratio is not None and adaptive.retry_decorrelated_jitter
+    assert adaptive.retry_budget_ratio is not None and PROFILES["adaptive"].shed_limit is not None
+    assert all(PROFILES[n].shed_limit is None for n in ("naive", "timeouts", "retries", "resilient"))
 
 
 def test_the_default_profile_comes_from_the_environment_and_a_bad_name_fails_fast() -> None:

@@ -9,8 +9,9 @@ Raises ``DependencyUnavailable`` (503: refused, reset, 5xx, breaker open, bulkhe
 or ``DependencyTimeout`` (504: timed out, upstream 504, deadline spent), cause kept;
 ``err.details["reason"]`` says which.
 
-Policy is data (``policy.py``): four profiles ``naive``, ``timeouts``, ``retries`` (unbudgeted:
-the retry storm) and ``resilient``; the default comes from ``SHOPLAB_RESILIENCE_PROFILE``;
+Policy is data (``policy.py``): five profiles ``naive``, ``timeouts``, ``retries`` (unbudgeted:
+the retry storm), ``resilient`` and ``adaptive`` (hedged reads, AIMD limits, decorrelated
+jitter: ``adaptive.py``; priority load shedding at an entry point: ``shedding.py``); the default comes from ``SHOPLAB_RESILIENCE_PROFILE``;
 ``PUT /admin/resilience`` switches a running service (``web.py``).
 
 Metrics (labels ``caller``, ``dependency``; retry amplification = attempts / requests):
@@ -27,12 +28,19 @@ Metrics (labels ``caller``, ``dependency``; retry amplification = attempts / req
 - ``shoplab_dependency_fallbacks_total``: failures answered by the caller's fallback
 - ``shoplab_deadline_exceeded_requests_total{service}``: incoming work refused, budget spent
 - ``shoplab_faults_injected_total{service,route,kind}``: app-level faults (``shop.kit.faults``)
+- ``shoplab_hedges_total{result}``: hedged reads sent, won (the copy answered first), skipped
+  (no budget); each hedge is also an attempt with outcome ``hedge``
+- ``shoplab_adaptive_limit``, ``shoplab_adaptive_limit_rejections_total``: the AIMD limit
+  and the calls it refused (request outcome ``limit_reached``)
+- ``shoplab_requests_shed_total{service,priority}``: requests refused by priority shedding
 
 Each breaker transition is also a structlog event ``breaker_state_change``. Traces: each
 attempt is an OpenTelemetry span (attribute ``shoplab.attempt``; ``breaker_rejected`` event
 when the breaker refuses it); the decisions are span events on the caller's current span
 (its request span): ``retry``, ``breaker_rejected``, ``bulkhead_rejected``,
-``retry_budget_exhausted`` and ``fallback``, each naming ``shoplab.dependency``.
+``retry_budget_exhausted``, ``fallback``, ``hedge_sent``, ``hedge_won``, ``hedge_skipped``,
+``adaptive_limit_changed`` and ``adaptive_limit_rejected``, each naming ``shoplab.dependency``;
+a shed request's span has ``request_shed`` naming ``shoplab.priority``.
 """
 
 from __future__ import annotations

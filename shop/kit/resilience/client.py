@@ -1,4 +1,4 @@
-"""Call one dependency through bulkhead → tenacity retries (budgeted) → pybreaker breaker → httpx.
+"""Call one dependency through adaptive limit → bulkhead → tenacity retries (budgeted) → pybreaker breaker → httpx.
 
 Order of the layers, outermost first, and why:
 
@@ -11,13 +11,20 @@ Order of the layers, outermost first, and why:
    ``UpstreamStatusError`` since httpx does not raise on 5xx);
 4. httpx with connect/read timeouts capped by the remaining deadline, which is also sent
    downstream in ``X-Shoplab-Deadline-Ms``.
+
+Under ``adaptive``, an AIMD limit (``adaptive.py``) sits outside the bulkhead, and a GET is
+hedged inside the breaker: sent on a pool thread, and sent again if unanswered after the
+observed p95, the first answer winning (the loser is read to its end and dropped).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar, overload
 
 import httpx
@@ -27,6 +34,7 @@ from opentelemetry import propagate, trace
 
 from shop.kit.errors import DependencyError, DependencyUnavailable, get_request_id
 from shop.kit.plants import is_planted
+from shop.kit.resilience.adaptive import Hedger
 from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, deadline_scope, format_header, get_remaining_s
 from shop.kit.resilience.instruments import get_instruments
@@ -47,8 +55,11 @@ REQUEST_OUTCOMES = (
     "breaker_open",
     "bulkhead_full",
     "deadline_spent",
+    "limit_reached",
 )
-ATTEMPT_OUTCOMES = ("success", "client_error", "server_error", "timeout", "transport_error", "breaker_open")
+# "hedge": the second copy of a hedged read (so attempts / requests counts hedges as extra load).
+ATTEMPT_OUTCOMES = ("success", "client_error", "server_error", "timeout", "transport_error", "breaker_open", "hedge")
+HEDGE_THREADS = 64
 # Every call names its caller, so an app fault can hit one edge (shop.kit.faults matches on it).
 CALLER_HEADER = "X-Shoplab-Caller"
 # The planted bug ``inner_timeout_over_budget``: a call with a fallback waits this long, deadline or not.
@@ -104,6 +115,11 @@ class ResilientClient:
         self._bulkhead_rejections = inst.bulkhead_rejections.labels(caller, dependency)
         self._bulkhead_in_flight = inst.bulkhead_in_flight.labels(caller, dependency)
         self._fallbacks = inst.fallbacks.labels(caller, dependency)
+        self._hedges = {r: inst.hedges.labels(caller, dependency, r) for r in ("sent", "won", "skipped")}
+        self._limit_gauge = inst.adaptive_limit.labels(caller, dependency)
+        self._limit_rejections = inst.limit_rejections.labels(caller, dependency)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # -- public interface -----------------------------------------------------------------
     @overload
@@ -217,7 +233,9 @@ class ResilientClient:
         return self.request("DELETE", path, fallback=fallback, **kwargs)
 
     def close(self) -> None:
-        """Close the underlying connection pool."""
+        """Close the underlying connection pool (and the hedging threads, if any ran)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
         self._http.close()
 
     def __enter__(self) -> ResilientClient:
@@ -228,21 +246,41 @@ class ResilientClient:
 
     # -- the layers ---------------------------------------------------------------------------
     def _run(self, call: Call, retryable: bool) -> httpx.Response | DependencyError:
+        """Run the call through the adaptive limit (when on); see ``_run_bulkheaded``."""
+        limiter = call.rt.limiter
+        if limiter is None:
+            return self._run_bulkheaded(call, retryable)
+        if not limiter.try_acquire():
+            self._limit_rejections.inc()
+            return self._refuse(call, "limit_reached", "adaptive_limit_rejected", limiter.limit,
+                                f"adaptive limit reached ({limiter.limit} calls in flight)")
+        result: httpx.Response | DependencyError | None = None
+        try:
+            result = self._run_bulkheaded(call, retryable)
+        finally:
+            before = limiter.limit
+            dropped = not isinstance(result, httpx.Response) or result.status_code >= 500
+            if isinstance(result, DependencyError):
+                dropped = (result.details or {}).get("reason") != "bulkhead_full"
+            limiter.release(time.perf_counter() - call.started, dropped=dropped)
+            after = limiter.limit
+            if after != before:
+                self._limit_gauge.set(after)
+                call.span.add_event(
+                    "adaptive_limit_changed",
+                    {"shoplab.dependency": self.dependency, "shoplab.limit": after, "shoplab.previous_limit": before},
+                )
+        return result
+
+    def _run_bulkheaded(self, call: Call, retryable: bool) -> httpx.Response | DependencyError:
         """Run the call through bulkhead and retries; return the response or the kit error."""
         rt = call.rt
         bulkhead = rt.bulkhead
         if bulkhead is not None:
             if not bulkhead.try_acquire():
                 self._bulkhead_rejections.inc()
-                self._count(call, "bulkhead_full")
-                call.span.add_event(
-                    "bulkhead_rejected", {"shoplab.dependency": self.dependency, "shoplab.limit": bulkhead.limit}
-                )
-                return DependencyUnavailable(
-                    f"{self.dependency}: bulkhead full ({bulkhead.limit} calls in flight)",
-                    dependency=self.dependency,
-                    details={"dependency": self.dependency, "reason": "bulkhead_full"},
-                )
+                return self._refuse(call, "bulkhead_full", "bulkhead_rejected", bulkhead.limit,
+                                    f"bulkhead full ({bulkhead.limit} calls in flight)")
             self._bulkhead_in_flight.inc()
         try:
             if rt.budget is not None:
@@ -264,6 +302,16 @@ class ResilientClient:
                 self._bulkhead_in_flight.dec()
         self._count(call, "success" if resp.status_code < 400 else "client_error")
         return resp
+
+    def _refuse(self, call: Call, reason: str, event: str, limit: int, why: str) -> DependencyUnavailable:
+        """Count a call refused at once by a limit (``reason`` is its outcome) and say so on the span."""
+        self._count(call, reason)
+        call.span.add_event(event, {"shoplab.dependency": self.dependency, "shoplab.limit": limit})
+        return DependencyUnavailable(
+            f"{self.dependency}: {why}",
+            dependency=self.dependency,
+            details={"dependency": self.dependency, "reason": reason},
+        )
 
     def _count(self, call: Call, outcome: str) -> None:
         """Count the finished logical call and observe its duration as this caller saw it."""
@@ -300,14 +348,14 @@ class ResilientClient:
             breaker = call.rt.breaker
             try:
                 if breaker is None:
-                    resp = self._send(call, timeout)
+                    resp = self._send_maybe_hedged(call, timeout)
                 else:
                     # Trap: CircuitBreaker.call() holds the breaker's one RLock for the whole
                     # call, so all calls through a breaker would run one at a time. calling()
                     # takes the lock only to check the state, never during the body (so in
                     # half-open, concurrent calls may all go through as trials: the lesser evil).
                     with breaker.calling():
-                        resp = self._send(call, timeout)
+                        resp = self._send_maybe_hedged(call, timeout)
             except pybreaker.CircuitBreakerError:
                 self._attempts["breaker_open"].inc()
                 span.add_event("breaker_rejected", {"shoplab.dependency": self.dependency})
@@ -328,6 +376,66 @@ class ResilientClient:
             span.set_attribute("http.response.status_code", resp.status_code)
             self._attempts["success" if resp.status_code < 400 else "client_error"].inc()
             return resp
+
+    def _send_maybe_hedged(self, call: Call, timeout: httpx.Timeout) -> httpx.Response:
+        hedger = call.rt.hedger
+        if hedger is None or call.method != "GET":
+            return self._send(call, timeout)
+        hedger.budget.deposit()
+        delay = hedger.delay_s()
+        if delay is None:  # too few latencies known yet to say what "late" is
+            resp, elapsed = self._timed_send(call, timeout)
+            hedger.latencies.observe(elapsed)
+            return resp
+        return self._send_hedged(call, timeout, hedger, delay)
+
+    def _send_hedged(self, call: Call, timeout: httpx.Timeout, hedger: Hedger, delay: float) -> httpx.Response:
+        """Send the read; if it has not answered after ``delay`` and the budget allows, send a copy; first answer wins."""
+        pool = self._get_pool()
+        primary = pool.submit(contextvars.copy_context().run, self._timed_send, call, timeout)
+        done, _ = wait([primary], timeout=delay)
+        if done:
+            return self._settle(primary, hedger)
+        attrs: dict[str, Any] = {"shoplab.dependency": self.dependency, "shoplab.delay_s": round(delay, 4)}
+        if not hedger.budget.try_withdraw():
+            self._hedges["skipped"].inc()
+            call.span.add_event("hedge_skipped", {**attrs, "shoplab.reason": "budget"})
+            return self._settle(primary, hedger)
+        self._hedges["sent"].inc()
+        self._attempts["hedge"].inc()
+        call.span.add_event("hedge_sent", attrs)
+        hedge = pool.submit(contextvars.copy_context().run, self._timed_send, call, timeout)
+        pending: set[Future[tuple[httpx.Response, float]]] = {primary, hedge}
+        failure: BaseException | None = None
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: f is hedge):  # the primary first on a tie
+                error = future.exception()
+                if error is None:
+                    if future is hedge:
+                        self._hedges["won"].inc()
+                        call.span.add_event("hedge_won", attrs)
+                    return self._settle(future, hedger)
+                failure = failure or error
+        assert failure is not None
+        raise failure
+
+    def _settle(self, future: Future[tuple[httpx.Response, float]], hedger: Hedger) -> httpx.Response:
+        resp, elapsed = future.result()
+        hedger.latencies.observe(elapsed)
+        return resp
+
+    def _get_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(HEDGE_THREADS, thread_name_prefix=f"hedge-{self.dependency}")
+        return self._pool
+
+    def _timed_send(self, call: Call, timeout: httpx.Timeout) -> tuple[httpx.Response, float]:
+        started = time.perf_counter()
+        resp = self._send(call, timeout)
+        return resp, time.perf_counter() - started
 
     def _send(self, call: Call, timeout: httpx.Timeout) -> httpx.Response:
         headers = dict(call.headers)

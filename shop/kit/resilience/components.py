@@ -62,10 +62,10 @@ class Bulkhead:
         """Return the calls currently holding a slot."""
         return self._in_flight
 
-    def try_acquire(self) -> bool:
-        """Take a slot without blocking; return False when none is free."""
+    def try_acquire(self, limit: int | None = None) -> bool:
+        """Take a slot without blocking; return False when ``limit`` (default: the bulkhead's) are taken."""
         with self._lock:
-            if self._in_flight >= self.limit:
+            if self._in_flight >= (self.limit if limit is None else limit):
                 return False
             self._in_flight += 1
             return True

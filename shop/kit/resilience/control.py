@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pybreaker
 
+from shop.kit.resilience.adaptive import AimdLimit, Hedger
 from shop.kit.resilience.components import Bulkhead, RetryBudget, make_breaker
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.resilience.policy import (
@@ -38,6 +39,8 @@ class DependencyRuntime:
     budget: RetryBudget | None
     # The policy's timeouts, made once: most calls run without a deadline to cap them.
     timeout: httpx.Timeout
+    limiter: AimdLimit | None = None
+    hedger: Hedger | None = None
 
     def snapshot(self) -> dict[str, Any]:
         """Return the live state as data (for ``GET /admin/state``)."""
@@ -53,6 +56,8 @@ class DependencyRuntime:
             "breaker": breaker,
             "bulkhead": self.bulkhead.snapshot() if self.bulkhead else {"enabled": False},
             "retry_budget": self.budget.snapshot() if self.budget else {"enabled": False},
+            "adaptive_limit": self.limiter.snapshot() if self.limiter else {"enabled": False},
+            "hedging": self.hedger.snapshot() if self.hedger else {"enabled": False},
         }
 
 
@@ -138,6 +143,24 @@ class ResilienceControl:
                 initial_tokens=policy.retry_budget_initial_tokens,
                 max_tokens=policy.retry_budget_max_tokens,
             )
+        limiter = None
+        if policy.adaptive_limit_max is not None:
+            limiter = AimdLimit(
+                initial=policy.adaptive_limit_initial,
+                min_limit=policy.adaptive_limit_min,
+                max_limit=policy.adaptive_limit_max,
+                backoff=policy.adaptive_limit_backoff,
+                latency_s=policy.adaptive_limit_latency_s,
+            )
+            get_instruments().adaptive_limit.labels(self.caller, dependency).set(limiter.limit)
+        hedger = None
+        if policy.hedge_budget_ratio is not None:
+            hedger = Hedger(
+                ratio=policy.hedge_budget_ratio, quantile=policy.hedge_quantile, min_delay_s=policy.hedge_min_delay_s
+            )
         connect, read = policy.connect_timeout_s, policy.read_timeout_s
         timeout = httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
-        return DependencyRuntime(policy=policy, breaker=breaker, bulkhead=bulkhead, budget=budget, timeout=timeout)
+        return DependencyRuntime(
+            policy=policy, breaker=breaker, bulkhead=bulkhead, budget=budget, timeout=timeout,
+            limiter=limiter, hedger=hedger,
+        )

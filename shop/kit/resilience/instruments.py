@@ -34,6 +34,10 @@ class Instruments:
     fallbacks: Counter
     deadline_refusals: Counter
     faults_injected: Counter
+    hedges: Counter
+    adaptive_limit: Gauge
+    limit_rejections: Counter
+    shed: Counter
 
 
 @functools.cache
@@ -82,5 +86,21 @@ def get_instruments() -> Instruments:
             "shoplab_faults_injected",
             "App-level faults injected by the admin fault middleware, by kind (error, latency).",
             ["service", "route", "kind"],
+        ),
+        hedges=Counter(
+            "shoplab_hedges",
+            "Hedged reads: sent (a second copy went out), won (the copy answered first), skipped (no budget).",
+            [*EDGE, "result"],
+        ),
+        adaptive_limit=Gauge(
+            "shoplab_adaptive_limit", "The AIMD concurrency limit of a dependency right now (calls).", EDGE
+        ),
+        limit_rejections=Counter(
+            "shoplab_adaptive_limit_rejections", "Calls refused at once because the adaptive limit was reached.", EDGE
+        ),
+        shed=Counter(
+            "shoplab_requests_shed",
+            "Incoming requests refused (503, Retry-After) by priority load shedding, by priority.",
+            ["service", "priority"],
         ),
     )

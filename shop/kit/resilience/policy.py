@@ -42,6 +42,21 @@ class DependencyPolicy:
     # then the fallback answers (None: the call is treated like any other).
     fallback_budget_s: float | None = None
     fallback_max_attempts: int = 2
+    # Backoff between retries: full jitter (False) or decorrelated jitter (True), same base and cap.
+    retry_decorrelated_jitter: bool = False
+    # Hedged reads: a GET unanswered after the observed ``hedge_quantile`` latency (at least
+    # ``hedge_min_delay_s``) is sent again, first answer wins; hedges <= 1 + ratio x requests.
+    hedge_budget_ratio: float | None = None
+    hedge_quantile: float = 0.95
+    hedge_min_delay_s: float = 0.02
+    # AIMD concurrency limit (None: off): starts at ``adaptive_limit_initial``, x backoff on a
+    # failure or a call slower than ``adaptive_limit_latency_s``, + 1/limit on a good call.
+    adaptive_limit_max: int | None = None
+    adaptive_limit_min: int = 4
+    adaptive_limit_initial: int = 16
+    adaptive_limit_backoff: float = 0.5
+    # Just under the 1 s read timeout: identity's password hashing takes hundreds of ms by design.
+    adaptive_limit_latency_s: float = 0.9
 
     def to_dict(self) -> dict[str, Any]:
         """Return the policy as JSON-ready data."""
@@ -58,6 +73,9 @@ class Profile:
     # Budget an entry point (the gateway) gives a request that arrives without a deadline.
     request_budget_s: float | None = None
     per_dependency: Mapping[str, DependencyPolicy] = field(default_factory=dict)
+    # Priority load shedding at an entry point (the gateway): the requests it serves at once
+    # (None: off); lower priorities are refused first (``shedding.py``).
+    shed_limit: int | None = None
 
     def policy_for(self, dependency: str) -> DependencyPolicy:
         """Return this profile's policy for ``dependency``."""
@@ -107,6 +125,29 @@ PROFILES: dict[str, Profile] = {
             ),
             request_budget_s=3.0,
         ),
+        Profile(
+            name="adaptive",
+            description="resilient + decorrelated-jitter retries, hedged reads, AIMD limits, priority shedding",
+            default=dataclasses.replace(
+                _TIMEOUTS,
+                retry_max_attempts=3,
+                # A small bucket: tokens saved while all is well must not pay for a burst of
+                # retries at the moment a dependency slows (retries <= 1 + 5 % of requests).
+                retry_budget_ratio=0.05,
+                retry_budget_initial_tokens=1.0,
+                retry_budget_max_tokens=1.0,
+                retry_decorrelated_jitter=True,
+                breaker_fail_max=5,
+                breaker_reset_timeout_s=5.0,
+                fallback_budget_s=0.25,
+                # 4 % of reads (plus one saved token): a hedge's extra load stays under 5 %.
+                hedge_budget_ratio=0.04,
+                adaptive_limit_max=32,
+            ),
+            request_budget_s=3.0,
+            # The gateway's 8 threads: browse is shed once 6 are busy, checkout only when all are.
+            shed_limit=8,
+        ),
     )
 }
 
@@ -139,11 +180,23 @@ _OVERRIDE_TYPES: dict[str, Any] = {
     "bulkhead_limit": _Count | None,
     "fallback_budget_s": _PositiveS | None,
     "fallback_max_attempts": _Count,
+    "retry_decorrelated_jitter": bool,
+    "hedge_budget_ratio": _NonNegativeS | None,
+    "hedge_quantile": Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)],
+    "hedge_min_delay_s": _NonNegativeS,
+    "adaptive_limit_max": _Count | None,
+    "adaptive_limit_min": _Count,
+    "adaptive_limit_initial": _Count,
+    "adaptive_limit_backoff": Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)],
+    "adaptive_limit_latency_s": _PositiveS,
 }
 _ADAPTERS = {key: TypeAdapter(kind) for key, kind in _OVERRIDE_TYPES.items()}
-_OPTIONAL = {"retry_budget_ratio", "breaker_fail_max", "bulkhead_limit", "fallback_budget_s"}
-_INTS = {"retry_max_attempts", "breaker_fail_max", "bulkhead_limit", "fallback_max_attempts"}
-_BOOLS = {"propagate_deadline", "honour_retry_after"}
+_OPTIONAL = {"retry_budget_ratio", "breaker_fail_max", "bulkhead_limit", "fallback_budget_s", "hedge_budget_ratio",
+             "adaptive_limit_max"}
+_INTS = {"retry_max_attempts", "breaker_fail_max", "bulkhead_limit", "fallback_max_attempts", "adaptive_limit_max",
+         "adaptive_limit_min", "adaptive_limit_initial"}
+_BOOLS = {"propagate_deadline", "honour_retry_after", "retry_decorrelated_jitter"}
+_FRACTIONS = {"hedge_quantile", "adaptive_limit_backoff"}
 
 
 def get_profile(name: str) -> Profile:
@@ -185,6 +238,8 @@ def _describe_bad_value(key: str, value: Any, exc: ValidationError) -> str:
         return f"{key} must be a number"
     if key in _INTS:
         return f"{key} must be an integer >= 1"
+    if key in _FRACTIONS:
+        return f"{key} must be between 0 and 1 (exclusive)"
     kind = exc.errors()[0]["type"]
     if kind == "finite_number":
         return f"{key} must be finite"

@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import Counter
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
+from shop.kit.resilience.adaptive import wait_decorrelated_jitter
 from shop.kit.resilience.control import DependencyRuntime
 from shop.kit.resilience.deadline import get_remaining_s
 from shop.kit.resilience.upstream import get_retry_after_s, is_retryable
@@ -78,10 +79,14 @@ class RetryHooks:
         return False
 
     def get_wait_s(self, retry_state: RetryCallState) -> float:
-        """Wait full-jitter exponential backoff, at most half the deadline left, at least Retry-After."""
+        """Wait full-jitter exponential (or decorrelated-jitter) backoff, at most half the deadline left, at least Retry-After."""
         call: Call = retry_state.args[0]
         policy = call.rt.policy
-        jitter = wait_random_exponential(multiplier=policy.retry_backoff_s, max=policy.retry_backoff_max_s)
+        jitter = (
+            wait_decorrelated_jitter(policy.retry_backoff_s, policy.retry_backoff_max_s)
+            if policy.retry_decorrelated_jitter
+            else wait_random_exponential(multiplier=policy.retry_backoff_s, max=policy.retry_backoff_max_s)
+        )
         wait = float(jitter(retry_state))
         remaining = get_remaining_s() if policy.propagate_deadline else None
         if remaining is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, jsonify, request
+from opentelemetry import trace
 
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.config import KitSettings
@@ -25,6 +26,7 @@ from shop.kit.resilience.control import ResilienceControl
 from shop.kit.resilience.deadline import DEADLINE_HEADER, parse_header, reset_deadline, set_deadline
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.resilience.policy import PROFILES, get_default_profile_name
+from shop.kit.resilience.shedding import Overloaded, PriorityShedder, get_priority_classifier
 from shop.kit.state import get_component, has_component, set_component
 
 log = structlog.get_logger(__name__)
@@ -47,6 +49,47 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     control = ResilienceControl(settings.service, get_default_profile_name(env), settings.dependency_urls)
     set_component(app, control)
     refusals = get_instruments().deadline_refusals.labels(settings.service)
+    shed = get_instruments().shed
+    # The shedder of the active profile's limit: a switch to another limit starts a new one
+    # (requests in flight leave the one they entered, kept on ``g``).
+    shedders: dict[int, PriorityShedder] = {}
+
+    def current_shedder() -> PriorityShedder | None:
+        limit = control.profile.shed_limit
+        if limit is None:
+            return None
+        shedder = shedders.get(limit)
+        if shedder is None:
+            shedder = shedders.setdefault(limit, PriorityShedder(limit))
+        return shedder
+
+    @app.before_request
+    def _shed() -> None:
+        shedder = current_shedder()
+        classify = get_priority_classifier(app)
+        if shedder is None or classify is None or request.path.startswith(_UNBUDGETED_PREFIXES):
+            return
+        priority = classify(request.method, request.path)
+        if priority is None:
+            return
+        if not shedder.try_enter(priority):
+            shed.labels(settings.service, priority).inc()
+            trace.get_current_span().add_event(
+                "request_shed",
+                {"shoplab.priority": priority, "shoplab.in_flight": shedder.in_flight,
+                 "shoplab.allowed": shedder.allowed(priority)},
+            )
+            raise Overloaded(
+                f"{settings.service} is at its limit for {priority} requests: retry later",
+                details={"priority": priority, "limit": shedder.limit, "allowed": shedder.allowed(priority)},
+            )
+        g.shoplab_shedder = shedder
+
+    @app.teardown_request
+    def _left(exc: BaseException | None) -> None:
+        shedder = g.pop("shoplab_shedder", None)
+        if shedder is not None:
+            shedder.leave()
 
     @app.before_request
     def _start_deadline() -> None:
@@ -102,7 +145,9 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     @bp.get("/state")
     def get_state() -> Response:
         """Return the live breaker, bulkhead and retry budget state per dependency."""
-        return jsonify(service=control.caller, profile=control.profile.name, dependencies=control.snapshot())
+        shedder = current_shedder()
+        return jsonify(service=control.caller, profile=control.profile.name, dependencies=control.snapshot(),
+                       shedding=shedder.snapshot() if shedder else {"enabled": False})
 
     app.register_blueprint(bp)
 

@@ -1,0 +1,119 @@
+"""The adaptive profile's mechanisms on real processes through a real toxiproxy-server (issue 19).
+
+Each test drives one mechanism through the harness's caller (a kit service named gateway):
+a hedge fires only after its delay and only within its budget; the AIMD limit shrinks under
+added latency and grows back; under overload, shedding refuses browse before checkout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shop.kit.resilience import PROFILES
+from shop.kit.resilience.adaptive import MIN_HEDGE_SAMPLES
+from shop.kit.resilience.shedding import PriorityShedder
+from tests.integration.resilience_harness import Harness, read_counter, running_harness
+from tests.support import poll_until
+
+pytestmark = pytest.mark.integration
+
+EDGE = {"caller": "gateway", "dependency": "catalog"}
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    with running_harness(Path(tmp_path_factory.mktemp("adaptive"))) as running:
+        yield running
+
+
+def call(h: Harness, **params: str) -> httpx.Response:
+    return h.caller.get("/call/catalog/products/1", params=params)
+
+
+def hedges(h: Harness, result: str) -> float:
+    return read_counter(h.caller, "shoplab_hedges", **EDGE, result=result)
+
+
+def test_a_hedge_fires_only_after_its_delay_and_only_within_its_budget(harness: Harness) -> None:
+    delay_s = 0.4
+    harness.set_policy("adaptive", {"catalog": {"hedge_min_delay_s": delay_s, "adaptive_limit_max": None}})
+    for _ in range(MIN_HEDGE_SAMPLES):  # the hedger learns what a normal latency is
+        assert call(harness).status_code == 200
+    assert harness.state()["hedging"]["delay_s"] == delay_s
+    sent0 = hedges(harness, "sent")
+    # Slower than every latency seen so far, but not slower than the hedge delay: no hedge.
+    with harness.toxic("catalog", "latency", latency=150, jitter=0):
+        assert [call(harness).status_code for _ in range(5)] == [200] * 5
+    assert hedges(harness, "sent") == sent0
+    # Calls now outlast the delay: each wants a hedge, the budget grants only a few (the delay
+    # also climbs as the window learns the new latencies, so not every call stays late).
+    req0 = read_counter(harness.caller, "shoplab_dependency_requests", **EDGE)
+    tokens = harness.state()["hedging"]["budget"]["tokens"]
+    skipped0 = hedges(harness, "skipped")
+    calls = 24
+    with harness.toxic("catalog", "latency", latency=700, jitter=0), ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(lambda _: call(harness).status_code, range(calls)))
+    assert statuses == [200] * calls
+    sent = hedges(harness, "sent") - sent0
+    skipped = hedges(harness, "skipped") - skipped0
+    requests = read_counter(harness.caller, "shoplab_dependency_requests", **EDGE) - req0
+    ratio = PROFILES["adaptive"].default.hedge_budget_ratio
+    assert ratio is not None
+    bound = tokens + ratio * requests
+    print(f"hedges sent {sent:g} of {requests:g} late reads (budget bound {bound:.2f}), "
+          f"skipped {skipped:g}")
+    assert 1 <= sent <= bound
+    assert skipped >= 1
+
+
+def test_the_adaptive_limit_shrinks_under_added_latency_and_grows_back(harness: Harness) -> None:
+    harness.set_policy("adaptive", {"catalog": {"hedge_budget_ratio": None, "adaptive_limit_latency_s": 0.2,
+                                                "adaptive_limit_initial": 16}})
+    assert harness.state()["adaptive_limit"]["limit"] == 16
+    with harness.toxic("catalog", "latency", latency=300, jitter=0):
+        for _ in range(3):
+            assert call(harness).status_code == 200
+    shrunk = harness.state()["adaptive_limit"]["limit"]
+    assert shrunk == 4  # 16 → 8 → 4 (its minimum)
+    limits = []
+    for _ in range(30):
+        assert call(harness).status_code == 200
+        limits.append(harness.state()["adaptive_limit"]["limit"])
+    print(f"limit after the latency: {shrunk}; while it is gone: {limits}")
+    assert limits == sorted(limits) and limits[-1] >= 7
+
+
+def test_under_overload_shedding_drops_browse_before_checkout(harness: Harness) -> None:
+    harness.set_policy("adaptive", {"catalog": {"hedge_budget_ratio": None, "read_timeout_s": 2.5,
+                                                "adaptive_limit_max": None}})
+    limit = PROFILES["adaptive"].shed_limit
+    assert limit is not None
+    held_n = PriorityShedder(limit).allowed("browse")  # browse's share, full; checkout's is not
+    shed0 = {p: read_counter(harness.caller, "shoplab_requests_shed", service="gateway", priority=p)
+             for p in ("browse", "checkout")}
+
+    def shedding() -> dict[str, Any]:
+        resp = harness.caller.get("/admin/state", headers=harness.admin)
+        return dict(resp.json()["shedding"])
+
+    with harness.toxic("catalog", "latency", latency=1500, jitter=0), ThreadPoolExecutor(held_n) as pool:
+        held = [pool.submit(call, harness, priority="checkout") for _ in range(held_n)]
+        poll_until(lambda: shedding()["in_flight"] == held_n, timeout_s=5, message=f"{held_n} requests in flight")
+        browse = call(harness, priority="browse")
+        checkout = call(harness, priority="checkout")
+        assert [f.result().status_code for f in held] == [200] * held_n
+    assert browse.status_code == 503
+    assert browse.headers["Retry-After"] == "1"
+    assert browse.json()["error"]["code"] == "overloaded"
+    assert checkout.status_code == 200
+    assert read_counter(harness.caller, "shoplab_requests_shed", service="gateway", priority="browse") == \
+        shed0["browse"] + 1
+    assert read_counter(harness.caller, "shoplab_requests_shed", service="gateway", priority="checkout") == \
+        shed0["checkout"]
+    harness.set_policy("resilient")
