@@ -31,8 +31,10 @@ from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
 from shoplab.runtime.tools import ensure_tool
 
-# Within this engineer's offset block, clear of the session (+0), side (+50/+60) and test (+75) stacks.
-ON_SHIFT, OFF_SHIFT = 20, 35
+# Within this engineer's offset block, clear of the session (+0) and test (+75) stacks; 12 apart, as a
+# stack spans 11 proxy ports. Not +20: its Jaeger query port (16685 + offset) is the 6th proxy port of a
+# stack at offset - 2300, and a neighbour's shop there made this bench's Jaeger fail to start.
+ON_SHIFT, OFF_SHIFT = 47, 35
 CLIENTS = int(os.environ.get("BENCH_TELEMETRY_CLIENTS", "8"))
 WINDOW_S = float(os.environ.get("BENCH_TELEMETRY_WINDOW_S", "4"))
 ROUNDS = int(os.environ.get("BENCH_TELEMETRY_ROUNDS", "6"))
