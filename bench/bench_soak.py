@@ -4,10 +4,13 @@
 ``SHOPLAB_PORT_OFFSET`` + 90, full instrumentation: Prometheus and Jaeger on) and drives
 the default journey mix in open loop (``shoplab load --rate R``) for ``--minutes``. The
 default rate is half the resilient knee of the newest ``bench/results/knee-*.json``.
-Every ``SOAK_SAMPLE_S`` seconds (default 5) it sums the resident memory (RSS) of
-supervisord and every process under it, and records each program's share.
+Every ``SOAK_SAMPLE_S`` seconds (default 5) it sums the memory of supervisord and every
+process under it, as PSS (shared pages split among the processes sharing them: what the
+tree holds) and as RSS (each shared page counted in every process), and records each
+program's PSS.
 
-Verdict (``judge_soak``): pass when the largest total is at most 1 GiB and the curve is
+Verdict (``judge_soak``, on the PSS sum; the RSS sum is judged the same way and recorded):
+pass when the largest total is at most 1 GiB and the curve is
 flat over the last 5 minutes (the last half of a shorter run): the least-squares line
 through that window's totals rises by at most 5 % of the window's mean over the window.
 Locust itself is not part of the shop and is not counted.
@@ -95,8 +98,13 @@ def default_rate(results_dir: Path = RESULTS_DIR) -> float:
     return FALLBACK_RATE
 
 
-def tree_rss_mib(stack: Stack) -> tuple[float, dict[str, float]]:
-    """Return the RSS of supervisord and everything under it, in MiB, and each program's share."""
+def tree_memory_mib(stack: Stack) -> tuple[float, float, dict[str, float]]:
+    """Return the RSS sum and the PSS sum of supervisord and everything under it, in MiB, and each program's PSS.
+
+    RSS counts a shared page once per process (libpython, the .so files, a gunicorn
+    master's pages its worker still shares), so its sum overstates the tree; PSS splits
+    each shared page among its sharers, so its sum is the memory the tree really holds.
+    """
     shares: dict[str, float] = {}
     roots: list[psutil.Process] = []
     for status in stack.status():
@@ -105,29 +113,30 @@ def tree_rss_mib(stack: Stack) -> tuple[float, dict[str, float]]:
                 roots.append(psutil.Process(status.pid))
             except psutil.NoSuchProcess:
                 continue
-            shares[status.name] = _rss_of([roots[-1]])
+            shares[status.name] = _memory_of([roots[-1]])[1]
     if not roots:
-        return 0.0, shares
+        return 0.0, 0.0, shares
     try:
         supervisor = roots[0].parent()
     except psutil.NoSuchProcess:
         supervisor = None
-    total = _rss_of([supervisor]) if supervisor is not None else sum(shares.values())
-    return total, shares
+    rss, pss = _memory_of([supervisor] if supervisor is not None else roots)
+    return rss, pss, shares
 
 
-def _rss_of(roots: list[psutil.Process]) -> float:
-    seen: dict[int, int] = {}
+def _memory_of(roots: list[psutil.Process]) -> tuple[float, float]:
+    seen: dict[int, tuple[int, int]] = {}
     for root in roots:
         try:
             for proc in [root, *root.children(recursive=True)]:
                 try:
-                    seen[proc.pid] = proc.memory_info().rss
+                    info = proc.memory_full_info()
+                    seen[proc.pid] = (info.rss, info.pss)
                 except psutil.NoSuchProcess:
                     continue
         except psutil.NoSuchProcess:
             continue
-    return round(sum(seen.values()) / 2**20, 1)
+    return (round(sum(r for r, _ in seen.values()) / 2**20, 1), round(sum(p for _, p in seen.values()) / 2**20, 1))
 
 
 def run_soak(stack: Stack, rate: float, minutes: float, out_dir: Path) -> dict[str, Any]:
@@ -143,12 +152,12 @@ def run_soak(stack: Stack, rate: float, minutes: float, out_dir: Path) -> dict[s
     started = time.monotonic()
     try:
         while run.is_running() and time.monotonic() - started < duration_s + 60:
-            total, shares = tree_rss_mib(stack)
-            samples.append({"t_s": round(time.monotonic() - started, 1), "total_mib": total, "programs_mib": shares,
-                            "loadavg_1m": round(os.getloadavg()[0], 2)})
+            rss, pss, shares = tree_memory_mib(stack)
+            samples.append({"t_s": round(time.monotonic() - started, 1), "pss_mib": pss, "rss_sum_mib": rss,
+                            "programs_pss_mib": shares, "loadavg_1m": round(os.getloadavg()[0], 2)})
             if len(samples) % 12 == 1:
-                print(f"  {samples[-1]['t_s']:6.0f} s: {total:7.1f} MiB, load {samples[-1]['loadavg_1m']:.1f}",
-                      flush=True)
+                print(f"  {samples[-1]['t_s']:6.0f} s: PSS {pss:7.1f} MiB (RSS sum {rss:7.1f}), "
+                      f"load {samples[-1]['loadavg_1m']:.1f}", flush=True)
             time.sleep(SAMPLE_S)
         result = run.wait(timeout_s=120)
     finally:
@@ -179,20 +188,24 @@ def main(argv: list[str] | None = None) -> None:
         Path(tmp) / "stack", Topology.from_env().with_offset(offset), observability=True, timeout_s=120
     ) as stack:
         record = run_soak(stack, rate, args.minutes, Path(tmp) / "load")
-    verdict = judge_soak([(s["t_s"], s["total_mib"]) for s in record["samples"]])
+    verdict = judge_soak([(s["t_s"], s["pss_mib"]) for s in record["samples"]])
+    verdict_rss = judge_soak([(s["t_s"], s["rss_sum_mib"]) for s in record["samples"]])
     first, last = record["samples"][0], record["samples"][-1]
     loads = [s["loadavg_1m"] for s in record["samples"]]
     path = write_result("soak", {
         "rate_per_s": rate, "minutes": args.minutes, "sample_s": SAMPLE_S,
         "rule": {"cap_mib": CAP_MIB, "flat_window_s": FLAT_WINDOW_S, "max_window_growth": MAX_WINDOW_GROWTH,
-                 "flatness": "least-squares growth over the window <= max_window_growth x the window's mean"},
-        "verdict": asdict(verdict), "loadavg_1m_range": [min(loads), max(loads)], **record,
+                 "flatness": "least-squares growth over the window <= max_window_growth x the window's mean",
+                 "judged_on": "PSS sum of the tree (shared pages split among their sharers); RSS sum also judged"},
+        "verdict": asdict(verdict), "verdict_on_rss_sum": asdict(verdict_rss), "loadavg_1m_range": [min(loads), max(loads)], **record,
     })
     print(f"{record['journeys']} journeys ({record['failed_journeys']} failed) at {rate} journeys/s; "
-          f"tree {first['total_mib']:.0f} -> {last['total_mib']:.0f} MiB, peak {verdict.peak_mib:.0f} MiB; "
+          f"tree PSS {first['pss_mib']:.0f} -> {last['pss_mib']:.0f} MiB, peak {verdict.peak_mib:.0f} MiB "
+          f"(RSS sum {first['rss_sum_mib']:.0f} -> {last['rss_sum_mib']:.0f}, peak {verdict_rss.peak_mib:.0f}); "
           f"last {verdict.window_s:.0f} s: {verdict.window_growth_mib:+.0f} MiB ({verdict.window_growth_ratio:+.1%}) "
           f"on {m['cores']} cores, load {min(loads):.1f}-{max(loads):.1f}")
     print("PASS" if verdict.passed else "FAIL: " + "; ".join(verdict.failures))
+    print("on the RSS sum: " + ("PASS" if verdict_rss.passed else "FAIL: " + "; ".join(verdict_rss.failures)))
     print(f"written to {path}")
 
 
