@@ -193,7 +193,7 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
     ramp = Ramp.from_env()
     repeats = int(os.environ.get("KNEE_REPEATS", "1"))
     print(f"machine: {m['cores']} cores, load average {m['loadavg_1m']:.2f} (shared: other work may run)", flush=True)
-    rounds = []
+    rounds: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="slbenchknee") as tmp:
         for r in range(repeats):
             steps: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import machine, write_result
+from bench import machine, paired_ratios, write_result
 from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
 from shoplab.runtime.tools import ensure_tool
@@ -150,6 +150,7 @@ def main() -> None:
         "backends_stopped_during_off_windows": WITH_BACKENDS,
         "settle_s_after_switching_backends": SETTLE_S if WITH_BACKENDS else 0.0,
         "ratio_instrumented_over_off": round(ratio, 3),
+        "paired_round_ratios": paired_ratios(rps["instrumented"], rps["off"]),
         "aim_ratio": AIM_RATIO,
     }
     path = write_result("telemetry", result)
