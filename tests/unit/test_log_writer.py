@@ -64,7 +64,7 @@ def test_a_full_queue_cuts_the_writers_linger_short() -> None:
 
 def test_one_burst_of_lines_is_written_in_a_few_calls() -> None:
     stream = CountingStream()
-    writer = LineWriter(stream, linger_s=0.5)
+    writer = LineWriter(stream, linger_s=0.2)
     for i in range(200):
         writer.write(f"{i}\n")
     writer.drain()
