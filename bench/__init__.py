@@ -26,11 +26,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_result(name: str, result: dict[str, Any]) -> Path:
-    """Write one benchmark's result as JSON under ``bench/results/`` and return the path."""
+def write_result(name: str, result: dict[str, Any], *, path: Path | None = None) -> Path:
+    """Write one benchmark's result as JSON under ``bench/results/`` and return the path (``path``: rewrite it)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = RESULTS_DIR / f"{name}-{stamp}.json"
+    path = path or RESULTS_DIR / f"{name}-{stamp}.json"
     path.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2))
     return path
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,8 @@ def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
         "p95_ms": p95,
         "p99_ms": float(totals.get("p99_ms", 0.0)),
         "journey_p95_ms": {k: float(v.get("p95_ms", 0.0)) for k, v in journeys.items()},
+        "journey_failures": {k: int(v.get("failure", 0)) for k, v in journeys.items()},
+        "top_errors": sorted(result.errors, key=lambda e: -int(e.get("occurrences", 0)))[:5],
         "arrivals": arrivals,
         "loadavg_1m": os.getloadavg()[0],
         "broken": broken,
@@ -194,6 +197,8 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
     repeats = int(os.environ.get("KNEE_REPEATS", "1"))
     print(f"machine: {m['cores']} cores, load average {m['loadavg_1m']:.2f} (shared: other work may run)", flush=True)
     rounds: list[dict[str, Any]] = []
+    path: Path | None = None
+    summary: dict[str, list[float | None]] = {}
     with tempfile.TemporaryDirectory(prefix="slbenchknee") as tmp:
         for r in range(repeats):
             steps: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
@@ -211,10 +216,11 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
             print(f"round {r + 1}: knee old {knees['old']} journeys/s, new {knees['new']} journeys/s "
                   f"on {m['cores']} cores", flush=True)
             rounds.append({"knees": knees, "steps": steps})
-    summary = {name: [r["knees"][name] for r in rounds] for name in ("old", "new")}
+            # Rewritten after every round, so an interrupted run keeps the rounds it finished.
+            summary = {name: [r["knees"][name] for r in rounds] for name in ("old", "new")}
+            path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
+                                                 **(labels or {}), "knees": summary, "rounds": rounds}, path=path)
     print(f"knees over {repeats} interleaved rounds: old {summary['old']}, new {summary['new']} journeys/s", flush=True)
-    path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
-                                         **(labels or {}), "knees": summary, "rounds": rounds})
     print(f"written to {path}")
 
 
@@ -250,6 +256,8 @@ def old_shop(ref: str, offset: int, tmp: Path) -> Iterator[str]:
 
 def before_after(ref: str) -> None:
     """Ramp the shop at ``ref`` and the current one side by side, interleaved, and write both knees."""
+    # SIGTERM unwinds like Ctrl-C, so both stacks stop and the worktree goes even when the run is ended early.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     base = Topology.from_env().port_offset
     head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True, check=False).stdout.strip()
