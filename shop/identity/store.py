@@ -61,16 +61,16 @@ class UserStore:
 _M_ARENA_MAX = -8
 
 
-def ensure_bounded_malloc_arenas(arenas: int) -> bool:
+def ensure_bounded_malloc_arenas(arenas: int = 1) -> bool:
     """Let glibc keep at most ``arenas`` malloc arenas in this process, so freed argon2 buffers are reused.
 
     Each argon2 hash mallocs 19 MiB; after the first one glibc serves such blocks from the
     calling thread's own arena and keeps them there when freed, so 8 request threads came to
-    hold 8 buffers (identity grew from 88 to 237 MiB under a soak). With as many arenas as
-    hashes may run at once, the freed buffers are reused: measured here, 24 hashes on 8
-    threads grew the process 57 MiB instead of 152, at the same CPU per hash (a fixed 1 MiB
-    mmap threshold kept 0 MiB but cost 27 % more CPU per hash in page faults). Returns
-    False where the C library has no ``mallopt`` (not glibc).
+    hold 8 buffers (identity grew from 88 to 237 MiB under a soak). With one arena, the
+    freed buffers are reused by whichever thread hashes next: measured here, 48 hashes on 8
+    threads (2 at a time) grew the process 38 MiB instead of 152, at the same CPU per hash
+    (2 arenas: 57 MiB; a fixed 1 MiB mmap threshold: 0 MiB but 27 % more CPU per hash in page
+    faults). Returns False where the C library has no ``mallopt`` (not glibc).
     """
     name = ctypes.util.find_library("c")
     try:
@@ -89,7 +89,7 @@ class Argon2Hasher:
         # memory (8 threads: 152 MiB) and makes every hash slower, not the sum faster.
         slots = max_concurrent or os.cpu_count() or 1
         self._slots = threading.BoundedSemaphore(slots)
-        ensure_bounded_malloc_arenas(slots)
+        ensure_bounded_malloc_arenas()
 
     def hash(self, password: str) -> str:
         """Return the encoded argon2id hash."""
