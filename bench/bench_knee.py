@@ -17,7 +17,7 @@ The knee is the last rate that held. ``python -m bench.bench_knee compare OLD_UR
 ramps two running gateways step by step, interleaved, and records both.
 ``python -m bench knee --before af5c0b6`` does the whole before/after in one run: it checks
 the old commit out beside this one (a git worktree in a temporary folder), starts its stack
-with its own code (offset + 60) and this code's stack (offset + 80), both fully
+with its own code (offset + 50) and this code's stack (offset + 65), both fully
 instrumented, ramps them interleaved ``KNEE_REPEATS`` times, then stops both and removes
 the worktree. Environment: ``KNEE_PROFILES`` (comma-separated, default
 ``resilient,naive``), ``KNEE_START`` (journeys/s, default 6), ``KNEE_FACTOR`` (1.25),
@@ -225,7 +225,8 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OLD_SHIFT, NEW_SHIFT = 60, 80
+# 15 apart (a stack spans 11 proxy ports), clear of the soak (+90) and the test stacks (+75, +100 x n).
+OLD_SHIFT, NEW_SHIFT = 50, 65
 
 
 @contextmanager
