@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,22 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_result(name: str, result: dict[str, Any]) -> Path:
-    """Write one benchmark's result as JSON under ``bench/results/`` and return the path."""
+def write_result(name: str, result: dict[str, Any], *, path: Path | None = None) -> Path:
+    """Write one benchmark's result as JSON under ``bench/results/`` and return the path (``path``: rewrite it)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = RESULTS_DIR / f"{name}-{stamp}.json"
+    path = path or RESULTS_DIR / f"{name}-{stamp}.json"
     path.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2))
     return path
+
+
+def paired_ratios(numerators: list[float], denominators: list[float]) -> dict[str, Any]:
+    """Return each round's ratio (its two windows ran back to back) with their median and range.
+
+    On a shared machine the load drifts between rounds more than within one; a round's
+    ratio cancels the drift that the ratio of the two medians does not.
+    """
+    ratios = [round(n / d, 3) for n, d in zip(numerators, denominators, strict=True) if d]
+    if not ratios:
+        return {"per_round": [], "median": None, "min": None, "max": None}
+    return {"per_round": ratios, "median": round(statistics.median(ratios), 3), "min": min(ratios), "max": max(ratios)}

@@ -14,17 +14,26 @@ Request p95 is recorded, not judged: sign-up and log-in are argon2 hashes (hundr
 on a busy core by design) and make up enough of the mix to set it alone.
 
 The knee is the last rate that held. ``python -m bench.bench_knee compare OLD_URL NEW_URL``
-ramps two running gateways (the old code checked out beside the new) step by step,
-interleaved, and records both. Environment: ``KNEE_PROFILES`` (comma-separated, default
+ramps two running gateways step by step, interleaved, and records both.
+``python -m bench knee --before af5c0b6`` does the whole before/after in one run: it checks
+the old commit out beside this one (a git worktree in a temporary folder), starts its stack
+with its own code (offset + 50) and this code's stack (offset + 65), both fully
+instrumented, ramps them interleaved ``KNEE_REPEATS`` times, then stops both and removes
+the worktree. Environment: ``KNEE_PROFILES`` (comma-separated, default
 ``resilient,naive``), ``KNEE_START`` (journeys/s, default 6), ``KNEE_FACTOR`` (1.25),
 ``KNEE_STEP_S`` (20), ``KNEE_MAX_STEPS`` (10), ``KNEE_REPEATS`` (compare only, default 1).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +108,8 @@ def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
         "p95_ms": p95,
         "p99_ms": float(totals.get("p99_ms", 0.0)),
         "journey_p95_ms": {k: float(v.get("p95_ms", 0.0)) for k, v in journeys.items()},
+        "journey_failures": {k: int(v.get("failure", 0)) for k, v in journeys.items()},
+        "top_errors": sorted(result.errors, key=lambda e: -int(e.get("occurrences", 0)))[:5],
         "arrivals": arrivals,
         "loadavg_1m": os.getloadavg()[0],
         "broken": broken,
@@ -149,8 +160,14 @@ def ramp_gateway(gateway: str, ramp: Ramp, out_dir: Path) -> list[dict[str, Any]
     return steps
 
 
-def main() -> None:
-    """Ramp a fresh stack per profile and print and write the knee of each."""
+def main(argv: list[str] | None = None) -> None:
+    """Ramp a fresh stack per profile and print and write the knee of each (``--before REF``: old against new)."""
+    parser = argparse.ArgumentParser(prog="python -m bench knee")
+    parser.add_argument("--before", metavar="REF", help="ramp this commit's shop beside the current one, interleaved")
+    args = parser.parse_args(argv or [])
+    if args.before:
+        before_after(args.before)
+        return
     m = machine()
     ramp = Ramp.from_env()
     profiles = [p for p in os.environ.get("KNEE_PROFILES", "resilient,naive").split(",") if p]
@@ -173,13 +190,15 @@ def main() -> None:
     print(f"written to {path}")
 
 
-def compare(old_url: str, new_url: str) -> None:
+def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None) -> None:
     """Ramp two running gateways step by step, interleaved (old then new at each rate), and write both."""
     m = machine()
     ramp = Ramp.from_env()
     repeats = int(os.environ.get("KNEE_REPEATS", "1"))
     print(f"machine: {m['cores']} cores, load average {m['loadavg_1m']:.2f} (shared: other work may run)", flush=True)
-    rounds = []
+    rounds: list[dict[str, Any]] = []
+    path: Path | None = None
+    summary: dict[str, list[float | None]] = {}
     with tempfile.TemporaryDirectory(prefix="slbenchknee") as tmp:
         for r in range(repeats):
             steps: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
@@ -197,13 +216,60 @@ def compare(old_url: str, new_url: str) -> None:
             print(f"round {r + 1}: knee old {knees['old']} journeys/s, new {knees['new']} journeys/s "
                   f"on {m['cores']} cores", flush=True)
             rounds.append({"knees": knees, "steps": steps})
-    path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
-                                         "rounds": rounds})
+            # Rewritten after every round, so an interrupted run keeps the rounds it finished.
+            summary = {name: [r["knees"][name] for r in rounds] for name in ("old", "new")}
+            path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
+                                                 **(labels or {}), "knees": summary, "rounds": rounds}, path=path)
+    print(f"knees over {repeats} interleaved rounds: old {summary['old']}, new {summary['new']} journeys/s", flush=True)
     print(f"written to {path}")
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# 15 apart (a stack spans 11 proxy ports), clear of the soak (+90) and the test stacks (+75, +100 x n).
+OLD_SHIFT, NEW_SHIFT = 50, 65
+
+
+@contextmanager
+def old_shop(ref: str, offset: int, tmp: Path) -> Iterator[str]:
+    """Check ``ref`` out beside this checkout, run its stack with its own code, yield its gateway URL, clean up."""
+    tree = tmp / "old"
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), ref], check=True,
+                   capture_output=True)
+    try:
+        tools = REPO_ROOT / ".tools"
+        if tools.exists():
+            (tree / ".tools").symlink_to(tools.resolve())  # the same installed toxiproxy, Prometheus and Jaeger
+        # The old services import their code from their working folder (``python -m``) and its shoplab from
+        # PYTHONPATH, ahead of this checkout's editable install.
+        env = {**os.environ, "PYTHONPATH": str(tree), "SHOPLAB_RUN_DIR": str(tmp / "old-run"),
+               "SHOPLAB_PORT_OFFSET": str(offset)}
+        shoplab = [sys.executable, "-m", "shoplab"]
+        subprocess.run([*shoplab, "up", "-d", "--timeout", "180"], cwd=tree, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        try:
+            yield Topology(port_offset=offset).service_url("gateway")
+        finally:
+            subprocess.run([*shoplab, "down", "--purge"], cwd=tree, env=env, check=False, stdout=subprocess.DEVNULL)
+    finally:
+        subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)], check=False,
+                       capture_output=True)
+
+
+def before_after(ref: str) -> None:
+    """Ramp the shop at ``ref`` and the current one side by side, interleaved, and write both knees."""
+    # SIGTERM unwinds like Ctrl-C, so both stacks stop and the worktree goes even when the run is ended early.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
+    base = Topology.from_env().port_offset
+    head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="slbkneeba") as tmp, old_shop(ref, base + OLD_SHIFT, Path(tmp)) as old_url, \
+            running_stack(Path(tmp) / "new", Topology.from_env().with_offset(base + NEW_SHIFT), observability=True,
+                          timeout_s=180) as new:
+        compare(old_url, new.service_url("gateway"), labels={"old_ref": ref, "new_ref": head or "HEAD"})
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["compare"] and len(sys.argv) == 4:
         compare(sys.argv[2], sys.argv[3])
     else:
-        main()
+        main(sys.argv[1:])

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import machine, write_result
+from bench import machine, paired_ratios, write_result
 from loadtests.api import free_port
 from shop.kit.public_api import V1
 from shop.topology import Topology
@@ -118,7 +118,8 @@ def main() -> None:
         "rps_median": {k: round(v, 1) for k, v in medians.items()},
         "rps_windows": {k: [round(x, 1) for x in v] for k, v in rps.items()},
         "loadavg_1m_per_window": loads, "non_200_answers": errors,
-        "ratio_gateway_over_bare_flask": round(ratio, 3), "aim_ratio": AIM_RATIO,
+        "ratio_gateway_over_bare_flask": round(ratio, 3),
+        "paired_round_ratios": paired_ratios(rps["gateway"], rps["bare_flask"]), "aim_ratio": AIM_RATIO,
     }
     path = write_result("products", result)
     print(f"gateway GET {V1.products} {medians['gateway']:.0f} req/s vs bare Flask {medians['bare_flask']:.0f} req/s "

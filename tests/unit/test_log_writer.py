@@ -51,3 +51,22 @@ def test_drain_returns_only_after_the_last_line_is_written() -> None:
     writer.write('{"event": "last"}\n')
     writer.drain()
     assert stream.getvalue() == '{"event": "last"}\n'
+
+
+def test_a_full_queue_cuts_the_writers_linger_short() -> None:
+    stream = CountingStream()
+    writer = LineWriter(stream, max_pending=10, linger_s=60.0)  # a linger no test could wait out
+    for i in range(100):
+        writer.write(f"{i}\n")  # blocks at 10 pending until the writer takes a batch
+    writer.drain(timeout_s=10)
+    assert stream.getvalue().splitlines() == [str(i) for i in range(100)]
+
+
+def test_one_burst_of_lines_is_written_in_a_few_calls() -> None:
+    stream = CountingStream()
+    writer = LineWriter(stream, linger_s=0.2)
+    for i in range(200):
+        writer.write(f"{i}\n")
+    writer.drain()
+    assert len(stream.getvalue().splitlines()) == 200
+    assert stream.writes <= 2  # one wake-up for the burst (two if the first line was taken alone)

@@ -325,3 +325,23 @@ def test_the_access_line_has_the_structlog_shape_and_scrubs_a_token_in_the_path(
     assert list(lines[1])[:9] == ["method", "route", "path", "status", "duration_ms", "event", "level",
                                   "timestamp", "service"]
     assert lines[1]["level"] == "info" and str(lines[1]["timestamp"]).endswith("Z")
+
+
+def test_a_server_span_records_the_status_and_marks_failures_as_errors(spans: InMemorySpanExporter) -> None:
+    app = _make_app()
+
+    @app.get("/boom")
+    def boom() -> dict[str, int]:
+        raise RuntimeError("kaboom")
+
+    client = app.test_client()
+    assert client.get("/things/404").status_code == 404
+    assert client.get("/boom").status_code == 500
+    assert client.get("/no/such/route").status_code == 404
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    missing = finished["GET /things/<int:thing_id>"]
+    assert missing.kind == SpanKind.SERVER and missing.attributes is not None
+    assert missing.attributes["http.response.status_code"] == 404 and missing.attributes["http.route"] == "/things/<int:thing_id>"
+    assert missing.status.is_ok  # a 4xx is the caller's mistake, not the server's
+    assert not finished["GET /boom"].status.is_ok
+    assert finished["GET"].attributes is not None and finished["GET"].attributes["url.path"] == "/no/such/route"
