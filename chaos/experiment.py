@@ -40,6 +40,7 @@ from chaos.errors import ExperimentInvalid
 # The model is re-exported: the runner, the probes, the report and the commands name it through this module.
 from chaos.model import (
     BOOLEAN_PROBES,
+    BROKER_PROBES,
     EDGE_PROBES,
     EXPERIMENTS_DIR,
     LATENCY_PROBES,
@@ -65,7 +66,7 @@ from shop.topology import DEFAULT as DEFAULT_TOPOLOGY
 from shop.topology import Topology
 
 __all__ = [
-    "BOOLEAN_PROBES", "EDGE_PROBES", "EXPERIMENTS_DIR", "LATENCY_PROBES", "LOAD_SHAPES", "WORKER_PROCESS",
+    "BOOLEAN_PROBES", "BROKER_PROBES", "EDGE_PROBES", "EXPERIMENTS_DIR", "LATENCY_PROBES", "LOAD_SHAPES", "WORKER_PROCESS",
     "AppFaultSpec", "DownFaultSpec", "Experiment", "FaultSpec", "LoadSettings", "Phase", "Probe", "ProbeKind",
     "ProcessAction", "ProcessFaultSpec", "QuickSettings", "Tolerance", "ToxicFaultSpec",
     "load_experiment", "parse_experiment", "resolve_experiment_path",

@@ -45,11 +45,17 @@ class ProbeKind(enum.StrEnum):
     BREAKER_CLOSED = "breaker_closed"
     TIME_TO_RECOVER_S = "time_to_recover_s"
     AUDIT_CLEAN = "audit_clean"
+    QUEUE_DEPTH_MAX = "queue_depth_max"
+    QUEUE_DEPTH_LAST = "queue_depth_last"
+    DELIVERY_LAG_MAX_S = "delivery_lag_max_s"
 
 
 BOOLEAN_PROBES = {ProbeKind.BREAKER_OPENED, ProbeKind.BREAKER_CLOSED, ProbeKind.AUDIT_CLEAN}
 EDGE_PROBES = {ProbeKind.RETRY_AMPLIFICATION, ProbeKind.BREAKER_OPENED, ProbeKind.BREAKER_CLOSED}
 LATENCY_PROBES = {ProbeKind.P50_MS, ProbeKind.P95_MS, ProbeKind.P99_MS}
+# The broker's gauges over a phase's per-second samples (a stack with ``--broker``): the order-event queue's
+# depth at its highest and at the phase's end, and the consumer's delivery lag at its highest.
+BROKER_PROBES = {ProbeKind.QUEUE_DEPTH_MAX, ProbeKind.QUEUE_DEPTH_LAST, ProbeKind.DELIVERY_LAG_MAX_S}
 
 
 # -- faults -----------------------------------------------------------------------------

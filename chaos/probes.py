@@ -24,7 +24,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from chaos.experiment import LATENCY_PROBES, Probe, ProbeKind
+from chaos.experiment import BROKER_PROBES, LATENCY_PROBES, Probe, ProbeKind
 from chaos.phase_stats import judge_counts, probe_result
 from chaos.samples import ProbeResult, ProfileRecord, Sample
 
@@ -170,6 +170,8 @@ def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
         detail = f"last state {known[-1]}" if known else "no breaker series"
     elif kind is ProbeKind.TIME_TO_RECOVER_S:
         value, detail = _time_to_recover(record, probe)
+    elif kind in BROKER_PROBES:
+        value, detail = _broker_gauge(samples, kind)
     else:  # AUDIT_CLEAN
         if record.audit is None:
             value, detail = None, "the audit did not run"
@@ -181,6 +183,19 @@ def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
     met = probe.tolerance.is_met(value)
     verdict = "inconclusive" if value is None else ("met" if met else "not met")
     return ProbeResult(probe.label, kind.value, value, probe.tolerance.describe(), met, detail, verdict=verdict)
+
+
+def _broker_gauge(samples: Sequence[Sample], kind: ProbeKind) -> tuple[float | None, str]:
+    """Return the phase's highest (or last) queue depth, or its highest delivery lag, from the consumer's gauges."""
+    gauges = [s.broker for s in samples if s.broker is not None]
+    if kind is ProbeKind.DELIVERY_LAG_MAX_S:
+        series = [g.delivery_lag_s for g in gauges if g.delivery_lag_s is not None]
+    else:
+        series = [g.queue_depth for g in gauges if g.queue_depth is not None]
+    if not series:
+        return None, "no broker series (a stack started with --broker exposes them)"
+    value = series[-1] if kind is ProbeKind.QUEUE_DEPTH_LAST else max(series)
+    return value, f"{len(series)} of {len(samples)} seconds read"
 
 
 def evaluate_hypothesis(probes: Sequence[Probe], record: ProfileRecord) -> list[ProbeResult]:

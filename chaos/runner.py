@@ -284,7 +284,7 @@ class Runner:
             point = None if raw is None else LoadPoint.from_any(raw)
         except Exception:
             point = None
-        sample = Sample(t, phase, point, dict(snapshot.edges), tuple(snapshot.unreachable))
+        sample = Sample(t, phase, point, dict(snapshot.edges), tuple(snapshot.unreachable), snapshot.broker)
         pr.samples.append(sample)
         self._emit(RunEvent("sample", pr.profile, phase, sample=sample))
         return sample

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.metrics import EdgeCounters
+from chaos.metrics import BrokerGauges, EdgeCounters
 from loadtests.raw_samples import Bucket
 
 OUTCOMES = ("success", "degraded", "failure")
@@ -100,6 +100,7 @@ class Sample:
     load: LoadPoint | None
     edges: Mapping[str, EdgeCounters] = field(default_factory=dict)
     unreachable: tuple[str, ...] = ()
+    broker: BrokerGauges | None = None  # with the broker: the order-event queue's depth and delivery lag
 
 
 @dataclass

@@ -24,6 +24,7 @@ from pydantic import (
 
 from chaos.model import (
     BOOLEAN_PROBES,
+    BROKER_PROBES,
     CONSUMER_PROCESS,
     EDGE_PROBES,
     LATENCY_PROBES,
@@ -296,7 +297,8 @@ class ProbeDoc(Doc):
 
 
 # Guards read the last seconds while faults are on: no phase, no recovery, no audit (that runs after).
-GUARD_PROBES = tuple(k for k in ProbeKind if k not in (ProbeKind.TIME_TO_RECOVER_S, ProbeKind.AUDIT_CLEAN))
+GUARD_PROBES = tuple(k for k in ProbeKind if k not in (ProbeKind.TIME_TO_RECOVER_S, ProbeKind.AUDIT_CLEAN,
+                                                        *BROKER_PROBES))
 
 
 class GuardDoc(ProbeDoc):

@@ -55,7 +55,8 @@ def stack_deps(stack: Any, out_dir: Path, *, observers: Sequence[Observer] = (),
     topology = stack.topology
     toxiproxy = ToxiproxyClient(topology.toxiproxy_url)
     admin = ShopAdmin(topology, stack.admin_token)
-    metrics = ShopMetrics(topology)
+    # with the broker, the consumer's queue-depth and delivery-lag gauges are read each second too
+    metrics = ShopMetrics(topology, broker=bool(getattr(stack, "with_broker", False)))
     try:
         yield RunnerDeps(
             clock=SystemClock(),

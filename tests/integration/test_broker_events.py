@@ -23,6 +23,7 @@ from chaos.admin import ShopAdmin
 from chaos.experiment import ProcessAction, ProcessFaultSpec
 from chaos.faults import LeasedFaults, ShopFaults
 from chaos.leases import LeaseTable
+from chaos.metrics import BrokerGauges, ShopMetrics
 from chaos.toxiproxy import ToxiproxyClient
 from shop.kit import broker
 from shop.topology import BROKER, Topology
@@ -169,6 +170,13 @@ def test_latency_on_the_consumer_edge_backs_up_the_queue_and_shows_the_lag(broke
             depth = f'shoplab_broker_queue_depth{{queue="{broker.QUEUE}"}}'
             poll_until(lambda: _sample(_metrics(broker_stack), depth) > 0, timeout_s=60, interval_s=0.5,
                        message="the queue to back up behind the slow consumer")
+            # what the experiments' queue_depth_* probes read each second: the same gauge, through the runner's scrape
+            scraper = ShopMetrics(topo, broker=True)
+            try:
+                poll_until(lambda: (scraper.scrape().broker or BrokerGauges()).queue_depth, timeout_s=30,
+                           interval_s=0.5, message="the runner's scrape to read the backed-up queue")
+            finally:
+                scraper.close()
             poll_until(lambda: _sample(_metrics(broker_stack),
                                        "shoplab_notifications_consumer_last_delivery_lag_seconds") >= 2.0,
                        timeout_s=60, interval_s=0.5, message="a delivery lag of at least the edge's 2 s")

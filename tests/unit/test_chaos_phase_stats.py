@@ -144,3 +144,69 @@ def test_the_report_rows_give_each_request_per_phase_with_intervals() -> None:
 def test_a_request_probe_that_cannot_mean_anything_is_refused(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(ExperimentInvalid, match=message):
         probes(doc)
+
+
+def test_broker_probes_read_the_consumers_gauges_per_second_and_say_when_there_are_none() -> None:
+    from chaos.metrics import BrokerGauges, parse_broker
+    from chaos.samples import Sample
+
+    text = ('# TYPE shoplab_broker_queue_depth gauge\n'
+            'shoplab_broker_queue_depth{queue="notifications.order-events"} 7.0\n'
+            'shoplab_broker_queue_depth{queue="notifications.order-events.dead"} 1.0\n'
+            '# TYPE shoplab_notifications_consumer_last_delivery_lag_seconds gauge\n'
+            'shoplab_notifications_consumer_last_delivery_lag_seconds 2.5\n')
+    assert parse_broker(text) == BrokerGauges(7.0, 2.5)  # the dead-letter queue is not the backlog
+    depths, lags = (0, 3, 9, 4, 0), (0.1, 2.1, 4.0, 2.2, 0.3)
+    pr = ProfileRecord("resilient", True, phases=[PhaseWindow("fault", 0.0, 5.0)], samples=[
+        Sample(float(t), "fault", None, broker=BrokerGauges(d, lag)) for t, (d, lag) in enumerate(zip(depths, lags, strict=True))])
+    most, last, lag = evaluate_hypothesis(probes(
+        {"probe": "queue_depth_max", "phase": "fault", "tolerance": {"min": 1}},
+        {"probe": "queue_depth_last", "phase": "fault", "tolerance": {"max": 0}},
+        {"probe": "delivery_lag_max_s", "phase": "fault", "tolerance": {"min": 2}},
+    ), pr)
+    assert (most.value, most.verdict) == (9.0, "met")
+    assert (last.value, last.verdict) == (0.0, "met")
+    assert (lag.value, lag.verdict, lag.detail) == (4.0, "met", "5 of 5 seconds read")
+    # a stack without the broker has no such series: never a pass
+    (none,) = evaluate_hypothesis(probes({"probe": "queue_depth_max", "phase": "fault", "tolerance": {"min": 1}}),
+                                  record_with(10, 0))
+    assert none.value is None and not none.met and none.verdict == "inconclusive"
+
+
+def test_a_broker_probe_is_not_a_guard_and_takes_no_edge() -> None:
+    with pytest.raises(ExperimentInvalid, match="edge: is not used by probe queue_depth_max"):
+        probes({"probe": "queue_depth_max", "edge": "gateway__catalog", "tolerance": {"min": 1}})
+    with pytest.raises(ExperimentInvalid, match="in a guard"):
+        parse_experiment({**BASE, "abort_if": [{"probe": "queue_depth_max", "tolerance": {"max": 10}}]})
+
+
+def test_the_scrape_reads_the_consumer_only_on_a_stack_with_the_broker_and_names_it_when_it_is_silent() -> None:
+    import httpx
+
+    from chaos.metrics import ShopMetrics
+    from shop.topology import Topology
+
+    topo = Topology()
+    consumer = f"{topo.host}:{topo.consumer_metrics_port}"
+    answers = {"up": True}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if f"{request.url.host}:{request.url.port}" == consumer:
+            if not answers["up"]:
+                raise httpx.ConnectError("refused", request=request)
+            return httpx.Response(200, text='shoplab_broker_queue_depth{queue="notifications.order-events"} 3\n')
+        return httpx.Response(200, text="")
+
+    transport = httpx.MockTransport(handler)
+    with_broker = ShopMetrics(topo, broker=True, transport=transport)
+    without = ShopMetrics(topo, transport=transport)
+    try:
+        snap = with_broker.scrape()
+        assert snap.broker is not None and snap.broker.queue_depth == 3.0 and snap.unreachable == ()
+        assert without.scrape().broker is None
+        answers["up"] = False
+        silent = with_broker.scrape()
+        assert silent.broker is None and silent.unreachable == ("notifications-consumer",)
+    finally:
+        with_broker.close()
+        without.close()
