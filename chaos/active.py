@@ -9,12 +9,13 @@ expiry. Profile leases (a run switched the profile) are listed as well.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chaos.admin import ShopAdmin
 from chaos.errors import ChaosError
 from chaos.leases import Lease, LeaseFileCorrupt, LeaseTable
-from chaos.reaper import undo_lease
+from chaos.reaper import ProcessUndo, undo_lease
 from chaos.toxiproxy import ToxiproxyClient
 
 UNKNOWN_OWNER = "unknown"
@@ -85,8 +86,10 @@ def list_active_faults(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: Leas
     return active
 
 
-def clear_all(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: LeaseTable) -> list[str]:
-    """Remove every active fault, restore switched profiles and empty the lease table; return problems."""
+def clear_all(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: LeaseTable,
+              processes: Callable[[], ProcessUndo] | None = None) -> list[str]:
+    """Remove every active fault, restore switched profiles and killed or paused processes (through
+    ``processes``, the stack's supervisor), and empty the lease table; return problems."""
     problems: list[str] = []
     try:
         if admin.topology.proxies:
@@ -100,11 +103,12 @@ def clear_all(toxiproxy: ToxiproxyClient, admin: ShopAdmin, table: LeaseTable) -
         moved = table.quarantine()
         return [*problems, f"{exc}; moved it to {moved}: a profile a run switched may need `shoplab profile`"]
     for lease in leases:
-        if lease.kind == "profile":
+        if lease.kind in ("profile", "process"):
             try:
-                undo_lease(lease, toxiproxy, admin)
+                undo_lease(lease, toxiproxy, admin, processes)
             except ChaosError as exc:
-                problems.append(f"restoring the profile of {lease.owner} failed: {exc}")
+                what = "the profile" if lease.kind == "profile" else f"process {lease.target}"
+                problems.append(f"restoring {what} of {lease.owner} failed: {exc}")
                 continue
         table.remove(lease.id)
     return problems

@@ -209,7 +209,8 @@ def clear(service: str | None) -> None:
     """Remove every app-level fault of SERVICE; without SERVICE, every active fault (and restore profiles)."""
     with _leased_clients(needs_proxies=False) as (tp, admin, table):
         if service is None:
-            problems = clear_all(tp, admin, table)
+            # a killed or paused process (a broker, the worker) is started or continued through the supervisor
+            problems = clear_all(tp, admin, table, lambda: Stack.attach(table.path.parent))
         else:
             admin.clear_faults(service)
             table.remove_where(lambda x: not (x.kind == "app" and x.target == service))

@@ -286,3 +286,24 @@ def test_clearing_everything_on_a_stack_without_proxies_never_asks_toxiproxy(tmp
     assert tp.resets == 0 and table.read() == []
     with_proxies = FakeToxiproxy()
     assert clear_all(with_proxies, FakeAdmin(), LeaseTable(tmp_path)) == [] and with_proxies.resets == 1  # type: ignore[arg-type]
+
+
+def test_clearing_everything_brings_a_killed_and_a_paused_process_back(tmp_path: Path) -> None:
+    calls: list[tuple[str, str]] = []
+
+    class Supervisor:
+        def start_process(self, name: str) -> None:
+            calls.append(("start", name))
+
+        def signal_process(self, name: str, signal: str) -> None:
+            calls.append((signal, name))
+
+    table = LeaseTable(tmp_path)
+    table.add("manual", "process", "rabbitmq", "kill rabbitmq", ttl_s=None, name="kill")
+    table.add("manual", "process", "orders-worker", "pause orders-worker", ttl_s=None, name="pause")
+    assert clear_all(FakeToxiproxy(), FakeAdmin(), table, Supervisor) == []  # type: ignore[arg-type]
+    assert calls == [("start", "rabbitmq"), ("CONT", "orders-worker")] and table.read() == []
+    # without a supervisor to ask, the lease stays and the problem is said, never dropped silently
+    table.add("manual", "process", "rabbitmq", "kill rabbitmq", ttl_s=None, name="kill")
+    problems = clear_all(FakeToxiproxy(), FakeAdmin(), table)  # type: ignore[arg-type]
+    assert problems and "rabbitmq" in problems[0] and [x.target for x in table.read()] == ["rabbitmq"]
