@@ -18,9 +18,11 @@ from typing import Any
 from flask import Flask, g, has_request_context
 from opentelemetry import trace
 
+from shop.kit.config import KitSettings
 from shop.kit.errors import ShopError
 from shop.kit.resilience.components import Bulkhead
 from shop.kit.resilience.instruments import get_instruments
+from shop.kit.state import get_component, has_component
 
 PRIORITIES = ("checkout", "cart", "browse", "recommendations")  # most important first
 SHARES = {"checkout": 1.0, "cart": 0.9, "browse": 0.75, "recommendations": 0.5}
@@ -69,8 +71,16 @@ class PriorityShedder:
 
 
 def set_priority_classifier(app: Flask, classify: Classifier) -> None:
-    """Tell the kit how to rank ``app``'s requests for shedding."""
+    """Tell the kit how to rank ``app``'s requests for shedding.
+
+    Each priority's shed counter starts at 0 here, so its series exists before the first shed
+    request (a dashboard's rate() of a labelled counter nobody touched has no series at all).
+    """
     app.config[_CLASSIFIER_KEY] = classify
+    if has_component(app, KitSettings):
+        service = get_component(app, KitSettings).service
+        for priority in PRIORITIES:
+            get_instruments().shed.labels(service, priority)
 
 
 def get_priority_classifier(app: Flask) -> Classifier | None:
