@@ -2,7 +2,7 @@
 
     shoplab run metastable-retry-storm --repeat 3      # full form, profiles interleaved
     shoplab run hedged-reads --repeat 3
-    python -m bench.adaptive_summary REPORTS_DIR       # every report folder of the two under it
+    python -m bench.adaptive_summary REPORTS_DIR [HEDGE_LOG]   # every report folder of the two under it
 
 Per run and profile it records each probe's value, interval, sample count and verdict (from
 ``journal.json``). For hedged-reads it adds, run by run (each run's two profiles ran back to
@@ -16,6 +16,10 @@ back on the same machine):
 - the extra catalog load: attempts / requests - 1 over the fault phase on every edge into
   catalog (the gateway's reads, and recommendations' and cart's), and on all of them together,
   from the per-second edge counters in ``samples.jsonl``;
+
+- with ``HEDGE_LOG`` (lines ``<epoch s> <service> <a shoplab_hedges_total sample line>``, the
+  services' ``/metrics`` read every few seconds during the runs), each profile's hedges sent,
+  won and skipped (no budget token) on every edge into catalog over the fault phase;
 
 then the spread (min, median, max) of every figure across the runs. Writes
 ``bench/results/adaptive-<UTC time>.json``.
@@ -47,7 +51,7 @@ def _profile_figures(profile: dict[str, Any]) -> dict[str, Any]:
     return {"held": profile["held"], "figures": figures}
 
 
-def summarise(reports_dir: Path) -> dict[str, Any]:
+def summarise(reports_dir: Path, hedge_log: Path | None = None) -> dict[str, Any]:
     """Return every run of the two experiments under ``reports_dir`` with the spread of each figure."""
     out: dict[str, Any] = {}
     for name in EXPERIMENTS:
@@ -60,6 +64,8 @@ def summarise(reports_dir: Path) -> dict[str, Any]:
                                    "profiles": {p["profile"]: _profile_figures(p) for p in journal["profiles"]}}
             if name == "hedged-reads":
                 run["hedging"] = hedge_gain(journal, report / "samples.jsonl")
+                if hedge_log is not None:
+                    run["hedging"]["hedges_into_catalog"] = hedge_counts(hedge_log, journal)
             runs.append(run)
         out[name] = {"runs": runs, "spread": _spread(runs)}
     out["hedged-reads"]["hedging_spread"] = _hedging_spread(out["hedged-reads"]["runs"])
@@ -128,6 +134,39 @@ def hedge_gain(journal: dict[str, Any], samples_path: Path) -> dict[str, Any]:
     }
 
 
+def hedge_counts(log: Path, journal: dict[str, Any], phase: str = FAULT_PHASE) -> dict[str, dict[str, float]]:
+    """Return each profile's hedges into catalog over ``phase``: ``{profile: {"<caller> <result>": count}}``.
+
+    Counters are cumulative: a phase's count is the last reading at or before its end minus the
+    last at or before its start (the log reads every few seconds, so the edges blur by that much).
+    """
+    readings: list[tuple[float, str, float]] = []
+    for line in log.read_text().splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[2].startswith("shoplab_hedges_total{") and 'dependency="catalog"' in parts[2]:
+            labels, value = parts[2].rsplit(" ", 1)
+            caller = labels.split('caller="', 1)[1].split('"', 1)[0]
+            result = labels.split('result="', 1)[1].split('"', 1)[0]
+            readings.append((float(parts[0]), f"{caller} {result}", float(value)))
+
+    def at(t: float) -> dict[str, float]:
+        seen: dict[str, float] = {}
+        for when, key, value in readings:
+            if when <= t:
+                seen[key] = value
+        return seen
+
+    out: dict[str, dict[str, float]] = {}
+    for profile in journal["profiles"]:
+        window = next((w for w in profile["phases"] if w["name"] == phase), None)
+        t0 = profile.get("wall_t0")
+        if window is None or not t0:
+            continue
+        start, end = at(t0 + window["start_s"]), at(t0 + window["end_s"])
+        out[profile["profile"]] = {k: v - start.get(k, 0.0) for k, v in sorted(end.items())}
+    return out
+
+
 def _hedging_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
     series: dict[str, list[float]] = {}
     for run in runs:
@@ -142,6 +181,9 @@ def _hedging_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for profile, edges in gain.get("extra_catalog_load", {}).items():
             for edge, fig in edges.items():
                 series.setdefault(f"{profile} extra load {edge}", []).append(fig["extra"])
+        for profile, counts in gain.get("hedges_into_catalog", {}).items():
+            for key, count in counts.items():
+                series.setdefault(f"{profile} hedges {key}", []).append(count)
     return {k: _min_median_max(v) for k, v in sorted(series.items())}
 
 
@@ -149,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     """Summarise the report folders under the given directory (default ``reports``)."""
     args = sys.argv[1:] if argv is None else argv
     reports_dir = Path(args[0] if args else "reports")
-    path = write_result("adaptive", summarise(reports_dir))
+    path = write_result("adaptive", summarise(reports_dir, Path(args[1]) if len(args) > 1 else None))
     print(path)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.adaptive_summary import extra_catalog_load, hedge_gain
+from bench.adaptive_summary import extra_catalog_load, hedge_counts, hedge_gain
 from chaos.samples import PhaseWindow, ProfileRecord
 from chaos.tails import cut_verdict, tail_rows
 from loadtests.outcomes import Outcome
@@ -94,3 +94,24 @@ def test_the_summary_reads_the_cut_from_the_journal_and_the_catalog_load_from_ev
     assert page["resilient"]["n"] == page["adaptive"]["n"] == 600 and page["cut_at_least_0.4"] == "met"
     assert page["cut_interval"][0] >= 0.4 and gain["adaptive_extra_load_at_most_0.05"] is True
     assert gain["browse_p99"]["cut_at_least_0.4"] == "inconclusive"
+
+
+def test_hedge_counts_are_the_counters_rise_over_each_profiles_fault_phase(tmp_path: Path) -> None:
+    journal = {"profiles": [
+        {"profile": "adaptive", "wall_t0": 1000.0, "phases": [{"name": "fault", "start_s": 10.0, "end_s": 40.0}]},
+        {"profile": "resilient", "wall_t0": 2000.0, "phases": [{"name": "fault", "start_s": 10.0, "end_s": 40.0}]},
+    ]}
+
+    def line(t: int, caller: str, result: str, value: float, dependency: str = "catalog") -> str:
+        labels = f'caller="{caller}",dependency="{dependency}",result="{result}"'
+        return f"{t} {caller} shoplab_hedges_total{{{labels}}} {value}\n"
+
+    log = tmp_path / "hedges.log"
+    log.write_text(
+        "1005 loadavg 1.0 1.0 1.0\n" + line(1005, "gateway", "sent", 2) + line(1005, "gateway", "skipped", 1)
+        + line(1005, "gateway", "sent", 90, dependency="cart")
+        + line(1040, "gateway", "sent", 9) + line(1040, "gateway", "skipped", 5)
+        + line(1060, "gateway", "sent", 50) + line(2040, "gateway", "sent", 50))
+    counts = hedge_counts(log, journal)
+    assert counts["adaptive"] == {"gateway sent": 7.0, "gateway skipped": 4.0}  # the cart edge is not catalog's
+    assert counts["resilient"] == {"gateway sent": 0.0, "gateway skipped": 0.0}
