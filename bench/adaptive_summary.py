@@ -18,8 +18,15 @@ back on the same machine):
   from the per-second edge counters in ``samples.jsonl``;
 
 - with ``HEDGE_LOG`` (lines ``<epoch s> <service> <a shoplab_hedges_total sample line>``, the
-  services' ``/metrics`` read every few seconds during the runs), each profile's hedges sent,
-  won and skipped (no budget token) on every edge into catalog over the fault phase;
+  services' ``/metrics`` read every few seconds during the runs, with ``<epoch s> loadavg <1m>
+  <5m> <15m>`` lines beside them), each profile's hedges sent, won and skipped (no budget
+  token) on every edge into catalog over the fault phase, and the load average in it. The
+  committed ``bench/results/hedged-reads-repeat3-*.hedges.log.gz`` came from a loop like::
+
+      while sleep 5; do t=$(date +%s); echo "$t loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+        for s in gateway:9580 recommendations:9587 cart:9583; do      # ports + SHOPLAB_PORT_OFFSET
+          curl -s http://127.0.0.1:${s#*:}/metrics | grep '^shoplab_hedges_total' | sed "s/^/$t ${s%:*} /"
+        done; done >> hedges.log
 
 then the spread (min, median, max) of every figure across the runs. Writes
 ``bench/results/adaptive-<UTC time>.json``.
@@ -135,14 +142,18 @@ def hedge_gain(journal: dict[str, Any], samples_path: Path) -> dict[str, Any]:
 
 
 def hedge_counts(log: Path, journal: dict[str, Any], phase: str = FAULT_PHASE) -> dict[str, dict[str, float]]:
-    """Return each profile's hedges into catalog over ``phase``: ``{profile: {"<caller> <result>": count}}``.
+    """Return each profile's hedges into catalog over ``phase``: ``{profile: {"<caller> <result>": count}}``,
+    with the machine's 1-minute load average at its lowest and highest in the phase when the log has it.
 
     Counters are cumulative: a phase's count is the last reading at or before its end minus the
     last at or before its start (the log reads every few seconds, so the edges blur by that much).
     """
     readings: list[tuple[float, str, float]] = []
+    loads: list[tuple[float, float]] = []  # (epoch s, 1-minute load average) from ``<epoch> loadavg 1m 5m 15m`` lines
     for line in log.read_text().splitlines():
         parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] == "loadavg":
+            loads.append((float(parts[0]), float(parts[2].split()[0])))
         if len(parts) == 3 and parts[2].startswith("shoplab_hedges_total{") and 'dependency="catalog"' in parts[2]:
             labels, value = parts[2].rsplit(" ", 1)
             caller = labels.split('caller="', 1)[1].split('"', 1)[0]
@@ -164,6 +175,9 @@ def hedge_counts(log: Path, journal: dict[str, Any], phase: str = FAULT_PHASE) -
             continue
         start, end = at(t0 + window["start_s"]), at(t0 + window["end_s"])
         out[profile["profile"]] = {k: v - start.get(k, 0.0) for k, v in sorted(end.items())}
+        during = [la for when, la in loads if t0 + window["start_s"] <= when <= t0 + window["end_s"]]
+        if during:
+            out[profile["profile"]].update({"loadavg_1m min": min(during), "loadavg_1m max": max(during)})
     return out
 
 

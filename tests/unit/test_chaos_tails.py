@@ -108,10 +108,12 @@ def test_hedge_counts_are_the_counters_rise_over_each_profiles_fault_phase(tmp_p
 
     log = tmp_path / "hedges.log"
     log.write_text(
-        "1005 loadavg 1.0 1.0 1.0\n" + line(1005, "gateway", "sent", 2) + line(1005, "gateway", "skipped", 1)
+        "1020 loadavg 1.0 1.0 1.0\n" + line(1005, "gateway", "sent", 2) + line(1005, "gateway", "skipped", 1)
         + line(1005, "gateway", "sent", 90, dependency="cart")
         + line(1040, "gateway", "sent", 9) + line(1040, "gateway", "skipped", 5)
         + line(1060, "gateway", "sent", 50) + line(2040, "gateway", "sent", 50))
     counts = hedge_counts(log, journal)
-    assert counts["adaptive"] == {"gateway sent": 7.0, "gateway skipped": 4.0}  # the cart edge is not catalog's
+    # the cart edge is not catalog's
+    assert counts["adaptive"] == {"gateway sent": 7.0, "gateway skipped": 4.0, "loadavg_1m min": 1.0,
+                                  "loadavg_1m max": 1.0}
     assert counts["resilient"] == {"gateway sent": 0.0, "gateway skipped": 0.0}
