@@ -6,8 +6,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chaos.numbers import comparison_rows
+from chaos.journal import run_tails
+from chaos.numbers import comparison_rows, fmt
 from chaos.runner import RunEvent, RunRecord
+from loadtests.stats.percentiles import PercentileInterval
 
 
 class ConsoleObserver:
@@ -63,3 +65,19 @@ def print_comparison(record: RunRecord, console: Console | None = None) -> None:
                    (f"[yellow]{escape(c)}[/]" if c.startswith("?") else escape(c))) for c in cells]
         table.add_row(escape(label), *styled)
     console.print(table)
+    tails = run_tails(record)
+    if tails:
+        tail_table = Table(title=f"p99 in the fault phases: {tails[0].control} against the must-hold profile "
+                                 "(95% order-statistic intervals; the cut's interval from both)")
+        for column in ("phase", "journey or request", tails[0].control, "must hold", "cut [interval]"):
+            tail_table.add_column(escape(column))
+        for row in tails:
+            tail_table.add_row(
+                escape(row.phase), escape(row.name), _p99_cell(row.control_p),
+                f"{escape(row.candidate)}: {_p99_cell(row.candidate_p)}",
+                escape(f"{fmt(row.cut, '%')} [{fmt(row.cut_low, '%')}, {fmt(row.cut_high, '%')}]"))
+        console.print(tail_table)
+
+
+def _p99_cell(p: PercentileInterval) -> str:
+    return escape(f"{fmt(p.value, ' ms')} [{fmt(p.low)}, {fmt(p.high)}] n={p.samples}")

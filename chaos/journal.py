@@ -12,6 +12,7 @@ from typing import Any
 
 from chaos.runner import RunRecord
 from chaos.samples import ProfileRecord
+from chaos.tails import TailRow, tail_rows
 
 
 def get_versions(toxiproxy_version: str | None = None) -> dict[str, str]:
@@ -44,7 +45,13 @@ def profile_to_json(pr: ProfileRecord) -> dict[str, Any]:
         "audit": asdict(pr.audit) if pr.audit else None,
         "probes": [asdict(p) for p in pr.probes],
         "samples": len(pr.samples),
+        "wall_t0": pr.wall_t0,  # epoch seconds of the phases' t=0: raw.jsonl's seconds are wall-clock
     }
+
+
+def run_tails(record: RunRecord) -> list[TailRow]:
+    """Return the control against each must-hold profile's p99 in every fault phase (``chaos.tails``)."""
+    return tail_rows(record.profiles, [p.name for p in record.experiment.phases if p.faults])
 
 
 def journal_to_json(record: RunRecord, *, settings: dict[str, Any], versions: dict[str, str]) -> dict[str, Any]:
@@ -68,6 +75,7 @@ def journal_to_json(record: RunRecord, *, settings: dict[str, Any], versions: di
         "interrupted": record.interrupted,
         "passed": record.passed,
         "profiles": [profile_to_json(p) for p in record.profiles],
+        "tails": [row.to_json() for row in run_tails(record)],
     }
 
 

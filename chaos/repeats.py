@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.experiment import Experiment
+from chaos.journal import run_tails
 from chaos.runner import RunRecord
 
 RATIO_KINDS = ("success_ratio", "degraded_ratio")
@@ -96,7 +97,8 @@ def repeat_json(exp: Experiment, records: Sequence[RunRecord], reports: Sequence
     return {
         "experiment": exp.name, "runs": len(records),
         "per_run": [{"started_at": r.started_at, "ended_at": r.ended_at, "passed": r.passed,
-                     "interrupted": r.interrupted, "order": [p.profile for p in r.profiles], "report": rep}
+                     "interrupted": r.interrupted, "order": [p.profile for p in r.profiles], "report": rep,
+                     "tails": [row.to_json() for row in run_tails(r)]}
                     for r, rep in zip(records, reports, strict=True)],
         "verdicts_agree": all(s.verdicts_agree for s in series),
         "series": [s.to_json() for s in series],

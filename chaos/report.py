@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from chaos.charts import overview_charts, profile_charts
-from chaos.journal import write_journal
+from chaos.journal import run_tails, write_journal
 from chaos.numbers import comparison_rows, fmt, request_rows, verdict
 from chaos.runner import RunRecord
 from chaos.samples import OUTCOMES
@@ -61,7 +61,8 @@ def render_html(record: RunRecord, *, settings: dict[str, Any], versions: dict[s
     hypothesis_edges = [p.edge for p in exp.hypothesis if p.edge]
     return (env or make_environment()).get_template("report.html.j2").render(
         exp=exp, record=record, verdict=verdict(record), comparison=comparison_rows(record),
-        requests=request_rows(record), overview=overview_charts(record, t_max),
+        requests=request_rows(record), tails=run_tails(record),
+        overview=overview_charts(record, t_max),
         profiles=[(pr, profile_charts(pr, t_max, hypothesis_edges)) for pr in record.profiles],
         settings_json=json.dumps({"settings": settings, "versions": versions}, indent=2, default=str),
     )
@@ -71,7 +72,7 @@ def render_summary(record: RunRecord, *, env: Environment | None = None) -> str:
     """Return summary.md: verdict, phases and the comparison table."""
     return (env or make_environment()).get_template("summary.md.j2").render(
         exp=record.experiment, record=record, verdict=verdict(record), comparison=comparison_rows(record),
-        requests=request_rows(record))
+        requests=request_rows(record), tails=run_tails(record))
 
 
 def render_junit(record: RunRecord) -> str:

@@ -210,10 +210,14 @@ class ShopUser(FastHttpUser):
     def open_product(self, product_id: Any) -> dict[str, Any]:
         """Open a product page; a non-empty ``degraded`` list makes the step degraded."""
         route = V1.product("[id]")
+        sent_wall, sent = time.time(), time.perf_counter()
         with self.client.request(
             "GET", V1.product(product_id), name=route, catch_response=True
         ) as resp:
             status = int(resp.status_code or 0)
+            # recorded like every other step's request: the product page's tail is what hedging is for
+            self.state.raw.record_request(sent_wall, f"GET {route}", status == 200,
+                                          (time.perf_counter() - sent) * 1000.0)
             try:
                 body = resp.json() if resp.text else None
             except ValueError:
