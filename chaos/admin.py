@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from chaos.errors import AdminError, SpecInvalid
+from chaos.profiles import Override, build_requests
 from shop.kit.faults import FaultSpec
 from shop.kit.resilience.policy import PROFILES
 from shop.topology import Topology
@@ -65,12 +66,14 @@ class ShopAdmin:
         return resp.json() if resp.content else None
 
     # -- resilience profiles -------------------------------------------------------------
-    def set_profile(self, profile: str, services: Iterable[str] | None = None) -> None:
-        """Switch the resilience profile of every service (or the named ones)."""
+    def set_profile(self, profile: str, services: Iterable[str] | None = None,
+                    overrides: Sequence[Override] = ()) -> None:
+        """Switch the resilience profile of every service (or the named ones); ``overrides`` reach their callers."""
         if profile not in PROFILES:
             raise SpecInvalid(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
-        for service in services or self.topology.service_names:
-            self._call(service, "PUT", "/admin/resilience", json={"profile": profile})
+        chosen = list(services or self.topology.service_names)
+        for service, body in build_requests(self.topology, profile, overrides, chosen).items():
+            self._call(service, "PUT", "/admin/resilience", json=body)
 
     def get_profile(self, service: str) -> str:
         """Return the active resilience profile of one service."""

@@ -48,6 +48,7 @@ class ProbeKind(enum.StrEnum):
     QUEUE_DEPTH_MAX = "queue_depth_max"
     QUEUE_DEPTH_LAST = "queue_depth_last"
     DELIVERY_LAG_MAX_S = "delivery_lag_max_s"
+    DEGRADED_FOR_S = "degraded_for_s"
 
 
 BOOLEAN_PROBES = {ProbeKind.BREAKER_OPENED, ProbeKind.BREAKER_CLOSED, ProbeKind.AUDIT_CLEAN}
@@ -174,6 +175,11 @@ class Probe:
     threshold: float = 0.95  # time_to_recover_s: success ratio that counts as recovered
     title: str = ""
     min_samples: int = 1  # ratio and latency probes: fewer journeys than this is inconclusive
+    profiles: tuple[str, ...] = ()  # the profiles this probe judges (empty: every profile)
+
+    def applies_to(self, profile: str) -> bool:
+        """Say whether this probe is part of ``profile``'s hypothesis."""
+        return not self.profiles or profile in self.profiles
 
     @property
     def label(self) -> str:
@@ -229,12 +235,18 @@ class Experiment:
     quick: QuickSettings = field(default_factory=QuickSettings)
     source: str = ""
     abort_if: tuple[Guard, ...] = ()
+    # Per-profile policy overrides applied with the profile: profile -> ((dependency, key, value), ...).
+    overrides: Mapping[str, tuple[tuple[str, str, Any], ...]] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def duration_s(self) -> float:
         """Return the total duration of the phases of one profile."""
         return sum(p.duration_s for p in self.phases)
+
+    def hypothesis_for(self, profile: str) -> tuple[Probe, ...]:
+        """Return the probes that judge ``profile`` (those scoped to other profiles left out)."""
+        return tuple(p for p in self.hypothesis if p.applies_to(profile))
 
     def phase(self, name: str) -> Phase:
         """Return the phase called ``name``."""

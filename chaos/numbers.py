@@ -132,11 +132,10 @@ def comparison_rows(record: RunRecord) -> list[tuple[str, list[str]]]:
         ("load generator (phases)", [generator_report(pr, exp.load).describe() for pr in record.profiles]),
         ("warm-up (before the phases)", [describe_warmup(pr) for pr in record.profiles]),
     ]
-    for probe_index, probe in enumerate(exp.hypothesis):
-        cells = []
-        for pr in record.profiles:
-            res = pr.probes[probe_index] if probe_index < len(pr.probes) else None
-            cells.append("—" if res is None else probe_cell(res))
+    # each profile's results follow the probes that judge it (a probe scoped to other profiles has none)
+    judged = [dict(zip(exp.hypothesis_for(pr.profile), pr.probes, strict=False)) for pr in record.profiles]
+    for probe in exp.hypothesis:
+        cells = ["—" if probe not in results else probe_cell(results[probe]) for results in judged]
         rows.append((f"{probe.label} ({probe.tolerance.describe()})", cells))
     errors = [pr.error or pr.interrupted or "" for pr in record.profiles]
     if any(errors):

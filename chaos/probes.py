@@ -16,6 +16,9 @@ Definitions (over the probe's phase, or the whole run when it names none):
   ``breaker_closed``: it was closed at the phase's last sample.
 - ``time_to_recover_s``: seconds from the end of the phase until the per-second
   success ratio stays at or above ``threshold`` for three seconds in a row.
+- ``degraded_for_s``: the same seconds, but a shop that never recovers counts every
+  second observed after the phase (a lower bound: it stayed degraded at least that
+  long). Only a ``min`` tolerance may judge it (``stayed degraded >= 60 s``).
 - ``audit_clean``: the consistency audit found no violation after the drain.
 """
 
@@ -133,6 +136,17 @@ def _time_to_recover(record: ProfileRecord, probe: Probe) -> tuple[float | None,
     return None, f"success ratio never stayed >= {probe.threshold:g} after {probe.phase}"
 
 
+def _degraded_for(record: ProfileRecord, probe: Probe) -> tuple[float | None, str]:
+    value, detail = _time_to_recover(record, probe)
+    window = next((w for w in record.phases if w.name == probe.phase), None)
+    if value is not None or window is None:
+        return value, detail
+    judged = [s.t for s in record.samples if s.t >= window.end_s and second_success_ratio(s) is not None]
+    if not judged:
+        return None, f"no journeys ended after {probe.phase}"
+    return max(judged) - window.end_s, f"{detail}: degraded for all {len(judged)} seconds observed (a lower bound)"
+
+
 def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
     """Measure one probe on a profile's record and check its tolerance."""
     samples = _window(record, probe.phase)
@@ -170,6 +184,8 @@ def run_probe(probe: Probe, record: ProfileRecord) -> ProbeResult:
         detail = f"last state {known[-1]}" if known else "no breaker series"
     elif kind is ProbeKind.TIME_TO_RECOVER_S:
         value, detail = _time_to_recover(record, probe)
+    elif kind is ProbeKind.DEGRADED_FOR_S:
+        value, detail = _degraded_for(record, probe)
     elif kind in BROKER_PROBES:
         value, detail = _broker_gauge(samples, kind)
     else:  # AUDIT_CLEAN

@@ -49,6 +49,13 @@ def parse_override(raw: str) -> Override:
         raise ProfileInvalid(f"{raw!r}: {exc.message}") from None
 
 
+def format_override(override: Override) -> str:
+    """Return ``dep.key=value`` as ``parse_override`` reads it (``true``/``false``/``null``)."""
+    dep, key, value = override
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else f"{value:g}"
+    return f"{dep}.{key}={text}"
+
+
 def build_requests(
     topology: Topology, profile: str, overrides: Iterable[Override], services: Iterable[str]
 ) -> dict[str, dict[str, Any]]:

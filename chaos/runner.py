@@ -34,6 +34,7 @@ from chaos.guards import GuardFired, check_guards
 from chaos.load_limits import generator_report
 from chaos.metrics import MetricsSnapshot
 from chaos.probes import evaluate_hypothesis
+from chaos.profiles import Override, format_override
 from chaos.samples import AuditOutcome, FaultEvent, LoadPoint, PhaseWindow, ProfileRecord, Sample
 from chaos.signals import signals_deferred
 from loadtests.raw_samples import Bucket
@@ -81,7 +82,7 @@ class MetricsSource(Protocol):
 class ShopControl(Protocol):
     """Switch the shop's resilience profile, and audit it once drained."""
 
-    def set_profile(self, profile: str) -> None: ...
+    def set_profile(self, profile: str, overrides: Sequence[Override] = ()) -> None: ...
     def audit(self) -> AuditOutcome: ...
 
 
@@ -174,10 +175,12 @@ class Runner:
         applied: list[tuple[str, Fault]] = []
         load_run: LoadRun | None = None
         t0 = clock.monotonic()
-        self._emit(RunEvent("profile_started", pr.profile, message=f"profile {pr.profile}"))
+        tuned = ", ".join(format_override(o) for o in exp.overrides.get(pr.profile, ()))
+        self._emit(RunEvent("profile_started", pr.profile, message=f"profile {pr.profile}"
+                            + (f" with {tuned}" if tuned else "")))
         try:
             self._sweep(pr, t0, "before")
-            deps.shop.set_profile(pr.profile)
+            deps.shop.set_profile(pr.profile, exp.overrides.get(pr.profile, ()))
             clock.sleep(exp.settle_s)
             load_run = deps.load.start(exp.load, duration_s=exp.duration_s + 10, seed=exp.seed, label=pr.profile)
             self._wait_for_load(load_run)
@@ -230,7 +233,7 @@ class Runner:
                         load_run.stop()
                     except Exception as exc:  # the rollback goes on; the failure is recorded
                         pr.error = pr.error or f"stopping the load failed: {exc!r}"
-            pr.probes = evaluate_hypothesis(exp.hypothesis, pr)
+            pr.probes = evaluate_hypothesis(exp.hypothesis_for(pr.profile), pr)
             pr.ended_at = utc_now()
             self._emit(RunEvent("profile_done", pr.profile, record=pr))
 

@@ -45,6 +45,7 @@ from chaos.model import (
     Tolerance,
     ToxicFaultSpec,
 )
+from chaos.profiles import ProfileInvalid, build_requests, parse_override
 from chaos.toxiproxy import TOXIC_TYPES, Stream, make_toxic, toxic_fields
 from chaos.validation import (
     Count,
@@ -224,6 +225,7 @@ class ToleranceDoc(Doc):
         return self
 
 
+_RECOVERY_PROBES = {ProbeKind.TIME_TO_RECOVER_S, ProbeKind.DEGRADED_FOR_S}
 _JOURNEY_PROBES = (ProbeKind.SUCCESS_RATIO, ProbeKind.DEGRADED_RATIO, *LATENCY_PROBES)
 
 
@@ -240,6 +242,8 @@ class ProbeDoc(Doc):
     tolerance: Any = Field(default=None, validate_default=False)
     title: Text = ""
     min_samples: Annotated[int, Strict(), bounded("an integer", 1, None)] | None = None
+    # Only these profiles are judged by the probe (e.g. the unprotected shop's expected failure).
+    profiles: list[Annotated[Text, one_of(tuple(PROFILES))]] | None = None
 
     @field_validator("edge")
     @classmethod
@@ -259,20 +263,23 @@ class ProbeDoc(Doc):
         if kind in EDGE_PROBES and self.edge is None:
             raise refuse("is required", "edge")
         for key, used in (("edge", EDGE_PROBES), ("aggregate", LATENCY_PROBES),
-                          ("threshold", {ProbeKind.TIME_TO_RECOVER_S})):
+                          ("threshold", _RECOVERY_PROBES)):
             if getattr(self, key) is not None and kind not in used:
                 raise refuse(f"is not used by probe {kind.value}", key)
         if self.min_samples is not None and kind not in _JOURNEY_PROBES:
             raise refuse(f"is not used by probe {kind.value}", "min_samples")
-        if kind == ProbeKind.TIME_TO_RECOVER_S and self.phase is None:
-            raise refuse("is required for time_to_recover_s (the fault phase to recover from)", "phase")
+        if kind in _RECOVERY_PROBES and self.phase is None:
+            raise refuse(f"is required for {kind.value} (the fault phase to recover from)", "phase")
         if "tolerance" not in self.model_fields_set:
             raise refuse("is required", "tolerance")
         if kind in BOOLEAN_PROBES and not isinstance(self.tolerance, bool):
             raise refuse(f"expected true or false for probe {kind.value}, got {describe_value(self.tolerance)}",
                          "tolerance")
         if kind not in BOOLEAN_PROBES:
-            self.tolerance_range()
+            tolerance = self.tolerance_range()
+            if kind == ProbeKind.DEGRADED_FOR_S and tolerance.max is not None:
+                # a shop that never recovered has only a lower bound, which cannot show "at most"
+                raise refuse("expected only min for degraded_for_s (use time_to_recover_s for a max)", "tolerance")
         return self
 
     def tolerance_range(self) -> ToleranceDoc:
@@ -293,11 +300,11 @@ class ProbeDoc(Doc):
         return Probe(kind, tolerance, phase=self.phase, journey=self.journey, edge=self.edge, request=self.request,
                      aggregate=self.aggregate or "median",
                      threshold=0.95 if self.threshold is None else self.threshold, title=self.title,
-                     min_samples=self.min_samples or 1)
+                     min_samples=self.min_samples or 1, profiles=tuple(self.profiles or ()))
 
 
 # Guards read the last seconds while faults are on: no phase, no recovery, no audit (that runs after).
-GUARD_PROBES = tuple(k for k in ProbeKind if k not in (ProbeKind.TIME_TO_RECOVER_S, ProbeKind.AUDIT_CLEAN,
+GUARD_PROBES = tuple(k for k in ProbeKind if k not in (*_RECOVERY_PROBES, ProbeKind.AUDIT_CLEAN,
                                                         *BROKER_PROBES))
 
 
@@ -313,6 +320,8 @@ class GuardDoc(ProbeDoc):
                          "probe")
         if self.phase is not None:
             raise refuse("is not used by a guard (it watches every phase with faults)", "phase")
+        if self.profiles is not None:
+            raise refuse("is not used by a guard (it watches every profile)", "profiles")
         return self
 
     def to_guard(self) -> Guard:
@@ -353,6 +362,20 @@ class ExperimentDoc(Doc):
     phases: list[PhaseDoc]
     hypothesis: list[ProbeDoc] = Field(default_factory=list)
     abort_if: list[GuardDoc] = Field(default_factory=list)
+    # profile -> ["dependency.key=value", ...]: policy overrides switched on with that profile
+    overrides: dict[str, list[Text]] = Field(default_factory=dict)
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides_that_do_something(cls, value: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+        topology = _topology(info)
+        for profile, raws in value.items():
+            for i, raw in enumerate(raws):
+                try:  # a valid dependency.key=value that some service's calls would actually use
+                    build_requests(topology, profile, [parse_override(raw)], topology.service_names)
+                except ProfileInvalid as exc:
+                    raise refuse(str(exc), f"{profile}[{i}]") from None
+        return value
 
     @model_validator(mode="after")
     def _parts_fit_together(self) -> ExperimentDoc:
@@ -375,6 +398,14 @@ class ExperimentDoc(Doc):
         for i, probe in enumerate(self.hypothesis):
             if probe.phase is not None and probe.phase not in names:
                 raise refuse(f"expected one of {', '.join(names)}, got {probe.phase!r}", f"hypothesis[{i}].phase")
+            for j, p in enumerate(probe.profiles or ()):
+                if p not in self.profiles:
+                    raise refuse(f"expected one of the experiment's profiles ({', '.join(self.profiles)}), got {p!r}",
+                                 f"hypothesis[{i}].profiles[{j}]")
+        for profile in self.overrides:
+            if profile not in self.profiles:
+                raise refuse(f"expected one of the experiment's profiles ({', '.join(self.profiles)}), got {profile!r}",
+                             f"overrides.{profile}")
         return self
 
     def to_experiment(self, *, source: str, name: str | None, raw: Mapping[str, Any]) -> Experiment:
@@ -390,6 +421,7 @@ class ExperimentDoc(Doc):
             seed=self.seed, settle_s=self.settle_s,
             quick=QuickSettings(phase_scale=self.quick.phase_scale, min_phase_s=self.quick.min_phase_s),
             source=source, abort_if=tuple(g.to_guard() for g in self.abort_if), raw=dict(raw),
+            overrides={p: tuple(parse_override(r) for r in raws) for p, raws in self.overrides.items()},
         )
 
 

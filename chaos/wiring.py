@@ -12,6 +12,7 @@ from chaos.admin import ShopAdmin
 from chaos.faults import ShopFaults
 from chaos.load import LocustLoad
 from chaos.metrics import ShopMetrics
+from chaos.profiles import Override
 from chaos.runner import Observer, RunnerDeps, SystemClock
 from chaos.samples import AuditOutcome
 from chaos.toxiproxy import ToxiproxyClient
@@ -26,9 +27,9 @@ class StackShop:
         self.stack = stack
         self.admin = admin
 
-    def set_profile(self, profile: str) -> None:
-        """Switch every service to ``profile``."""
-        self.admin.set_profile(profile)
+    def set_profile(self, profile: str, overrides: Sequence[Override] = ()) -> None:
+        """Switch every service to ``profile``, with ``overrides`` on the callers of their dependencies."""
+        self.admin.set_profile(profile, overrides=overrides)
 
     def audit(self) -> AuditOutcome:
         """Wait for pending orders to drain, check every invariant and say what broke."""

@@ -27,7 +27,7 @@ from chaos.experiment import FaultSpec, LoadSettings, ProbeKind, ToxicFaultSpec
 from chaos.faults import Fault, ShopFaults
 from chaos.load import PerSecondRun
 from chaos.metrics import ShopMetrics
-from chaos.profiles import build_requests
+from chaos.profiles import Override, build_requests
 from chaos.runner import Observer, Runner, RunnerDeps, RunRecord, SystemClock
 from chaos.samples import AuditOutcome, ProbeResult
 from chaos.toxiproxy import ToxiproxyClient
@@ -127,7 +127,7 @@ class LiveShop:
         self.stack = stack
         self.audit_wanted = audit
 
-    def set_profile(self, profile: str) -> None:
+    def set_profile(self, profile: str, overrides: Sequence[Override] = ()) -> None:
         """Leave the live settings alone: the check measures what the learner set."""
 
     def audit(self) -> AuditOutcome:

@@ -210,6 +210,13 @@ def test_the_runner_drives_a_target_at_the_urls_its_file_gives(
             assert toxiproxy.get("/proxies/orders__payments").json()["enabled"] is True
             deps.shop.set_profile("naive")
             assert ShopAdmin(stack.topology, stack.admin_token).get_profile("cart") == "naive"
+            # an experiment's per-profile override reaches the callers of its dependency only
+            deps.shop.set_profile("retries", [("payments", "read_timeout_s", 0.7)])
+            orders, cart = (httpx.get(stack.service_url(s) + "/admin/resilience", headers=stack.admin_headers(),
+                                      timeout=5).json() for s in ("orders", "cart"))
+            assert orders["overrides"] == {"payments": {"read_timeout_s": 0.7}}
+            assert orders["policies"]["payments"]["read_timeout_s"] == 0.7
+            assert cart["profile"] == "retries" and cart["overrides"] == {}
             assert deps.metrics.scrape().unreachable == ()
             with pytest.raises(FaultError, match="not available on a cluster target"):
                 deps.faults.build(ProcessFaultSpec("payments", ProcessAction.KILL)).apply()

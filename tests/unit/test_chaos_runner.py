@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +87,11 @@ class FakeShop:
     def __init__(self, log: Log, clock: FakeClock, *, clean: bool = True) -> None:
         self.log, self.clock, self.clean = log, clock, clean
         self.profiles: list[str] = []
+        self.overrides: dict[str, tuple[object, ...]] = {}
 
-    def set_profile(self, profile: str) -> None:
+    def set_profile(self, profile: str, overrides: Sequence[object] = ()) -> None:
         self.profiles.append(profile)
+        self.overrides[profile] = tuple(overrides)
         self.log.events.append((self.clock.now, "profile", profile))
 
     def audit(self) -> AuditOutcome:
