@@ -11,7 +11,7 @@ SETUP_LOG := $(or $(SHOPLAB_RUN_DIR),$(CURDIR)/.shoplab)/logs/setup.log
 # pytest-xdist workers per tier (0 = one process). Each worker runs its own stack in its own port band
 # (SHOPLAB_PORT_OFFSET + 100 x worker, see tests/parallel.py); whole files go to one worker, in order.
 E2E_WORKERS ?= 4
-INTEGRATION_WORKERS ?= 3
+INTEGRATION_WORKERS ?= 2
 CONTRACTS_WORKERS ?= 2
 XDIST = --dist loadfile -n
 # JUNIT_DIR=junit: each tier also writes junit/<tier>.xml (the CI workflow uploads them).
