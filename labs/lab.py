@@ -20,6 +20,7 @@ LIVE_PROFILE = "live"
 class Measure(enum.StrEnum):
     """What a lab target measures, beyond the experiment's own probes."""
 
+    ROUTE_P50_MS = "route_p50_ms"  # a route's median over the check's load (Locust summary)
     ROUTE_P95_MS = "route_p95_ms"  # a route's p95 over the check's load (Locust summary)
     ROUTE_FAIL_RATIO = "route_fail_ratio"
     JOURNEY_P95_MS = "journey_p95_ms"  # a journey's p95 of completed runs

@@ -18,7 +18,7 @@ A lab folder holds ``README.md``, ``lab.yaml``, the check experiment and
       experiment: check.yaml               # a chaos experiment (its `profiles` key is not used)
       load: {buyer_mix: "cart=1", think_scale: 1.0, user_classes: [BuyingShopper]}
       targets:                             # measured from Locust's summary of the check's load
-        - {measure: route_p95_ms, route: "GET /api/v1/products/[id]", max: 800}
+        - {measure: route_p95_ms, route: "GET /api/v1/products/[id]", max: 800}   # or route_p50_ms, route_fail_ratio
         - {measure: journey_p95_ms, journey: browse, max: 1500}
         - {measure: answer, expected: cart__catalog}     # lab 01: the learner's answer
     hints: ["first hint", "second hint"]

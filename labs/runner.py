@@ -189,6 +189,9 @@ class LabLoad:
 
 
 # -- lab targets -------------------------------------------------------------------------------------
+_ROUTE_KEYS = {Measure.ROUTE_P50_MS: "p50_ms", Measure.ROUTE_P95_MS: "p95_ms", Measure.ROUTE_FAIL_RATIO: "fail_ratio"}
+
+
 def measure_target(target: Target, summary: Mapping[str, Any] | None, answer: str | None) -> ProbeResult:
     """Measure one lab target on Locust's summary (or the answer) and compare it."""
     value: float | str | None = None
@@ -199,7 +202,7 @@ def measure_target(target: Target, summary: Mapping[str, Any] | None, answer: st
             "right" if answer == target.expected else "not the slow edge")
     elif summary is None:
         detail = "Locust wrote no summary"
-    elif target.measure in (Measure.ROUTE_P95_MS, Measure.ROUTE_FAIL_RATIO):
+    elif target.measure in _ROUTE_KEYS:
         assert target.route is not None
         method, _, name = target.route.partition(" ")
         entry = next((r for r in summary.get("routes", []) if r.get("method") == method and r.get("name") == name),
@@ -207,9 +210,9 @@ def measure_target(target: Target, summary: Mapping[str, Any] | None, answer: st
         if entry is None or not entry.get("requests"):
             detail = f"no {target.route} requests in the load"
         else:
-            key = "p95_ms" if target.measure is Measure.ROUTE_P95_MS else "fail_ratio"
-            value = float(entry[key])
-            detail = f"{entry['requests']} requests, {entry['failures']} failed, p50 {entry['p50_ms']} ms"
+            value = float(entry[_ROUTE_KEYS[target.measure]])
+            detail = (f"{entry['requests']} requests, {entry['failures']} failed, "
+                      f"p50 {entry['p50_ms']} ms, p95 {entry['p95_ms']} ms")
     else:
         assert target.journey is not None
         j = summary.get("journeys", {}).get(target.journey)

@@ -22,7 +22,7 @@ from shop.topology import DEFAULT as DEFAULT_TOPOLOGY
 from shop.topology import Topology
 
 USER_CLASSES = ("BrowsingShopper", "BuyingShopper")
-_ROUTE_MEASURES = (Measure.ROUTE_P95_MS, Measure.ROUTE_FAIL_RATIO)
+_ROUTE_MEASURES = (Measure.ROUTE_P50_MS, Measure.ROUTE_P95_MS, Measure.ROUTE_FAIL_RATIO)
 
 
 def _topology(info: ValidationInfo) -> Topology:

@@ -183,6 +183,8 @@ SUMMARY = {
 def test_route_and_journey_targets_read_locusts_summary() -> None:
     p95 = measure_target(Target(Measure.ROUTE_P95_MS, route="GET /api/v1/cart", max=200), SUMMARY, None)
     assert (p95.value, p95.met) == (180.0, True)
+    p50 = measure_target(Target(Measure.ROUTE_P50_MS, route="GET /api/v1/cart", max=25), SUMMARY, None)
+    assert (p50.value, p50.met) == (30.0, False)
     fails = measure_target(Target(Measure.ROUTE_FAIL_RATIO, route="GET /api/v1/cart", max=0.05), SUMMARY, None)
     assert (fails.value, fails.met) == (0.1, False)
     ok = measure_target(Target(Measure.JOURNEY_SUCCESS_RATIO, journey="browse", min=0.95), SUMMARY, None)
