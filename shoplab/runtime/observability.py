@@ -83,9 +83,11 @@ def jaeger_query_grpc_port(topology: Topology) -> int:
 
 
 # Jaeger's in-memory store holds ~12 KiB per trace of the shop (a soak at 12 journeys/s took
-# it from 159 to 410 MiB at the old cap of 20,000). 5,000 traces is over a minute of the
-# knee's load: enough to find any recent request's trace, small enough for a 1 GiB shop.
-JAEGER_MAX_TRACES = 5_000
+# it from 159 to 410 MiB at the old cap of 20,000). 3,000 traces is about 30 s at the knee's
+# 100 requests/s and over a minute of an experiment's load: enough to find any recent request's
+# trace. At 5,000 a 10-minute soak at half the knee peaked at 1,018 MiB, 6 MiB under the shop's
+# 1 GiB (Jaeger 118 MiB of it, still the one program that grows with traffic).
+JAEGER_MAX_TRACES = 3_000
 # Go's soft memory limit: the collector's garbage is collected before the heap doubles.
 JAEGER_GOMEMLIMIT = "160MiB"
 

@@ -144,4 +144,4 @@ def test_missing_tools_are_left_out_instead_of_failing_up(tmp_path: Path, monkey
 def test_the_jaeger_config_caps_the_in_memory_store_at_the_sized_trace_count() -> None:
     config = yaml.safe_load(observability.render_jaeger_config(Topology(port_offset=400)))
     memstore = config["extensions"]["jaeger_storage"]["backends"]["memstore"]["memory"]
-    assert memstore["max_traces"] == observability.JAEGER_MAX_TRACES == 5_000
+    assert memstore["max_traces"] == observability.JAEGER_MAX_TRACES == 3_000
