@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from dataclasses import asdict
@@ -45,6 +46,7 @@ def profile_to_json(pr: ProfileRecord) -> dict[str, Any]:
         "audit": asdict(pr.audit) if pr.audit else None,
         "probes": [asdict(p) for p in pr.probes],
         "samples": len(pr.samples),
+        "loadavg_1m_by_phase": {phase: list(span) for phase, span in pr.load_by_phase().items()},
         "wall_t0": pr.wall_t0,  # epoch seconds of the phases' t=0: raw.jsonl's seconds are wall-clock
     }
 
@@ -70,6 +72,7 @@ def journal_to_json(record: RunRecord, *, settings: dict[str, Any], versions: di
         "seed": exp.seed,
         "settings": settings,
         "versions": versions,
+        "machine": {"cores": os.cpu_count()},
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "interrupted": record.interrupted,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,7 +73,7 @@ def render_summary(record: RunRecord, *, env: Environment | None = None) -> str:
     """Return summary.md: verdict, phases and the comparison table."""
     return (env or make_environment()).get_template("summary.md.j2").render(
         exp=record.experiment, record=record, verdict=verdict(record), comparison=comparison_rows(record),
-        requests=request_rows(record), tails=run_tails(record))
+        requests=request_rows(record), tails=run_tails(record), cores=os.cpu_count())
 
 
 def render_junit(record: RunRecord) -> str:

@@ -21,6 +21,7 @@ remaining profiles but the record is still returned for the report.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -115,6 +116,8 @@ class RunnerDeps:
     run_audit: bool = True
     load_start_timeout_s: float = 150.0  # Locust's start plus an open-loop warm-up (users sign in first)
     wall_s: Callable[[], float] = time.time  # epoch seconds: the load keys its raw samples by them
+    # The machine's 1-minute load average, recorded with every sample: a figure states the machine it came from.
+    load_average: Callable[[], float] = lambda: os.getloadavg()[0]  # noqa: E731
 
 
 @dataclass
@@ -287,7 +290,8 @@ class Runner:
             point = None if raw is None else LoadPoint.from_any(raw)
         except Exception:
             point = None
-        sample = Sample(t, phase, point, dict(snapshot.edges), tuple(snapshot.unreachable), snapshot.broker)
+        sample = Sample(t, phase, point, dict(snapshot.edges), tuple(snapshot.unreachable), snapshot.broker,
+                        round(self.deps.load_average(), 2))
         pr.samples.append(sample)
         self._emit(RunEvent("sample", pr.profile, phase, sample=sample))
         return sample

@@ -101,6 +101,7 @@ class Sample:
     edges: Mapping[str, EdgeCounters] = field(default_factory=dict)
     unreachable: tuple[str, ...] = ()
     broker: BrokerGauges | None = None  # with the broker: the order-event queue's depth and delivery lag
+    loadavg_1m: float | None = None  # the machine's 1-minute load average when the sample was taken
 
 
 @dataclass
@@ -178,6 +179,14 @@ class ProfileRecord:
     def held(self) -> bool:
         """Say whether the hypothesis held: every probe met, no error, not interrupted."""
         return self.error is None and self.interrupted is None and self.aborted is None and all(p.met for p in self.probes)
+
+    def load_by_phase(self) -> dict[str, tuple[float, float]]:
+        """Return each phase's lowest and highest 1-minute load average over its samples."""
+        seen: dict[str, list[float]] = {}
+        for sample in self.samples:
+            if sample.loadavg_1m is not None:
+                seen.setdefault(sample.phase, []).append(sample.loadavg_1m)
+        return {phase: (round(min(v), 2), round(max(v), 2)) for phase, v in seen.items()}
 
     @property
     def rollback_clean(self) -> bool:

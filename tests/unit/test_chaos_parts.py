@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -132,6 +134,23 @@ def test_the_report_folder_has_a_self_contained_page_a_journal_junit_and_the_sam
     assert "<th>95% interval</th><th>samples</th>" in page and "✘ not met" in page
     rows = (tmp_path / "samples.csv").read_text().splitlines()
     assert rows[0].startswith("profile,t,phase,rps") and len(rows) == 1 + sum(len(p.samples) for p in record.profiles)
+
+
+def test_the_journal_and_summary_state_the_machine_and_its_load_in_every_phase(tmp_path: Path) -> None:
+    loads = iter(float(n % 7) for n in range(10_000))
+    deps = dataclasses.replace(make_world().deps, load_average=lambda: next(loads))
+    record = Runner(experiment(), deps).run()
+    write_report(tmp_path, record, settings={}, versions={})
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["machine"]["cores"] == os.cpu_count()
+    phases = [p["name"] for p in journal["experiment"]["phases_as_run"]]
+    for profile in journal["profiles"]:
+        spans = profile["loadavg_1m_by_phase"]
+        assert set(spans) == set(phases)
+        assert all(0 <= low <= high <= 6 for low, high in spans.values())
+    assert any(low < high for p in journal["profiles"] for low, high in p["loadavg_1m_by_phase"].values())
+    summary = (tmp_path / "summary.md").read_text()
+    assert "1-minute load average per phase" in summary and f"- naive: {phases[0]} " in summary
 
 
 
