@@ -30,6 +30,7 @@ workers, top frames in the JSON.
 
 from __future__ import annotations
 
+import gzip
 import os
 import statistics
 import tempfile
@@ -42,7 +43,14 @@ import httpx
 
 from bench import RESULTS_DIR, machine, median_interval, paired_ratios, write_result
 from bench.loadgen import ClosedLoop
-from bench.proc_cpu import gunicorn_worker, machine_cpu_s, start_py_spy, top_frames, tree_cpu_s
+from bench.proc_cpu import (
+    group_shares,
+    gunicorn_worker,
+    machine_cpu_s,
+    start_py_spy,
+    top_frames,
+    tree_cpu_s,
+)
 from shop.kit.public_api import V1
 from shop.topology import Topology
 from shoplab.runtime.stack import Stack, running_stack
@@ -69,6 +77,14 @@ WITH_BACKENDS = os.environ.get("BENCH_TELEMETRY_BACKENDS", "1") != "0"
 AIM_RATIO = 0.90
 BACKENDS = ("prometheus", "jaeger")
 PROFILED = ("gateway", "catalog")
+# Where the instrumentation's own time shows in a profile (py-spy's file names, site-packages stripped).
+TELEMETRY_FRAMES = {
+    "kit request hooks and access line": r"shop/kit/(request_telemetry|logs|metrics|telemetry)\.py",
+    "span export thread (OTLP encode + POST)": r"_shared_internal|http/trace_exporter|trace_encoder|common/_internal",
+    "spans in the resilient client (SDK)": r"^(Tracer\.start_span|_Span|Span\.|BoundedAttributes|use_span)",
+    "W3C propagation": r"propagate/|composite\.py|tracecontext|baggage",
+    "prometheus_client (scrapes, metric updates)": r"prometheus_client/",
+}
 
 
 def _product_paths(stack: Stack) -> list[str]:
@@ -145,6 +161,11 @@ def _profile(load: ClosedLoop, variants: dict[str, Stack], paths: dict[str, list
         counts = load.collect()
         profiles[name] = {"rps": round(counts.ok / PROFILE_S, 1), "loadavg_1m": round(os.getloadavg()[0], 2),
                           **{svc: top_frames(out_dir / f"{name}-{svc}.txt", 25) for svc in PROFILED}}
+        for svc in PROFILED:  # the collapsed stacks stay beside the result, compressed (~20x)
+            raw = out_dir / f"{name}-{svc}.txt"
+            profiles[name][svc]["telemetry_groups_pct"] = group_shares(raw, TELEMETRY_FRAMES)
+            raw.with_suffix(".txt.gz").write_bytes(gzip.compress(raw.read_bytes()))
+            raw.unlink()
         time.sleep(GAP_S)
     return profiles
 

@@ -106,3 +106,27 @@ def top_frames(collapsed: Path, n: int = 15) -> dict[str, Any]:
         return [[frame, round(100 * c / total, 1)] for frame, c in counter.most_common(n)] if total else []
 
     return {"samples": total, "self_pct": share(own), "inclusive_pct": share(anywhere)}
+
+
+def group_shares(collapsed: Path, groups: dict[str, str]) -> dict[str, float]:
+    """Return the % of samples whose stack holds a frame of each group (file regex), outermost group first.
+
+    A sample counts once, for the first group found walking from the thread's root, so a span
+    started inside a kit hook counts for the hook: the groups add up to the share they explain.
+    """
+    patterns = {name: re.compile(rx) for name, rx in groups.items()}
+    counts: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        total += int(count_text)
+        for frame in stack.split(";"):
+            hit = next((name for name, rx in patterns.items() if rx.search(_frame(frame))), None)
+            if hit is not None:
+                counts[hit] += int(count_text)
+                break
+    shares = {name: round(100 * counts[name] / total, 1) if total else 0.0 for name in groups}
+    shares["all of these"] = round(sum(shares.values()), 1)
+    return shares
