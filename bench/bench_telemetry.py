@@ -79,11 +79,11 @@ BACKENDS = ("prometheus", "jaeger")
 PROFILED = ("gateway", "catalog")
 # Where the instrumentation's own time shows in a profile (py-spy's file names, site-packages stripped).
 TELEMETRY_FRAMES = {
-    "kit request hooks and access line": r"shop/kit/(request_telemetry|logs|metrics|telemetry)\.py",
+    "kit request hooks (server span, RED, access line)": r"shop/kit/(request_telemetry|logs|telemetry)\.py",
     "span export thread (OTLP encode + POST)": r"_shared_internal|http/trace_exporter|trace_encoder|common/_internal",
     "spans in the resilient client (SDK)": r"^(Tracer\.start_span|_Span|Span\.|BoundedAttributes|use_span)",
     "W3C propagation": r"propagate/|composite\.py|tracecontext|baggage",
-    "prometheus_client (scrapes, metric updates)": r"prometheus_client/",
+    "/metrics scrapes and other metric updates": r"prometheus_client/|shop/kit/metrics\.py",
 }
 
 
