@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -43,5 +44,25 @@ def paired_ratios(numerators: list[float], denominators: list[float]) -> dict[st
     """
     ratios = [round(n / d, 3) for n, d in zip(numerators, denominators, strict=True) if d]
     if not ratios:
-        return {"per_round": [], "median": None, "min": None, "max": None}
-    return {"per_round": ratios, "median": round(statistics.median(ratios), 3), "min": min(ratios), "max": max(ratios)}
+        return {"per_round": [], "median": None, "min": None, "max": None, "median_interval": None}
+    return {"per_round": ratios, "median": round(statistics.median(ratios), 3), "min": min(ratios), "max": max(ratios),
+            "median_interval": median_interval(ratios)}
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> dict[str, Any] | None:
+    """Return a distribution-free interval for the median of ``values``: two order statistics.
+
+    The k-th smallest and k-th largest value bound the true median with probability
+    1 - 2 P(Binomial(n, 1/2) < k); k is the largest rank that keeps that at or above
+    ``confidence``. Answers None when n is too small for any such pair (n < 6 at 95 %).
+    The coverage actually reached is returned with the bounds.
+    """
+    data, n = sorted(values), len(values)
+    best = None
+    for k in range(1, n // 2 + 1):
+        tail = sum(math.comb(n, i) for i in range(k)) / 2**n
+        coverage = 1 - 2 * tail
+        if coverage < confidence:
+            break
+        best = {"low": data[k - 1], "high": data[n - k], "coverage": round(coverage, 3), "n": n}
+    return best

@@ -7,7 +7,18 @@ from typing import Any
 
 from flask import Flask
 
-from shop.kit import admin, errors, faults, health, logs, metrics, plants, resilience, telemetry
+from shop.kit import (
+    admin,
+    errors,
+    faults,
+    health,
+    logs,
+    metrics,
+    plants,
+    request_telemetry,
+    resilience,
+    telemetry,
+)
 from shop.kit.config import KitSettings
 from shop.kit.state import set_component
 
@@ -35,7 +46,8 @@ def create_service_app(
     logs.init_app(app, env)
     telemetry.init_app(app, env)
     errors.init_app(app)
-    metrics.init_app(app, env)
+    metrics.init_app(app)
+    request_telemetry.init_app(app, env)
     health.init_app(app)
     admin.init_app(app)
     resilience.init_app(app, env)

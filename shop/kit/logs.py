@@ -20,17 +20,16 @@ import os
 import re
 import sys
 import threading
-import time
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
-from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context
 
 from shop.kit.config import KitSettings
 from shop.kit.state import get_component
-from shop.kit.telemetry import EXCLUDED_PATHS, get_trace_ids, is_enabled
+from shop.kit.telemetry import get_trace_ids
 
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(
@@ -237,7 +236,7 @@ def _stderr_writer() -> LineWriter:
 
 
 def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
-    """Configure JSON logs for ``app``'s process and log one access line per request."""
+    """Configure JSON logs for ``app``'s process (the access line is written by ``shop.kit.request_telemetry``)."""
     settings = get_component(app, KitSettings)
     source = os.environ if env is None else env
     configure_logging(
@@ -245,32 +244,29 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
         secrets=(settings.admin_token, source.get("SHOPLAB_JWT_SECRET", "")),
         level=source.get("SHOPLAB_LOG_LEVEL"),
     )
-    if not is_enabled(env):
-        return
-
-    @app.before_request
-    def _stamp() -> None:
-        g.log_started = time.perf_counter()
-
-    @app.after_request
-    def _access_line(resp: Response) -> Response:
-        started = g.pop("log_started", None)
-        if started is None or request.path in EXCLUDED_PATHS:
-            return resp
-        if _state["level"] > logging.INFO:
-            return resp
-        rule = request.url_rule
-        _state["out"].write(access_line(
-            method=request.method,
-            route=rule.rule if rule is not None else "unmatched",
-            path=request.path,
-            status=resp.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        ))
-        return resp
 
 
-def access_line(*, method: str, route: str, path: str, status: int, duration_ms: float) -> str:
+def access_log_enabled() -> bool:
+    """Say whether an access line would be written (INFO is on)."""
+    return bool(_state["level"] <= logging.INFO)
+
+
+def write_access_line(line: str) -> None:
+    """Queue one rendered access line on the process's log stream."""
+    _state["out"].write(line)
+
+
+def access_line(
+    *,
+    method: str,
+    route: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    service: str,
+    request_id: str | None,
+    trace_ids: tuple[str, str] | None,
+) -> str:
     """Render one access line: the JSON structlog would write, without its processor chain.
 
     The access line runs once per request, so it skips the generic chain: its keys are
@@ -285,12 +281,10 @@ def access_line(*, method: str, route: str, path: str, status: int, duration_ms:
         "event": "request",
         "level": "info",
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "service": current_app.name if has_app_context() else (_state["service"] or "-"),
+        "service": service,
     }
-    rid = g.get("request_id") if has_request_context() else None
-    if rid:
-        line["request_id"] = rid
-    ids = get_trace_ids()
-    if ids is not None:
-        line["trace_id"], line["span_id"] = ids
+    if request_id:
+        line["request_id"] = request_id
+    if trace_ids is not None:
+        line["trace_id"], line["span_id"] = trace_ids
     return json.dumps(line) + "\n"

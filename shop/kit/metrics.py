@@ -14,12 +14,10 @@ format otherwise (what ``promtool check metrics`` reads).
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -30,8 +28,6 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.exposition import choose_encoder
-
-from shop.kit.telemetry import EXCLUDED_PATHS, get_trace_ids, is_enabled
 
 # Seconds; the public API's latency SLO threshold (0.5 s) must be a bucket bound.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -105,13 +101,8 @@ def render_metrics(
     return encoder(registry), content_type
 
 
-def _route_of_request() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else UNMATCHED_ROUTE
-
-
-def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
-    """Add ``/metrics`` to ``app`` and, unless telemetry is off, measure every request (RED)."""
+def init_app(app: Flask) -> None:
+    """Add ``/metrics`` to ``app`` (the RED hooks are ``shop.kit.request_telemetry``'s)."""
     # ``_created`` samples would double the series Prometheus stores for no chart we draw.
     disable_created_metrics()
     if "metrics" not in app.view_functions:
@@ -121,50 +112,6 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
             """Expose this process's metrics (OpenMetrics when asked, for exemplars)."""
             body, content_type = render_metrics(request.headers.get("Accept"))
             return Response(body, content_type=content_type)
-
-    if not is_enabled(env):
-        return
-    service = app.name
-    inst = get_instruments()
-    # Label sets resolved once per (method, route, status): .labels() hashes and locks on every call.
-    in_flight = inst.http_in_flight.labels(service=service)
-    counters: dict[tuple[str, str, int], Any] = {}
-    histograms: dict[tuple[str, str], Any] = {}
-
-    @app.before_request
-    def _start_timer() -> None:
-        if request.path in EXCLUDED_PATHS:
-            return
-        g.metrics_started = time.perf_counter()
-        in_flight.inc()
-
-    @app.after_request
-    def _observe(resp: Response) -> Response:
-        started = g.pop("metrics_started", None)
-        if started is None:
-            return resp
-        in_flight.dec()
-        elapsed = time.perf_counter() - started
-        route, method, status = _route_of_request(), request.method, resp.status_code
-        counter = counters.get((method, route, status))
-        if counter is None:
-            counter = counters[(method, route, status)] = inst.http_requests.labels(
-                service=service, method=method, route=route, status=str(status))
-        counter.inc()
-        histogram = histograms.get((method, route))
-        if histogram is None:
-            histogram = histograms[(method, route)] = inst.http_duration.labels(
-                service=service, method=method, route=route)
-        ids = get_trace_ids(sampled_only=True)
-        exemplar: dict[str, Any] | None = {"trace_id": ids[0]} if ids else None
-        histogram.observe(elapsed, exemplar)
-        return resp
-
-    @app.teardown_request
-    def _forget(_exc: BaseException | None) -> None:
-        # after_request did not run (an error escaped the handlers): still leave in-flight.
-        if g.pop("metrics_started", None) is not None:
-            in_flight.dec()
 
 
 def start_worker_metrics_server(port: int, host: str = "127.0.0.1") -> Any:

@@ -27,8 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, g, request
-from opentelemetry import context as otel_context
+from flask import Flask
 from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
@@ -37,10 +36,9 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from shop.kit.errors import get_request_id
 from shop.kit.state import set_component
 
 TELEMETRY_SWITCH = "SHOPLAB_TELEMETRY"
@@ -175,60 +173,12 @@ def init_process(service: str, env: Mapping[str, str] | None = None) -> Telemetr
 
 
 def init_app(app: Flask, env: Mapping[str, str] | None = None) -> TelemetrySettings:
-    """Trace every request of ``app`` (W3C context in, one server span out) unless telemetry is off.
+    """Set up tracing for ``app``'s process and record the settings on the app.
 
-    The span is opened through the OTel API in the first ``before_request`` hook and ended in
-    ``teardown_request``, so every other hook (access log, RED metrics and their exemplars)
-    runs inside it. It replaces opentelemetry-instrumentation-flask, whose WSGI middleware
-    collected a dozen environ attributes per request and made every span larger to encode:
-    profiling put its hooks and the OTLP encoding of their attributes near a fifth of the
-    gateway's GIL time. The span carries the stable HTTP semantic conventions only.
+    The per-request part (server span, RED metrics, access line) is ``shop.kit.request_telemetry``.
     """
     settings = init_process(app.name, env)
     set_component(app, settings)
-    if not settings.enabled:
-        return settings
-    tracer = get_tracer("shoplab.flask")
-
-    def _start_server_span() -> None:
-        if request.path in EXCLUDED_PATHS:
-            return
-        rule = request.url_rule
-        route = rule.rule if rule is not None else None
-        span = tracer.start_span(
-            f"{request.method} {route}" if route else request.method,
-            context=propagate.extract(request.headers),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": request.path,
-                        **({"http.route": route} if route else {})},
-        )
-        g.otel_span, g.otel_token = span, otel_context.attach(trace.set_span_in_context(span))
-
-    # First of all before_request hooks: the request id, auth and fault hooks log inside the span.
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_server_span)
-
-    @app.after_request
-    def _tag_response(resp: Any) -> Any:
-        span = g.get("otel_span")
-        if span is not None:
-            span.set_attribute("http.response.status_code", resp.status_code)
-            # Lets a test (or a human) find the trace of one request in Jaeger by its X-Request-ID.
-            span.set_attribute("shoplab.request_id", get_request_id())
-            if resp.status_code >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-        return resp
-
-    @app.teardown_request
-    def _end_server_span(exc: BaseException | None) -> None:
-        span = g.pop("otel_span", None)
-        if span is None:
-            return
-        if exc is not None:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-        span.end()
-        otel_context.detach(g.pop("otel_token"))
-
     return settings
 
 
