@@ -11,7 +11,8 @@ Definitions (over the probe's phase, or the whole run when it names none):
   order-statistic interval. Without raw samples the median (or ``max``/``mean``) of
   the per-second percentiles is shown, and the verdict is inconclusive: a summary of
   per-second percentiles is not the phase's percentile.
-- ``retry_amplification``: Δattempts / Δrequests of one edge across the phase.
+- ``retry_amplification``: Δattempts / Δrequests of one edge across the phase; ``*__<service>``
+  sums every edge into that service (the extra load the service sees).
 - ``breaker_opened``: the edge's breaker was seen open or half-open at least once;
   ``breaker_closed``: it was closed at the phase's last sample.
 - ``time_to_recover_s``: seconds from the end of the phase until the per-second
@@ -93,22 +94,27 @@ def _latency(samples: Sequence[Sample], probe: Probe) -> tuple[float | None, str
 def _amplification(record: ProfileRecord, samples: Sequence[Sample], edge: str) -> tuple[float | None, str]:
     if not samples:
         return None, "no samples"
+    # `*__<service>`: every edge into it, Σ Δattempts / Σ Δrequests (the extra load the service sees).
+    edges = sorted({e for s in samples for e in s.edges if e.endswith(edge[1:])}) if edge.startswith("*__") else [edge]
+    deltas = [d for d in (_edge_deltas(record, samples, e) for e in edges) if d is not None]
+    if not deltas:
+        return None, f"no {edge} series in the metrics"
+    d_att, d_req = sum(d[0] for d in deltas), sum(d[1] for d in deltas)
+    if d_req <= 0:
+        return None, f"no requests on {edge} in the window"
+    over = f" on {len(deltas)} edges" if edge.startswith("*__") else ""
+    return d_att / d_req, f"{d_att:g} attempts / {d_req:g} requests{over}"
+
+
+def _edge_deltas(record: ProfileRecord, samples: Sequence[Sample], edge: str) -> tuple[float, float] | None:
     # Counters are cumulative: start from the last sample before the window when there is one.
     first_index = record.samples.index(samples[0])
     before = record.samples[first_index - 1] if first_index > 0 else None
     start = (before.edges.get(edge) if before else None) or samples[0].edges.get(edge)
-    end = None
-    for s in reversed(samples):
-        if edge in s.edges:
-            end = s.edges[edge]
-            break
+    end = next((s.edges[edge] for s in reversed(samples) if edge in s.edges), None)
     if start is None or end is None:
-        return None, f"no {edge} series in the metrics"
-    d_req = end.requests - start.requests
-    d_att = end.attempts - start.attempts
-    if d_req <= 0:
-        return None, f"no requests on {edge} in the window"
-    return d_att / d_req, f"{d_att:g} attempts / {d_req:g} requests"
+        return None
+    return end.attempts - start.attempts, end.requests - start.requests
 
 
 def _time_to_recover(record: ProfileRecord, probe: Probe) -> tuple[float | None, str]:

@@ -103,7 +103,9 @@ class ProbeDoc(Doc):
     @field_validator("edge")
     @classmethod
     def _known_edge(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return check_choice(value, edge_names(info))
+        # `*__<service>`: every edge into that service together (retry amplification only).
+        names = edge_names(info)
+        return check_choice(value, names + tuple(sorted({"*__" + n.split("__", 1)[1] for n in names})))
 
     @model_validator(mode="after")
     def _keys_fit_the_probe(self) -> ProbeDoc:
@@ -117,6 +119,8 @@ class ProbeDoc(Doc):
             raise refuse(f"expected 'METHOD /route' (e.g. 'GET /api/v1/products'), got {self.request!r}", "request")
         if kind in EDGE_PROBES and self.edge is None:
             raise refuse("is required", "edge")
+        if (self.edge or "").startswith("*") and kind is not ProbeKind.RETRY_AMPLIFICATION:
+            raise refuse(f"every edge into a service ({self.edge}) is for retry_amplification only", "edge")
         for key, used in (("edge", EDGE_PROBES), ("aggregate", LATENCY_PROBES),
                           ("threshold", _RECOVERY_PROBES)):
             if getattr(self, key) is not None and kind not in used:

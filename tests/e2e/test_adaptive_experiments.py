@@ -49,7 +49,7 @@ def test_with_5_percent_slow_catalog_reads_adaptive_hedges_within_5_percent_extr
     values = run_adaptive(stack, tmp_path, "hedged-reads", [5, 20, 3])
     sent, won = hedges(stack, "sent") - sent0, hedges(stack, "won") - won0
     print(values, f"hedges sent {sent:g}, won {won:g}")
-    assert values["retry_amplification[gateway__catalog]@fault"] <= 1.05
+    assert values["retry_amplification[*__catalog]@fault"] <= 1.05  # catalog's extra load, every edge into it
     # Hedging did the work: copies went out (within the budget the amplification bar checks).
     # Whether a copy wins depends on why its original was late (a slow read, or a CPU stall that
     # slows both): a few hedges may all lose, so winning is proven on fakes (unit tier) instead.

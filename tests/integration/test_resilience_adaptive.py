@@ -46,8 +46,9 @@ def hedges(h: Harness, result: str) -> float:
 
 
 def test_a_hedge_fires_only_after_its_delay_and_only_within_its_budget(harness: Harness) -> None:
-    delay_s = 0.4
-    harness.set_policy("adaptive", {"catalog": {"hedge_min_delay_s": delay_s, "adaptive_limit_max": None}})
+    delay_s, cap_s = 0.4, 0.5
+    harness.set_policy("adaptive", {"catalog": {"hedge_min_delay_s": delay_s, "hedge_max_delay_s": cap_s,
+                                                "hedge_budget_max_tokens": 3, "adaptive_limit_max": None}})
     for _ in range(MIN_HEDGE_SAMPLES):  # the hedger learns what a normal latency is
         assert call(harness).status_code == 200
     assert harness.state()["hedging"]["delay_s"] == delay_s
@@ -75,6 +76,9 @@ def test_a_hedge_fires_only_after_its_delay_and_only_within_its_budget(harness: 
           f"skipped {skipped:g}")
     assert 1 <= sent <= bound
     assert skipped >= 1
+    # The window now holds mostly 700 ms reads: its p95 is there, the delay stays at the cap.
+    hedging = harness.state()["hedging"]
+    assert hedging["delay_s"] == cap_s and hedging["budget"]["max_tokens"] == 3
 
 
 def test_the_adaptive_limit_shrinks_under_added_latency_and_grows_back(harness: Harness) -> None:

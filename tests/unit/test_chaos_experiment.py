@@ -114,6 +114,11 @@ def test_an_edge_probe_needs_its_edge_and_a_boolean_probe_a_boolean() -> None:
         changed(["hypothesis", 0], {"probe": "retry_amplification", "tolerance": {"max": 2}}))
     assert "expected true or false" in refused(changed(["hypothesis", 0], {
         "probe": "breaker_opened", "edge": "gateway__catalog", "tolerance": {"min": 1}}))
+    # Every edge into a service: retry amplification only, and only a service something calls.
+    assert "for retry_amplification only" in refused(changed(["hypothesis", 0], {
+        "probe": "breaker_opened", "edge": "*__catalog", "tolerance": True}))
+    assert "expected one of" in refused(changed(["hypothesis", 0], {
+        "probe": "retry_amplification", "edge": "*__gateway", "tolerance": {"max": 2}}))
 
 
 def test_a_file_that_is_not_yaml_or_not_there_is_refused(tmp_path: Path) -> None:

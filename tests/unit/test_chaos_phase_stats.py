@@ -10,10 +10,11 @@ import yaml
 
 from chaos.errors import ExperimentInvalid
 from chaos.experiment import load_experiment, parse_experiment
+from chaos.metrics import EdgeCounters
 from chaos.numbers import request_rows
 from chaos.probes import evaluate_hypothesis
 from chaos.runner import RunRecord
-from chaos.samples import PhaseWindow, ProfileRecord
+from chaos.samples import PhaseWindow, ProfileRecord, Sample
 from loadtests.outcomes import Outcome
 from loadtests.raw_samples import RawRecorder, merge_lines, to_line
 
@@ -210,3 +211,16 @@ def test_the_scrape_reads_the_consumer_only_on_a_stack_with_the_broker_and_names
     finally:
         with_broker.close()
         without.close()
+
+
+def test_retry_amplification_into_a_service_sums_every_edge_into_it() -> None:
+    def at(t: float, phase: str, gateway: tuple[float, float], cart: tuple[float, float]) -> Sample:
+        return Sample(t, phase, None, {"gateway__catalog": EdgeCounters(*gateway), "cart__catalog": EdgeCounters(*cart),
+                                       "gateway__cart": EdgeCounters(100.0, 900.0)})
+    record = ProfileRecord("adaptive", True, samples=[
+        at(1, "baseline", (10, 10), (5, 5)), at(2, "fault", (60, 66), (55, 57)), at(3, "fault", (110, 116), (105, 107))])
+    probe = probes({"probe": "retry_amplification", "edge": "*__catalog", "phase": "fault", "tolerance": {"max": 1.05}})
+    (result,) = evaluate_hypothesis(probe, record)
+    # (106 + 102) attempts over (100 + 100) requests: gateway→catalog alone is 1.06, into catalog 1.04
+    assert result.value == pytest.approx(1.04) and result.met
+    assert "on 2 edges" in result.detail and result.label == "retry_amplification[*__catalog]@fault"

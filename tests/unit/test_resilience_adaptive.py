@@ -113,14 +113,53 @@ def test_the_hedger_waits_for_enough_samples_and_never_hedges_faster_than_its_fl
     assert hedger.delay_s() == pytest.approx(0.3)
 
 
-def test_the_hedge_budget_allows_one_plus_ratio_times_requests() -> None:
+def test_the_hedge_delay_is_the_observed_quantile_clamped_to_floor_and_cap() -> None:
+    hedger = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.2, max_delay_s=0.3)
+    for _ in range(MIN_HEDGE_SAMPLES * 10):  # fast reads: their p95 is below the floor
+        hedger.latencies.observe(0.03)
+    assert hedger.delay_s() == 0.2
+    for _ in range(11):  # 5.5 % of the window in between: the p95 itself
+        hedger.latencies.observe(0.25)
+    assert hedger.delay_s() == pytest.approx(0.25)
+    for _ in range(20):  # a slow mode of 800 ms past the p95 cannot drag the delay up to itself
+        hedger.latencies.observe(0.8)
+    assert hedger.latencies.quantile(0.95) == pytest.approx(0.8)
+    assert hedger.delay_s() == 0.3
+    crossed = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.4, max_delay_s=0.3)
+    for _ in range(MIN_HEDGE_SAMPLES):
+        crossed.latencies.observe(0.8)
+    assert crossed.delay_s() == 0.4  # floor and cap crossed: the floor wins
+    assert crossed.snapshot()["max_delay_s"] == 0.3
+
+
+def test_the_hedge_budget_starts_empty_and_allows_ratio_times_requests() -> None:
     hedger = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.02)
+    assert not hedger.budget.try_withdraw()
     granted = 0
     for _ in range(200):
         hedger.budget.deposit()
         granted += hedger.budget.try_withdraw()
-    assert granted <= 1 + 0.05 * 200
+    assert granted <= 0.05 * 200
     assert granted >= 0.05 * 200 - 1
+
+
+def test_saved_hedge_tokens_pay_for_a_burst_up_to_max_tokens() -> None:
+    burst = []
+    for max_tokens in (1.0, 10.0):
+        hedger = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.02, max_tokens=max_tokens)
+        for _ in range(400):  # 400 reads while all is well: 20 tokens fed, max_tokens kept
+            hedger.budget.deposit()
+        burst.append(sum(hedger.budget.try_withdraw() for _ in range(15)))  # then 15 slow reads at once
+    assert burst == [1, 10]
+
+
+def test_the_adaptive_profile_hedges_within_5_percent_with_a_capped_delay() -> None:
+    policy = PROFILES["adaptive"].default
+    assert policy.hedge_budget_ratio is not None and policy.hedge_budget_ratio <= 0.05
+    assert policy.hedge_max_delay_s is not None and policy.hedge_min_delay_s <= policy.hedge_max_delay_s < 0.8
+    hedger = make_client(Recorder(always(200)), profile="adaptive").control.runtime("catalog").hedger
+    assert hedger is not None and hedger.budget.max_tokens == policy.hedge_budget_max_tokens
+    assert hedger.max_delay_s == policy.hedge_max_delay_s
 
 
 def test_a_late_read_is_hedged_and_the_copy_answers_while_the_first_is_stuck() -> None:

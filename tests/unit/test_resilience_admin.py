@@ -92,6 +92,10 @@ def test_put_resilience_switches_profile_and_overrides_at_run_time(app: Flask, c
         {"overrides": {"catalog": {"read_timeout_s": "fast"}}},
         {"overrides": {"catalog": {"retry_max_attempts": 0}}},
         {"overrides": {"catalog": {"propagate_deadline": 1}}},
+        {"overrides": {"catalog": {"hedge_budget_max_tokens": 0}}},
+        {"overrides": {"catalog": {"hedge_budget_max_tokens": None}}},
+        {"overrides": {"catalog": {"hedge_max_delay_s": -0.1}}},
+        {"overrides": {"catalog": {"hedge_max_delay_s": "0.3"}}},
         {"overrides": ["catalog"]},
         {"profil": "naive"},
     ],
@@ -111,6 +115,31 @@ def test_every_policy_key_has_an_override_rule() -> None:
     assert {key: parse_value(key, getattr(PROFILES["resilient"].default, key)) for key in known} == (
         PROFILES["resilient"].default.to_dict()
     )
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("hedge_budget_max_tokens", 0, "hedge_budget_max_tokens must be > 0"),
+    ("hedge_budget_max_tokens", None, "hedge_budget_max_tokens cannot be null"),
+    ("hedge_budget_max_tokens", 601, "hedge_budget_max_tokens must be <= 600"),
+    ("hedge_max_delay_s", float("nan"), "hedge_max_delay_s must be finite"),
+    ("hedge_max_delay_s", True, "hedge_max_delay_s must be a number"),
+])
+def test_the_hedge_keys_are_validated_like_the_retry_budgets(key: str, value: Any, message: str) -> None:
+    with pytest.raises(ValidationFailed, match=message):
+        parse_value(key, value)
+    assert parse_value("hedge_max_delay_s", None) is None  # no cap
+    assert parse_value("hedge_budget_max_tokens", 10) == 10
+
+
+def test_the_hedge_keys_can_be_overridden_and_show_in_the_state(app: Flask, client: FlaskClient) -> None:
+    overrides = {"catalog": {"hedge_budget_max_tokens": 4, "hedge_max_delay_s": 0.25}}
+    resp = client.put("/admin/resilience", headers=ADMIN, json={"profile": "adaptive", "overrides": overrides})
+    assert resp.status_code == 200
+    hedging = client.get("/admin/state", headers=ADMIN).get_json()["dependencies"]["catalog"]["hedging"]
+    assert hedging["max_delay_s"] == 0.25
+    assert hedging["min_delay_s"] == PROFILES["adaptive"].default.hedge_min_delay_s
+    assert hedging["budget"] == {"tokens": 0.0, "ratio": 0.05, "max_tokens": 4}
+    client.put("/admin/resilience", headers=ADMIN, json={"profile": "resilient"})
 
 
 @pytest.mark.parametrize("key", ["retry_max_attempts", "breaker_fail_max", "bulkhead_limit"])

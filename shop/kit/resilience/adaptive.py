@@ -6,10 +6,11 @@
   fails with 5xx or transport error, or takes longer than ``latency_s`` multiplies it by
   ``backoff`` (at least ``min_limit``). A call that finds ``limit`` calls in flight is
   refused at once.
-- ``Hedger``: a GET still unanswered after the observed ``quantile`` of recent latencies
-  (at least ``min_delay_s``) is sent a second time, and the first answer wins; every hedge
-  takes a token from a ``RetryBudget`` that each request feeds with ``ratio`` tokens, so
-  hedges <= initial tokens + ratio x requests.
+- ``Hedger``: a GET still unanswered after the observed ``quantile`` of recent latencies,
+  clamped to ``[min_delay_s, max_delay_s]``, is sent a second time, and the first answer wins;
+  every hedge takes a token from a ``RetryBudget`` that starts empty, is fed ``ratio`` tokens
+  per read and saves at most ``max_tokens``: hedges <= ratio x reads since the policy was set,
+  and <= max_tokens + ratio x reads over any stretch of time.
 - ``decorrelated_jitter``: AWS's "decorrelated jitter" backoff,
   ``sleep = min(cap, uniform(base, 3 x previous sleep))``, as a tenacity wait strategy.
 """
@@ -105,25 +106,36 @@ class LatencyWindow:
 class Hedger:
     """When to send a second copy of a read: after the observed quantile, within a token budget."""
 
-    def __init__(self, *, ratio: float, quantile: float, min_delay_s: float, window: int = 200) -> None:
+    def __init__(self, *, ratio: float, quantile: float, min_delay_s: float, max_delay_s: float | None = None,
+                 max_tokens: float = 1.0, window: int = 200) -> None:
         self.quantile = quantile
         self.min_delay_s = min_delay_s
+        self.max_delay_s = max_delay_s
         self.latencies = LatencyWindow(window)
-        # Same bucket as retries: hedges <= 1 + ratio x requests (one token to start, at most one
-        # saved, so reads while all is well cannot pay for a burst of hedges when a dependency slows).
-        self.budget = RetryBudget(ratio=ratio, initial_tokens=1.0, max_tokens=1.0)
+        # Same bucket as retries, started empty: hedges <= ratio x reads since the policy was set.
+        # Tokens saved while all is well (at most ``max_tokens``) pay for a burst of slow reads,
+        # which one saved token could not: slow reads come in clusters, tokens at a steady rate.
+        self.budget = RetryBudget(ratio=ratio, initial_tokens=0.0, max_tokens=max_tokens)
 
     def delay_s(self) -> float | None:
-        """Return how long to wait before hedging, None while too few latencies are known."""
+        """Return how long to wait before hedging, None while too few latencies are known.
+
+        The observed quantile, clamped: at least ``min_delay_s`` (fast reads rarely pass it), at
+        most ``max_delay_s`` (a slow mode in the window cannot drag the delay up to itself);
+        should the two cross, the floor wins.
+        """
         if len(self.latencies) < MIN_HEDGE_SAMPLES:
             return None
-        observed = self.latencies.quantile(self.quantile)
-        return max(self.min_delay_s, observed or 0.0)
+        observed = self.latencies.quantile(self.quantile) or 0.0
+        if self.max_delay_s is not None:
+            observed = min(observed, self.max_delay_s)
+        return max(self.min_delay_s, observed)
 
     def snapshot(self) -> dict[str, Any]:
         """Return the hedger's state as data."""
         delay = self.delay_s()
         return {"delay_s": None if delay is None else round(delay, 4), "samples": len(self.latencies),
+                "min_delay_s": self.min_delay_s, "max_delay_s": self.max_delay_s,
                 "budget": self.budget.snapshot()}
 
 

@@ -156,7 +156,8 @@ class ResilienceControl:
         hedger = None
         if policy.hedge_budget_ratio is not None:
             hedger = Hedger(
-                ratio=policy.hedge_budget_ratio, quantile=policy.hedge_quantile, min_delay_s=policy.hedge_min_delay_s
+                ratio=policy.hedge_budget_ratio, quantile=policy.hedge_quantile, min_delay_s=policy.hedge_min_delay_s,
+                max_delay_s=policy.hedge_max_delay_s, max_tokens=policy.hedge_budget_max_tokens,
             )
         connect, read = policy.connect_timeout_s, policy.read_timeout_s
         timeout = httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
