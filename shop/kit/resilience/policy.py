@@ -137,9 +137,11 @@ PROFILES: dict[str, Profile] = {
             default=dataclasses.replace(
                 _RESILIENT,
                 # A small bucket: tokens saved while all is well must not pay for a burst of
-                # retries at the moment a dependency slows (retries <= 1 + 5 % of requests).
+                # retries at the moment a dependency slows (retries <= 1 + 5 % of requests). It starts
+                # empty: a slowdown that meets the first few calls after the switch is not retried at
+                # all (with one token to start, a single slow charge became 2 attempts per request).
                 retry_budget_ratio=0.05,
-                retry_budget_initial_tokens=1.0,
+                retry_budget_initial_tokens=0.0,
                 retry_budget_max_tokens=1.0,
                 retry_decorrelated_jitter=True,
                 bulkhead_limit=None,  # the AIMD limit replaces the fixed bulkhead
