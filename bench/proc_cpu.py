@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,14 @@ def _frame(text: str) -> str:
     return f"{m['func']} ({file})"
 
 
+def _stacks(collapsed: Path) -> Iterator[tuple[str, int]]:
+    """Yield each stack of py-spy's collapsed output (``frame;frame;... count``) with its sample count."""
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack, int(count_text)
+
+
 def top_frames(collapsed: Path, n: int = 15) -> dict[str, Any]:
     """Summarise py-spy's collapsed stacks: the ``n`` frames most often on top, and most often anywhere.
 
@@ -89,11 +98,7 @@ def top_frames(collapsed: Path, n: int = 15) -> dict[str, Any]:
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for stack, count in _stacks(collapsed):
         frames = [_frame(f) for f in stack.split(";") if f]
         if not frames:
             continue
@@ -117,15 +122,12 @@ def group_shares(collapsed: Path, groups: dict[str, str]) -> dict[str, float]:
     patterns = {name: re.compile(rx) for name, rx in groups.items()}
     counts: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        total += int(count_text)
+    for stack, count in _stacks(collapsed):
+        total += count
         for frame in stack.split(";"):
             hit = next((name for name, rx in patterns.items() if rx.search(_frame(frame))), None)
             if hit is not None:
-                counts[hit] += int(count_text)
+                counts[hit] += count
                 break
     shares = {name: round(100 * counts[name] / total, 1) if total else 0.0 for name in groups}
     shares["all of these"] = round(sum(shares.values()), 1)
