@@ -99,7 +99,10 @@ def test_the_adaptive_limit_shrinks_under_added_latency_and_grows_back(harness: 
 
 
 def test_under_overload_shedding_drops_browse_before_checkout(harness: Harness) -> None:
-    harness.set_policy("adaptive", {"catalog": {"hedge_budget_ratio": None, "read_timeout_s": 2.5,
+    # Each held call waits 2.5 s at the toxic (under a 2.9 s read timeout and the 3 s request budget): all of them
+    # are in flight at once for 2.5 s minus how far apart they started, which a CPU-bound tier once stretched past
+    # the 1.5 s the toxic used to hold them.
+    harness.set_policy("adaptive", {"catalog": {"hedge_budget_ratio": None, "read_timeout_s": 2.9,
                                                 "adaptive_limit_max": None}})
     limit = PROFILES["adaptive"].shed_limit
     assert limit is not None
@@ -111,16 +114,17 @@ def test_under_overload_shedding_drops_browse_before_checkout(harness: Harness) 
         resp = harness.caller.get("/admin/state", headers=harness.admin)
         return dict(resp.json()["shedding"])
 
-    with harness.toxic("catalog", "latency", latency=1500, jitter=0), ThreadPoolExecutor(held_n) as pool:
+    with harness.toxic("catalog", "latency", latency=2500, jitter=0), ThreadPoolExecutor(held_n) as pool:
         held = [pool.submit(call, harness, priority="checkout") for _ in range(held_n)]
         poll_until(lambda: shedding()["in_flight"] == held_n, timeout_s=5, message=f"{held_n} requests in flight")
         browse = call(harness, priority="browse")
         checkout = call(harness, priority="checkout")
         answers = [f.result() for f in held]
-    # No checkout is shed, held or extra. Each is a 200, or (a loaded CI machine once stretched a 1.5 s call past
-    # the 3 s request budget) a timeout's 503: never the shedder's `overloaded`; the shed counters below agree.
-    assert [_code(r) for r in [*answers, checkout]].count("overloaded") == 0, [_code(r) for r in answers]
-    assert sum(r.status_code == 200 for r in [*answers, checkout]) >= held_n
+    # No checkout is shed, held or extra: each reached catalog and is a 200, or (a loaded machine can stretch a call
+    # past the read timeout) a timeout's 503, never the shedder's `overloaded`; the shed counters below agree.
+    codes = [_code(r) for r in [*answers, checkout]]
+    assert set(codes) <= {"ok", "dependency_timeout"}, codes
+    assert codes.count("ok") >= 1, codes
     assert browse.status_code == 503
     assert browse.headers["Retry-After"] == "1"
     assert _code(browse) == "overloaded"
