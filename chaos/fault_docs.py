@@ -98,7 +98,8 @@ class DownFaultDoc(Doc):
 
 
 class AppFaultDoc(Doc):
-    """``{kind: app, service, route, method?, error_rate?, status?, latency_ms?, latency_rate?, retry_after_s?}``."""
+    """``{kind: app, service, route, method?, error_rate?, status?, latency_ms?, latency_rate?, retry_after_s?,
+    concurrency?, queue?}``."""
 
     kind: Literal["app"]
     service: Text
@@ -109,17 +110,27 @@ class AppFaultDoc(Doc):
     latency_ms: Count = 0
     latency_rate: Ratio = 1.0
     retry_after_s: Annotated[int, Strict(), bounded("an integer", 0, 3600)] | None = None
+    # A server of limited capacity (the admin API's ``concurrency``/``queue``; see shop.kit.faults).
+    concurrency: Annotated[int, Strict(), bounded("an integer", 1, 64)] | None = None
+    queue: Annotated[int, Strict(), bounded("an integer", 0, 64)] = 0
 
     @field_validator("service")
     @classmethod
     def _known_service(cls, value: str, info: ValidationInfo) -> str:
         return check_choice(value, topology_of(info).service_names) or value
 
+    @model_validator(mode="after")
+    def _queue_needs_concurrency(self) -> AppFaultDoc:
+        if self.queue and self.concurrency is None:
+            raise refuse("needs concurrency (the line of a server of limited capacity)", "queue")
+        return self
+
     def to_fault(self) -> AppFaultSpec:
         """Return the fault this mapping describes (one rule; ``merge_app_faults`` joins a service's rules)."""
         rule = kit_faults.FaultSpec(route=self.route, method=self.method, error_rate=self.error_rate,
                                     status=self.status, latency_ms=self.latency_ms, retry_after_s=self.retry_after_s,
-                                    latency_rate=self.latency_rate)
+                                    latency_rate=self.latency_rate, concurrency=self.concurrency,
+                                    queue=self.queue)
         return AppFaultSpec(self.service, (rule,))
 
 

@@ -99,6 +99,7 @@ class AppFaultSpec:
             + (f" retry_after_s={r.retry_after_s}" if r.retry_after_s is not None else "")
             + (f" caller={r.caller}" if r.caller is not None else "")
             + (f" times={r.times}" if r.times is not None else "")
+            + (f" concurrency={r.concurrency} queue={r.queue}" if r.concurrency is not None else "")
             for r in self.rules
         ]
         return f"app fault on {self.service}: " + "; ".join(parts)
@@ -208,6 +209,7 @@ class LoadSettings:
     spawn_rate: float = 6.0
     rate_per_s: float | None = None  # open loop: journeys started per second (users bound the concurrency)
     decline_share: float = 0.0  # share of checkouts paying with the payment simulator's declining card
+    order_timeout_s: float = 30.0  # a checkout's patience: how long it waits for its order to settle
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,26 @@ A fault::
      "latency_rate": 0.05,     # optional, 0..1 (default 1): share of matching requests delayed
      "retry_after_s": 1,       # optional: send ``Retry-After`` with injected errors
      "caller": "orders",       # optional: only requests from this caller (``X-Shoplab-Caller``)
-     "times": 1}               # optional: only the first N matching requests, then none
+     "times": 1,               # optional: only the first N matching requests, then none
+     "concurrency": 1,         # optional, 1..64: a server of limited capacity (below)
+     "queue": 5}               # optional, 0..64 (default 0): with concurrency, how many may wait
 
 The kit's resilient client names its caller in ``X-Shoplab-Caller`` on every call, so
 ``{"route": "/", "caller": "orders", "error_rate": 1, "status": 503}`` on payments is
 "payments answers 503 to orders only": an HTTP fault on one edge, which Toxiproxy (TCP)
 cannot make. ``times`` makes a fault transient: a retry after it may succeed.
+
+``concurrency`` turns the route into a server of limited capacity (per process): at most
+``concurrency`` matching requests are served at once, each holding its place for
+``latency_ms`` (the service time), and at most ``queue`` more wait in line; one more is
+answered ``status`` at once (code ``injected_fault``). A request that waits is served even
+when its caller gave up meanwhile: that wasted work is what lets retries keep a slowed
+server overloaded after the slowdown ends (a metastable failure). The line outlives a fault
+replaced by one at the same place with the same capacity, and a request takes the
+``latency_ms`` of the fault active when its turn comes, so a phase that only changes the
+service time keeps the line it finds; when no such fault is active the line drains at once.
+Waiting requests hold a server thread, so ``concurrency + queue`` must stay below the
+service's threads per process, or nothing else (health, metrics, this admin API) is answered.
 
 Unknown fields or bad values answer 422 ``validation_failed`` naming the field; nothing
 changes then. A request matches the fault with the longest matching ``route`` (and the
@@ -41,7 +55,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from shop.kit.admin import make_admin_blueprint
 from shop.kit.config import KitSettings
@@ -66,6 +81,8 @@ _FIELD_RULES = {
     "retry_after_s": "must be an integer within 0..3600",
     "caller": "must be a service name (letters, digits, '_' or '-')",
     "times": "must be an integer within 1..1000000",
+    "concurrency": "must be an integer within 1..64",
+    "queue": "must be an integer within 0..64 (and needs concurrency)",
 }
 
 
@@ -85,6 +102,14 @@ class FaultSpec(BaseModel):
     retry_after_s: int | None = Field(default=None, ge=0, le=3600)
     caller: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
     times: int | None = Field(default=None, ge=1, le=1_000_000)
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+    queue: int = Field(default=0, ge=0, le=64)
+
+    @model_validator(mode="after")
+    def _queue_needs_concurrency(self) -> FaultSpec:
+        if self.queue and self.concurrency is None:
+            raise PydanticCustomError("queue_without_concurrency", "queue needs concurrency")
+        return self
 
     @field_validator("route")
     @classmethod
@@ -125,13 +150,41 @@ class FaultSpec(BaseModel):
         """Return the fault as the admin API shows it."""
         return self.model_dump()
 
+    @property
+    def place(self) -> tuple[str, str | None, str | None]:
+        """Where the fault applies: route, method and caller."""
+        return self.route, self.method, self.caller
+
+
+class ServerLine:
+    """A server of limited capacity: ``concurrency`` served at once, at most ``queue`` waiting."""
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self.capacity = concurrency + queue
+        self.slots = threading.Semaphore(concurrency)
+        self._lock = threading.Lock()
+        self.inside = 0  # served or waiting now
+
+    def enter(self) -> bool:
+        """Take a place in line; False when the line is full (the request is refused)."""
+        with self._lock:
+            if self.inside >= self.capacity:
+                return False
+            self.inside += 1
+            return True
+
+    def leave(self) -> None:
+        """Give the place back."""
+        with self._lock:
+            self.inside -= 1
+
 
 def _describe_error(exc: ValidationError, where: str) -> str:
     errors = exc.errors(include_url=False, include_input=False)
     unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     if unknown:
         return f"{where}: unknown fields {', '.join(unknown)}"
-    name = str(errors[0]["loc"][0])
+    name = str(errors[0]["loc"][0]) if errors[0]["loc"] else "queue"
     return f"{where}.{name} {_FIELD_RULES.get(name, 'is invalid')}"
 
 
@@ -164,6 +217,7 @@ class FaultSet:
         self._rng = rng or random.Random()
         self.sleep = sleep
         self._lock = threading.Lock()
+        self._lines: dict[tuple[Any, ...], ServerLine] = {}  # (place, concurrency, queue) → its line
 
     @property
     def faults(self) -> tuple[FaultSpec, ...]:
@@ -175,6 +229,41 @@ class FaultSet:
         with self._lock:
             self._faults = tuple(faults)
             self._hits = {}
+            keep = {self._line_key(f) for f in faults if f.concurrency is not None}
+            self._lines = {k: line for k, line in self._lines.items() if k in keep or line.inside > 0}
+
+    @staticmethod
+    def _line_key(fault: FaultSpec) -> tuple[Any, ...]:
+        return fault.place, fault.concurrency, fault.queue
+
+    def line(self, fault: FaultSpec) -> ServerLine:
+        """Return the line of a fault with ``concurrency`` (the same line for the same place and capacity)."""
+        assert fault.concurrency is not None
+        key = self._line_key(fault)
+        with self._lock:
+            line = self._lines.get(key)
+            if line is None:
+                line = self._lines[key] = ServerLine(fault.concurrency, fault.queue)
+            return line
+
+    def active_at(self, fault: FaultSpec) -> FaultSpec | None:
+        """Return the fault active now at ``fault``'s place with its capacity (its service time), or None."""
+        key = self._line_key(fault)
+        return next((f for f in self._faults if self._line_key(f) == key), None)
+
+    def serve_in_line(self, fault: FaultSpec) -> bool:
+        """Serve one request through ``fault``'s line; False when the line was full (refuse it)."""
+        line = self.line(fault)
+        if not line.enter():
+            return False
+        try:
+            with line.slots:
+                now = self.active_at(fault)  # the service time of the fault active when the turn comes
+                if now is not None and self.should_delay(now):
+                    self.sleep(now.latency_ms / 1000.0)
+        finally:
+            line.leave()
+        return True
 
     def find(self, method: str, path: str, caller: str | None = None) -> FaultSpec | None:
         """Return the fault with the longest matching route, or None; a fault with ``times`` counts this hit."""
@@ -231,7 +320,14 @@ def init_app(app: Flask) -> None:
         fault = fault_set.find(request.method, request.path, request.headers.get(CALLER_HEADER))
         if fault is None:
             return None
-        if fault_set.should_delay(fault):
+        if fault.concurrency is not None:
+            if not fault_set.serve_in_line(fault):
+                injected.labels(service, fault.route, "capacity").inc()
+                return error_response(fault.status, "injected_fault",
+                                      f"{service} at capacity on {fault.route}: {fault.concurrency} served, "
+                                      f"{fault.queue} waiting")
+            injected.labels(service, fault.route, "latency").inc()
+        elif fault_set.should_delay(fault):
             injected.labels(service, fault.route, "latency").inc()
             fault_set.sleep(fault.latency_ms / 1000.0)  # the fault *is* the delay
         if fault_set.should_fail(fault):

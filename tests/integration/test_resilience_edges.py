@@ -231,3 +231,31 @@ def test_switching_the_profile_at_run_time_changes_the_next_request(shop: Harnes
     assert call(shop).status_code == 503
     req2, att2 = counts(shop)
     assert (req2 - req1, att2 - att1) == (1, PROFILES["retries"].default.retry_max_attempts)
+
+
+def test_a_capacity_fault_serves_one_at_a_time_queues_a_few_refuses_the_rest_and_finishes_abandoned_work(
+    shop: Harness,
+) -> None:
+    service_s, queue, sent = 1.0, 2, 5
+    fault = {"route": "/work", "method": "POST", "latency_ms": int(service_s * 1000), "concurrency": 1, "queue": queue}
+    shop.callee.put("/admin/faults", json={"faults": [fault]}, headers=shop.admin).raise_for_status()
+    done0 = shop.callee.get("/work").json()["done"]
+    refused0 = read_counter(shop.callee, "shoplab_faults_injected", service="catalog", route="/work", kind="capacity")
+
+    def post(_: int) -> str:
+        try:  # the callers give up long before their turn: 0.3 s against 1 s of service each
+            resp = shop.callee.post("/work", json={}, timeout=httpx.Timeout(0.3, connect=2.0))
+        except httpx.ReadTimeout:
+            return "gave up"
+        return str(resp.json()["error"]["code"]) if resp.status_code == 503 else str(resp.status_code)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(sent) as pool:
+        answers = sorted(pool.map(post, range(sent)))
+    assert answers == ["gave up"] * (1 + queue) + ["injected_fault"] * (sent - 1 - queue)
+    assert read_counter(shop.callee, "shoplab_faults_injected", service="catalog", route="/work",
+                        kind="capacity") == refused0 + sent - 1 - queue
+    # The work nobody waits for is still done, one at a time: three services of 1 s, not one.
+    poll_until(lambda: shop.callee.get("/work").json()["done"] == done0 + 1 + queue, timeout_s=15,
+               message="the abandoned work done")
+    assert time.monotonic() - started >= (1 + queue) * service_s

@@ -208,7 +208,7 @@ def test_faults_can_be_set_listed_and_deleted(client: FlaskClient) -> None:
     assert resp.status_code == 200
     listed = client.get("/admin/faults", headers=ADMIN).get_json()["faults"]
     assert listed == [{**spec, "method": "POST", "retry_after_s": None, "latency_rate": 1.0, "caller": None,
-                       "times": None}]
+                       "times": None, "concurrency": None, "queue": 0}]
     failed = client.post("/carts/u1/items", json={})
     assert failed.status_code == 502 and failed.get_json()["error"]["code"] == "injected_fault"
     assert client.get("/carts/u1").status_code == 200  # other method: not faulted
@@ -240,6 +240,9 @@ def test_the_admin_api_is_never_faulted(client: FlaskClient) -> None:
         {"route": "/carts", "latency_ms": -1},
         {"route": "/carts", "method": "FETCH"},
         {"route": "/carts", "colour": "red"},
+        {"route": "/carts", "queue": 3},
+        {"route": "/carts", "concurrency": 0},
+        {"route": "/carts", "concurrency": 1, "queue": 65},
         "/carts",
     ],
 )
