@@ -77,5 +77,6 @@ class LocustLoad:
                                      rate_per_s=settings.rate_per_s, decline_share=settings.decline_share).warmup_allowance_s()
         spec = LoadSpec(host=self.gateway_url, shape=settings.shape, users=settings.users,
                         spawn_rate=settings.spawn_rate, duration_s=duration_s, seed=seed or 1,
-                        rate_per_s=settings.rate_per_s, decline_share=settings.decline_share)
+                        rate_per_s=settings.rate_per_s, decline_share=settings.decline_share,
+                        order_timeout_s=settings.order_timeout_s)
         return PerSecondRun(start_load(spec, out_dir=self.out_root / f"locust-{label}"))

@@ -16,7 +16,8 @@ Definitions (over the probe's phase, or the whole run when it names none):
 - ``breaker_opened``: the edge's breaker was seen open or half-open at least once;
   ``breaker_closed``: it was closed at the phase's last sample.
 - ``time_to_recover_s``: seconds from the end of the phase until the per-second
-  success ratio stays at or above ``threshold`` for three seconds in a row.
+  success ratio stays at or above ``threshold`` for three seconds in a row (of one
+  ``journey``'s when the probe names it: seconds when none of it ended are skipped).
 - ``degraded_for_s``: the same seconds, but a shop that never recovers counts every
   second observed after the phase (a lower bound: it stayed degraded at least that
   long). Only a ``min`` tolerance may judge it (``stayed degraded >= 60 s``).
@@ -62,9 +63,9 @@ def _outcomes(samples: Sequence[Sample], journey: str | None) -> tuple[float, fl
     return ok, degraded, total
 
 
-def second_success_ratio(sample: Sample) -> float | None:
-    """Return one second's success ratio (None: no traffic that second)."""
-    ok, _deg, total = _outcomes([sample], None)
+def second_success_ratio(sample: Sample, journey: str | None = None) -> float | None:
+    """Return one second's success ratio, of ``journey`` only when named (None: none ended that second)."""
+    ok, _deg, total = _outcomes([sample], journey)
     return ok / total if total > 0 else None
 
 
@@ -125,7 +126,7 @@ def _time_to_recover(record: ProfileRecord, probe: Probe) -> tuple[float | None,
     run = 0
     first_t: float | None = None
     for s in after:
-        ratio = second_success_ratio(s)
+        ratio = second_success_ratio(s, probe.journey)
         if ratio is None:
             continue
         if ratio >= probe.threshold:
@@ -147,7 +148,8 @@ def _degraded_for(record: ProfileRecord, probe: Probe) -> tuple[float | None, st
     window = next((w for w in record.phases if w.name == probe.phase), None)
     if value is not None or window is None:
         return value, detail
-    judged = [s.t for s in record.samples if s.t >= window.end_s and second_success_ratio(s) is not None]
+    judged = [s.t for s in record.samples
+              if s.t >= window.end_s and second_success_ratio(s, probe.journey) is not None]
     if not judged:
         return None, f"no journeys ended after {probe.phase}"
     return max(judged) - window.end_s, f"{detail}: degraded for all {len(judged)} seconds observed (a lower bound)"

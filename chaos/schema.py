@@ -111,7 +111,9 @@ class ProbeDoc(Doc):
     def _keys_fit_the_probe(self) -> ProbeDoc:
         kind = ProbeKind(self.probe)
         for key in ("journey", "request"):
-            if getattr(self, key) is not None and kind not in _JOURNEY_PROBES:
+            # a recovery probe may follow one journey's per-second success (a checkout SLO)
+            scoped = _JOURNEY_PROBES + tuple(_RECOVERY_PROBES) if key == "journey" else _JOURNEY_PROBES
+            if getattr(self, key) is not None and kind not in scoped:
                 raise refuse(f"is not used by probe {kind.value}", key)
         if self.journey is not None and self.request is not None:
             raise refuse("takes a journey or a request, not both", "request")
@@ -189,7 +191,8 @@ class GuardDoc(ProbeDoc):
 
 
 class LoadDoc(Doc):
-    """``{shape?, users?, spawn_rate?, rate?, decline_share?}``: ``rate`` (journeys/s) makes it open loop, ``users`` its concurrency."""
+    """``{shape?, users?, spawn_rate?, rate?, decline_share?, order_timeout_s?}``: ``rate`` (journeys/s) makes it open
+    loop, ``users`` its concurrency."""
 
     shape: Annotated[Text, one_of(LOAD_SHAPES)] = "steady"
     users: Annotated[int, Strict(), bounded("an integer", 1, 200)] = 6
@@ -197,6 +200,8 @@ class LoadDoc(Doc):
     rate: Annotated[float, bounded("a number", 0.1, 500.0)] | None = None
     # share of checkouts paying with the payment simulator's declining card (loadtests.cards)
     decline_share: Annotated[float, AllowInfNan(False), bounded("a number", 0.0, 1.0)] = 0.0
+    # a checkout's patience: seconds it waits for its order to settle before the journey fails
+    order_timeout_s: Annotated[float, AllowInfNan(False), bounded("a number", 1.0, 300.0)] = 30.0
 
 
 class QuickDoc(Doc):
@@ -274,7 +279,8 @@ class ExperimentDoc(Doc):
             name=self.name or name or "experiment", title=self.title, description=self.description.strip(),
             profiles=profiles, must_hold=profiles if self.must_hold is None else tuple(self.must_hold),
             load=LoadSettings(shape=self.load.shape, users=self.load.users, spawn_rate=self.load.spawn_rate,
-                              rate_per_s=self.load.rate, decline_share=self.load.decline_share),
+                              rate_per_s=self.load.rate, decline_share=self.load.decline_share,
+                              order_timeout_s=self.load.order_timeout_s),
             phases=tuple(p.to_phase() for p in self.phases),
             hypothesis=tuple(h.to_probe() for h in self.hypothesis),
             seed=self.seed, settle_s=self.settle_s,

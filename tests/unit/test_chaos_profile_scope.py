@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -114,3 +114,34 @@ def test_degraded_for_is_the_time_to_recover_or_at_least_every_second_observed_w
     assert short.value == 1.0 and not short.met
     nothing = _degraded([1, 1, 1, 0, 0, 0, None, None])
     assert nothing.value is None and nothing.verdict == "inconclusive"
+
+
+def test_a_recovery_probe_can_follow_one_journey_skipping_seconds_when_none_of_it_ended() -> None:
+    # Every second: 10 browse journeys (the ratio) and, on some seconds, one checkout that fails (0) or succeeds (1).
+    ratios: list[float | None] = [1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
+    checkout: list[int | None] = [1, 1, 1, 0, 0, 0, 0, None, None, 0, None, 1, 1, 1]
+    record = _record(ratios)
+    for sample, outcome in zip(record.samples, checkout, strict=True):
+        if outcome is not None and sample.load is not None:
+            journeys = cast(dict[str, Any], sample.load.journeys)
+            journeys["checkout"] = {"success": outcome, "degraded": 0, "failure": 1 - outcome}
+    every = run_probe(Probe(ProbeKind.TIME_TO_RECOVER_S, Tolerance(max=10), phase="fault", threshold=0.9), record)
+    assert every.value == 0.0  # 10 of 11 journeys good: the browse-heavy mix hides the failed checkouts
+    scoped = Probe(ProbeKind.TIME_TO_RECOVER_S, Tolerance(max=10), phase="fault", threshold=0.9, journey="checkout")
+    assert run_probe(scoped, record).value == 5.0  # t=9 still failed; t=11, 12, 13 are three good checkout seconds
+    degraded = Probe(ProbeKind.DEGRADED_FOR_S, Tolerance(min=4), phase="fault", threshold=0.9, journey="checkout")
+    assert run_probe(degraded, record).value == 5.0
+
+
+def test_a_recovery_probe_takes_a_journey_but_not_a_request() -> None:
+    probe = {"probe": "time_to_recover_s", "phase": "fault", "threshold": 0.95, "tolerance": {"max": 10}}
+    assert "is not used by probe time_to_recover_s" in refused(hypothesis=[{**probe, "request": "GET /api/v1/x"}])
+    exp = parse_experiment({**SCOPED, "hypothesis": [{**probe, "journey": "checkout"}]}, source="s.yaml")
+    assert exp.hypothesis[0].journey == "checkout"
+
+
+def test_an_experiment_can_set_a_checkouts_patience_and_a_bad_one_is_refused() -> None:
+    exp = parse_experiment({**SCOPED, "load": {"rate": 3.6, "users": 40, "order_timeout_s": 15}}, source="s.yaml")
+    assert exp.load.order_timeout_s == 15
+    assert parse_experiment(SCOPED, source="s.yaml").load.order_timeout_s == 30
+    assert "load.order_timeout_s" in refused(load={"order_timeout_s": 0})
