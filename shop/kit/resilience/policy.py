@@ -105,6 +105,33 @@ _RESILIENT = dataclasses.replace(
     fallback_budget_s=0.25,
 )
 
+_ADAPTIVE = dataclasses.replace(
+    _RESILIENT,
+    # A small bucket: tokens saved while all is well must not pay for a burst of
+    # retries at the moment a dependency slows (retries <= 1 + 5 % of requests). It starts
+    # empty: a slowdown that meets the first few calls after the switch is not retried at
+    # all (with one token to start, a single slow charge became 2 attempts per request).
+    retry_budget_ratio=0.05,
+    retry_budget_initial_tokens=0.0,
+    retry_budget_max_tokens=1.0,
+    retry_decorrelated_jitter=True,
+    bulkhead_limit=None,  # the AIMD limit replaces the fixed bulkhead
+    # The README's adaptive figures were measured with the breaker at 5 (the AIMD limit and the
+    # small retry budget act first; the flaky-dependency case that moved resilient to 10 is not its test).
+    breaker_fail_max=5,
+    # Hedges <= 5 % of reads since the switch (the bar on extra load); up to 10
+    # tokens saved pay for a cluster of slow reads (one saved token lost those that came
+    # while a hedge waited: 2.3-2.5 % of reads hedged against 6.6-7.5 % late).
+    hedge_budget_ratio=0.05,
+    hedge_budget_max_tokens=10.0,
+    # The observed p95, clamped to [0.2 s, 0.3 s]: while 5 % of reads are slow the p95
+    # sits in the slow mode about half the time (the cap hedges them at 0.3 s, not 0.8),
+    # and in the fast mode the rest (the floor keeps fast reads from taking the tokens).
+    hedge_min_delay_s=0.2,
+    hedge_max_delay_s=0.3,
+    adaptive_limit_max=32,
+)
+
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
@@ -134,32 +161,10 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="adaptive",
             description="resilient + decorrelated-jitter retries, hedged reads, AIMD limits, priority shedding",
-            default=dataclasses.replace(
-                _RESILIENT,
-                # A small bucket: tokens saved while all is well must not pay for a burst of
-                # retries at the moment a dependency slows (retries <= 1 + 5 % of requests). It starts
-                # empty: a slowdown that meets the first few calls after the switch is not retried at
-                # all (with one token to start, a single slow charge became 2 attempts per request).
-                retry_budget_ratio=0.05,
-                retry_budget_initial_tokens=0.0,
-                retry_budget_max_tokens=1.0,
-                retry_decorrelated_jitter=True,
-                bulkhead_limit=None,  # the AIMD limit replaces the fixed bulkhead
-                # The README's adaptive figures were measured with the breaker at 5 (the AIMD limit and the
-                # small retry budget act first; the flaky-dependency case that moved resilient to 10 is not its test).
-                breaker_fail_max=5,
-                # Hedges <= 5 % of reads since the switch (the bar on extra load); up to 10
-                # tokens saved pay for a cluster of slow reads (one saved token lost those that came
-                # while a hedge waited: 2.3-2.5 % of reads hedged against 6.6-7.5 % late).
-                hedge_budget_ratio=0.05,
-                hedge_budget_max_tokens=10.0,
-                # The observed p95, clamped to [0.2 s, 0.3 s]: while 5 % of reads are slow the p95
-                # sits in the slow mode about half the time (the cap hedges them at 0.3 s, not 0.8),
-                # and in the fast mode the rest (the floor keeps fast reads from taking the tokens).
-                hedge_min_delay_s=0.2,
-                hedge_max_delay_s=0.3,
-                adaptive_limit_max=32,
-            ),
+            default=_ADAPTIVE,
+            # A payment provider serves a few charges at a time: its limit may fall to one call in
+            # flight (elsewhere 4, so a slow read does not starve a page of its parallel reads).
+            per_dependency={"payments": dataclasses.replace(_ADAPTIVE, adaptive_limit_min=1)},
             request_budget_s=3.0,
             # The gateway's 8 threads: browse is shed once 6 are busy, checkout only when all are.
             shed_limit=8,
