@@ -155,7 +155,7 @@ PROFILES: dict[str, Profile] = {
                 # tokens saved pay for a cluster of slow reads. With 5 % slow the bucket's level is a
                 # walk with no drift: 10 saved left 0-7 slow reads per 150 s without a token (quiet
                 # runs), and a model of the walk (bench/hedge_budget_model.py) puts the product
-                # page's p99 cut decided >= 40 % in ~46 % of runs with 10 (150 s), ~94 % with 25 (300 s).
+                # page's p99 cut decided >= 40 % in ~44 % of runs with 10 (150 s), ~95 % with 25 (300 s).
                 hedge_budget_ratio=0.05,
                 hedge_budget_max_tokens=25.0,
                 # The observed p95, clamped to [floor, 0.3 s]: while 5 % of reads are slow the p95
