@@ -76,9 +76,15 @@ def test_a_hedge_fires_only_after_its_delay_and_only_within_its_budget(harness: 
           f"skipped {skipped:g}")
     assert 1 <= sent <= bound
     assert skipped >= 1
-    # The window now holds mostly 700 ms reads: its p95 is there, the delay stays at the cap.
+    # The window now holds about half 700 ms reads: its p95 is there and held at the cap, unless the
+    # floor (adaptive's factor x the median read, never below hedge_min_delay_s) is higher still.
     hedging = harness.state()["hedging"]
-    assert hedging["delay_s"] == cap_s and hedging["budget"]["max_tokens"] == 3
+    factor = PROFILES["adaptive"].default.hedge_floor_median_factor
+    assert factor is not None
+    print(f"median {hedging['median_s']} s, floor {hedging['floor_s']} s, delay {hedging['delay_s']} s")
+    assert hedging["floor_s"] == pytest.approx(max(delay_s, factor * hedging["median_s"]), abs=1e-3)
+    assert hedging["delay_s"] == pytest.approx(max(hedging["floor_s"], cap_s), abs=1e-3)
+    assert hedging["budget"]["max_tokens"] == 3
 
 
 def test_the_adaptive_limit_shrinks_under_added_latency_and_grows_back(harness: Harness) -> None:

@@ -132,6 +132,28 @@ def test_the_hedge_delay_is_the_observed_quantile_clamped_to_floor_and_cap() -> 
     assert crossed.snapshot()["max_delay_s"] == 0.3
 
 
+def test_the_hedge_floor_follows_the_median_read_only_above_min_delay() -> None:
+    hedger = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.2, max_delay_s=0.3, floor_median_factor=10.0)
+    for _ in range(MIN_HEDGE_SAMPLES * 10):  # a quiet machine: fast reads of 10 ms, 10 x median = 0.1 s
+        hedger.latencies.observe(0.01)
+    assert hedger.floor_s() == 0.2
+    assert hedger.delay_s() == 0.2
+    for _ in range(200):  # a busy one: the whole window now 40 ms, the floor 0.4 s, past the cap
+        hedger.latencies.observe(0.04)
+    assert hedger.floor_s() == pytest.approx(0.4)
+    assert hedger.delay_s() == pytest.approx(0.4)  # floor and cap crossed: the floor wins
+    for _ in range(12):  # a slow mode in the window moves the p95, not the median (6 % of 200)
+        hedger.latencies.observe(0.8)
+    assert hedger.latencies.quantile(0.95) == pytest.approx(0.8)
+    assert hedger.delay_s() == pytest.approx(0.4)
+    state = hedger.snapshot()
+    assert (state["median_s"], state["floor_s"], state["floor_median_factor"]) == (0.04, 0.4, 10.0)
+    fixed = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.2, max_delay_s=0.3)
+    for _ in range(MIN_HEDGE_SAMPLES):
+        fixed.latencies.observe(0.04)
+    assert fixed.delay_s() == 0.2  # without a factor the floor stays put
+
+
 def test_the_hedge_budget_starts_empty_and_allows_ratio_times_requests() -> None:
     hedger = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.02)
     assert not hedger.budget.try_withdraw()
@@ -145,12 +167,12 @@ def test_the_hedge_budget_starts_empty_and_allows_ratio_times_requests() -> None
 
 def test_saved_hedge_tokens_pay_for_a_burst_up_to_max_tokens() -> None:
     burst = []
-    for max_tokens in (1.0, 10.0):
+    for max_tokens in (1.0, 10.0, 25.0):
         hedger = Hedger(ratio=0.05, quantile=0.95, min_delay_s=0.02, max_tokens=max_tokens)
-        for _ in range(400):  # 400 reads while all is well: 20 tokens fed, max_tokens kept
+        for _ in range(600):  # 600 reads while all is well: 30 tokens fed, max_tokens kept
             hedger.budget.deposit()
-        burst.append(sum(hedger.budget.try_withdraw() for _ in range(15)))  # then 15 slow reads at once
-    assert burst == [1, 10]
+        burst.append(sum(hedger.budget.try_withdraw() for _ in range(30)))  # then 30 slow reads at once
+    assert burst == [1, 10, 25]
 
 
 def test_the_adaptive_profile_hedges_within_5_percent_with_a_capped_delay() -> None:
@@ -160,6 +182,7 @@ def test_the_adaptive_profile_hedges_within_5_percent_with_a_capped_delay() -> N
     hedger = make_client(Recorder(always(200)), profile="adaptive").control.runtime("catalog").hedger
     assert hedger is not None and hedger.budget.max_tokens == policy.hedge_budget_max_tokens
     assert hedger.max_delay_s == policy.hedge_max_delay_s
+    assert hedger.floor_median_factor == policy.hedge_floor_median_factor
 
 
 def test_a_late_read_is_hedged_and_the_copy_answers_while_the_first_is_stuck() -> None:

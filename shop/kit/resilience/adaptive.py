@@ -7,7 +7,9 @@
   ``backoff`` (at least ``min_limit``). A call that finds ``limit`` calls in flight is
   refused at once.
 - ``Hedger``: a GET still unanswered after the observed ``quantile`` of recent latencies,
-  clamped to ``[min_delay_s, max_delay_s]``, is sent a second time, and the first answer wins;
+  clamped to ``[floor, max_delay_s]``, is sent a second time, and the first answer wins; the
+  floor is ``min_delay_s``, or ``floor_median_factor`` x the window's median when that is more
+  (a busy machine's slower fast reads move the floor with them instead of taking the tokens);
   every hedge takes a token from a ``RetryBudget`` that starts empty, is fed ``ratio`` tokens
   per read and saves at most ``max_tokens``: hedges <= ratio x reads since the policy was set,
   and <= max_tokens + ratio x reads over any stretch of time.
@@ -107,36 +109,51 @@ class Hedger:
     """When to send a second copy of a read: after the observed quantile, within a token budget."""
 
     def __init__(self, *, ratio: float, quantile: float, min_delay_s: float, max_delay_s: float | None = None,
-                 max_tokens: float = 1.0, window: int = 200) -> None:
+                 max_tokens: float = 1.0, window: int = 200, floor_median_factor: float | None = None) -> None:
         self.quantile = quantile
         self.min_delay_s = min_delay_s
         self.max_delay_s = max_delay_s
+        self.floor_median_factor = floor_median_factor
         self.latencies = LatencyWindow(window)
         # Same bucket as retries, started empty: hedges <= ratio x reads since the policy was set.
         # Tokens saved while all is well (at most ``max_tokens``) pay for a burst of slow reads,
         # which one saved token could not: slow reads come in clusters, tokens at a steady rate.
         self.budget = RetryBudget(ratio=ratio, initial_tokens=0.0, max_tokens=max_tokens)
 
+    def floor_s(self) -> float:
+        """Return the delay's floor: ``min_delay_s``, or ``floor_median_factor`` x the median read if more.
+
+        The median is what a fast read takes now (slow reads are a few percent of the window):
+        when the machine is busy and fast reads slow down, the floor rises with them, so fewer of
+        them pass it and take the tokens the slow ones need.
+        """
+        if self.floor_median_factor is None:
+            return self.min_delay_s
+        median = self.latencies.quantile(0.5) or 0.0
+        return max(self.min_delay_s, self.floor_median_factor * median)
+
     def delay_s(self) -> float | None:
         """Return how long to wait before hedging, None while too few latencies are known.
 
-        The observed quantile, clamped: at least ``min_delay_s`` (fast reads rarely pass it), at
-        most ``max_delay_s`` (a slow mode in the window cannot drag the delay up to itself);
-        should the two cross, the floor wins.
+        The observed quantile, clamped: at least the floor (``floor_s``: fast reads rarely pass
+        it), at most ``max_delay_s`` (a slow mode in the window cannot drag the delay up to
+        itself); should the two cross, the floor wins.
         """
         if len(self.latencies) < MIN_HEDGE_SAMPLES:
             return None
         observed = self.latencies.quantile(self.quantile) or 0.0
         if self.max_delay_s is not None:
             observed = min(observed, self.max_delay_s)
-        return max(self.min_delay_s, observed)
+        return max(self.floor_s(), observed)
 
     def snapshot(self) -> dict[str, Any]:
         """Return the hedger's state as data."""
         delay = self.delay_s()
+        median = self.latencies.quantile(0.5)
         return {"delay_s": None if delay is None else round(delay, 4), "samples": len(self.latencies),
+                "median_s": None if median is None else round(median, 4), "floor_s": round(self.floor_s(), 4),
                 "min_delay_s": self.min_delay_s, "max_delay_s": self.max_delay_s,
-                "budget": self.budget.snapshot()}
+                "floor_median_factor": self.floor_median_factor, "budget": self.budget.snapshot()}
 
 
 def decorrelated_jitter(previous_s: float, *, base_s: float, cap_s: float, rng: Callable[[float, float], float]) -> float:

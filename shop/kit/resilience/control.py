@@ -158,6 +158,7 @@ class ResilienceControl:
             hedger = Hedger(
                 ratio=policy.hedge_budget_ratio, quantile=policy.hedge_quantile, min_delay_s=policy.hedge_min_delay_s,
                 max_delay_s=policy.hedge_max_delay_s, max_tokens=policy.hedge_budget_max_tokens,
+                floor_median_factor=policy.hedge_floor_median_factor,
             )
         connect, read = policy.connect_timeout_s, policy.read_timeout_s
         timeout = httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
