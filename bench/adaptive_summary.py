@@ -34,6 +34,7 @@ then the spread (min, median, max) of every figure across the runs. Writes
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -203,10 +204,16 @@ def _hedging_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     """Summarise the report folders under the given directory (default ``reports``)."""
-    args = sys.argv[1:] if argv is None else argv
-    reports_dir = Path(args[0] if args else "reports")
-    path = write_result("adaptive", summarise(reports_dir, Path(args[1]) if len(args) > 1 else None))
-    print(path)
+    parser = argparse.ArgumentParser(prog="python -m bench.adaptive_summary",
+                                     description="Summarise hedged-reads / metastable-retry-storm report folders.")
+    parser.add_argument("reports_dir", nargs="?", type=Path, default=Path("reports"),
+                        help="the folder holding the report folders (default: reports)")
+    parser.add_argument("hedge_log", nargs="?", type=Path, default=None,
+                        help="the hedge counters sampled during the runs (optional)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.reports_dir.is_dir():
+        parser.error(f"no such folder: {args.reports_dir}")
+    print(write_result("adaptive", summarise(args.reports_dir, args.hedge_log)))
 
 
 if __name__ == "__main__":
