@@ -62,6 +62,7 @@ from shop.kit.admin import make_admin_blueprint
 from shop.kit.config import KitSettings
 from shop.kit.errors import BadRequest, ValidationFailed, error_response
 from shop.kit.resilience.client import CALLER_HEADER
+from shop.kit.resilience.components import Bulkhead
 from shop.kit.resilience.instruments import get_instruments
 from shop.kit.state import get_component, set_component
 
@@ -157,26 +158,27 @@ class FaultSpec(BaseModel):
 
 
 class ServerLine:
-    """A server of limited capacity: ``concurrency`` served at once, at most ``queue`` waiting."""
+    """A server of limited capacity: ``concurrency`` served at once, at most ``queue`` waiting.
+
+    Its places (served + waiting) are a bulkhead of ``concurrency + queue``: full means refused at once.
+    """
 
     def __init__(self, concurrency: int, queue: int) -> None:
-        self.capacity = concurrency + queue
+        self.places = Bulkhead(concurrency + queue)
         self.slots = threading.Semaphore(concurrency)
-        self._lock = threading.Lock()
-        self.inside = 0  # served or waiting now
+
+    @property
+    def inside(self) -> int:
+        """Return the requests served or waiting now."""
+        return self.places.in_flight
 
     def enter(self) -> bool:
         """Take a place in line; False when the line is full (the request is refused)."""
-        with self._lock:
-            if self.inside >= self.capacity:
-                return False
-            self.inside += 1
-            return True
+        return self.places.try_acquire()
 
     def leave(self) -> None:
         """Give the place back."""
-        with self._lock:
-            self.inside -= 1
+        self.places.release()
 
 
 def _describe_error(exc: ValidationError, where: str) -> str:
