@@ -16,8 +16,9 @@ Definitions (over the probe's phase, or the whole run when it names none):
 - ``breaker_opened``: the edge's breaker was seen open or half-open at least once;
   ``breaker_closed``: it was closed at the phase's last sample.
 - ``time_to_recover_s``: seconds from the end of the phase until the per-second
-  success ratio stays at or above ``threshold`` for three seconds in a row (of one
-  ``journey``'s when the probe names it: seconds when none of it ended are skipped).
+  success ratio stays at or above ``threshold`` for three seconds in a row (journeys by
+  the second they ended; of one ``journey`` when the probe names it, by the second they
+  were due to start when raw samples exist, skipping seconds with none of it).
 - ``degraded_for_s``: the same seconds, but a shop that never recovers counts every
   second observed after the phase (a lower bound: it stayed degraded at least that
   long). Only a ``min`` tolerance may judge it (``stayed degraded >= 60 s``).
@@ -118,29 +119,50 @@ def _edge_deltas(record: ProfileRecord, samples: Sequence[Sample], edge: str) ->
     return end.attempts - start.attempts, end.requests - start.requests
 
 
+def _seconds_after(record: ProfileRecord, probe: Probe, end_s: float) -> tuple[list[tuple[float, float]], str]:
+    """Return (t, success ratio) of each judged second from ``end_s`` on, and what a second counts.
+
+    A probe on one journey, when the load recorded raw samples, counts the journeys *due to
+    start* in each second (as the ratio probes do): a checkout made during the trigger that
+    ends after it, successful or not, is not evidence about the shop after it. Otherwise a
+    second counts the journeys that *ended* in it (Locust's per-second stats). Seconds when no
+    such journey counted are skipped.
+    """
+    if probe.journey is not None and record.raw:
+        out = []
+        for (second, name), bucket in sorted(record.raw.items()):
+            t = second + 0.5 - record.wall_t0  # the second's midpoint on the phases' clock
+            if name == probe.journey and bucket.total > 0 and t >= end_s:
+                ok = bucket.counts.get("success", 0) + bucket.counts.get("degraded", 0)
+                out.append((t, ok / bucket.total))
+        return out, f"{probe.journey} journeys by the second they were due to start"
+    ended = [(s.t, r) for s in record.samples
+             if s.t >= end_s and (r := second_success_ratio(s, probe.journey)) is not None]
+    return ended, "journeys by the second they ended"
+
+
 def _time_to_recover(record: ProfileRecord, probe: Probe) -> tuple[float | None, str]:
     window = next((w for w in record.phases if w.name == probe.phase), None)
     if window is None:
         return None, f"phase {probe.phase} did not run"
-    after = [s for s in record.samples if s.t >= window.end_s]
+    seconds, counted = _seconds_after(record, probe, window.end_s)
     run = 0
     first_t: float | None = None
-    for s in after:
-        ratio = second_success_ratio(s, probe.journey)
-        if ratio is None:
-            continue
+    for t, ratio in seconds:
         if ratio >= probe.threshold:
             if run == 0:
-                first_t = s.t
+                first_t = t
             run += 1
             if run >= RECOVERY_RUN:
                 assert first_t is not None
-                return max(0.0, first_t - window.end_s), f"success ratio >= {probe.threshold:g} from t={first_t:.0f}s"
+                return (max(0.0, first_t - window.end_s),
+                        f"success ratio >= {probe.threshold:g} from t={first_t:.0f}s ({counted})")
         else:
             run, first_t = 0, None
     if first_t is not None:  # recovered through the end of the run, just fewer seconds left
-        return max(0.0, first_t - window.end_s), f"success ratio >= {probe.threshold:g} from t={first_t:.0f}s to the end"
-    return None, f"success ratio never stayed >= {probe.threshold:g} after {probe.phase}"
+        return (max(0.0, first_t - window.end_s),
+                f"success ratio >= {probe.threshold:g} from t={first_t:.0f}s to the end ({counted})")
+    return None, f"success ratio never stayed >= {probe.threshold:g} after {probe.phase} ({counted})"
 
 
 def _degraded_for(record: ProfileRecord, probe: Probe) -> tuple[float | None, str]:
@@ -148,10 +170,9 @@ def _degraded_for(record: ProfileRecord, probe: Probe) -> tuple[float | None, st
     window = next((w for w in record.phases if w.name == probe.phase), None)
     if value is not None or window is None:
         return value, detail
-    judged = [s.t for s in record.samples
-              if s.t >= window.end_s and second_success_ratio(s, probe.journey) is not None]
+    judged = [t for t, _ in _seconds_after(record, probe, window.end_s)[0]]
     if not judged:
-        return None, f"no journeys ended after {probe.phase}"
+        return None, f"no journeys counted after {probe.phase}"
     return max(judged) - window.end_s, f"{detail}: degraded for all {len(judged)} seconds observed (a lower bound)"
 
 

@@ -16,6 +16,7 @@ from chaos.numbers import comparison_rows
 from chaos.probes import run_probe
 from chaos.profiles import format_override, parse_override
 from chaos.runner import Runner
+from loadtests.raw_samples import Bucket
 from shop.topology import DEFAULT as TOPOLOGY
 from tests.unit.test_chaos_parts import _record
 from tests.unit.test_chaos_runner import EXPERIMENT, make_world
@@ -145,3 +146,23 @@ def test_an_experiment_can_set_a_checkouts_patience_and_a_bad_one_is_refused() -
     assert exp.load.order_timeout_s == 15
     assert parse_experiment(SCOPED, source="s.yaml").load.order_timeout_s == 30
     assert "load.order_timeout_s" in refused(load={"order_timeout_s": 0})
+
+
+def test_a_journey_recovery_counts_journeys_by_their_start_when_raw_samples_exist() -> None:
+    # Checkouts due in the fault phase (3-6 s) that end after it tell nothing about the shop after it: by the second
+    # they were due, the ones due at t=6 and 7 failed, and those due from t=8 on succeed.
+    record = _record([1.0] * 14)
+    record.wall_t0 = 1000.0
+    due = {3: (0, 1), 5: (1, 1), 6: (0, 1), 7: (0, 2), 8: (1, 1), 10: (2, 2), 11: (1, 1), 13: (1, 1)}
+    for second, (ok, total) in due.items():
+        record.raw[(1000 + second, "checkout")] = Bucket(
+            counts={"success": ok, "degraded": 0, "failure": total - ok})
+    probe = Probe(ProbeKind.TIME_TO_RECOVER_S, Tolerance(max=10), phase="fault", threshold=0.95, journey="checkout")
+    result = run_probe(probe, record)
+    assert result.value == pytest.approx(2.5) and "due to start" in result.detail  # t=8.5 (mid-second) - 6
+    never = _record([1.0] * 14)
+    never.wall_t0 = 1000.0
+    for second in (7, 9, 12):
+        never.raw[(1000 + second, "checkout")] = Bucket(counts={"success": 0, "degraded": 0, "failure": 1})
+    degraded = Probe(ProbeKind.DEGRADED_FOR_S, Tolerance(min=4), phase="fault", threshold=0.95, journey="checkout")
+    assert run_probe(degraded, never).value == pytest.approx(6.5)  # last judged start t=12.5, a lower bound
