@@ -48,6 +48,7 @@ def profile_to_json(pr: ProfileRecord) -> dict[str, Any]:
         "samples": len(pr.samples),
         "loadavg_1m_by_phase": {phase: list(span) for phase, span in pr.load_by_phase().items()},
         "wall_t0": pr.wall_t0,  # epoch seconds of the phases' t=0: raw.jsonl's seconds are wall-clock
+        "journey_horizon_s": pr.journey_horizon_s,
     }
 
 

@@ -124,15 +124,19 @@ def _seconds_after(record: ProfileRecord, probe: Probe, end_s: float) -> tuple[l
 
     A probe on one journey, when the load recorded raw samples, counts the journeys *due to
     start* in each second (as the ratio probes do): a checkout made during the trigger that
-    ends after it, successful or not, is not evidence about the shop after it. Otherwise a
+    ends after it, successful or not, is not evidence about the shop after it. Seconds within
+    ``journey_horizon_s`` of the last sample are left out: their slow journeys may not have
+    ended, and counting only the quick ones would look like a recovery. Otherwise a
     second counts the journeys that *ended* in it (Locust's per-second stats). Seconds when no
     such journey counted are skipped.
     """
     if probe.journey is not None and record.raw:
+        # a journey due later than this may still have been running when the load stopped
+        last_t = (record.samples[-1].t if record.samples else end_s) - record.journey_horizon_s
         out = []
         for (second, name), bucket in sorted(record.raw.items()):
             t = second + 0.5 - record.wall_t0  # the second's midpoint on the phases' clock
-            if name == probe.journey and bucket.total > 0 and t >= end_s:
+            if name == probe.journey and bucket.total > 0 and end_s <= t <= last_t:
                 ok = bucket.counts.get("success", 0) + bucket.counts.get("degraded", 0)
                 out.append((t, ok / bucket.total))
         return out, f"{probe.journey} journeys by the second they were due to start"

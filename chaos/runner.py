@@ -40,6 +40,10 @@ from chaos.samples import AuditOutcome, FaultEvent, LoadPoint, PhaseWindow, Prof
 from chaos.signals import signals_deferred
 from loadtests.raw_samples import Bucket
 
+# Seconds a checkout spends before it polls its order (catalog, product page, cart, checkout):
+# with the load's order_timeout_s, how long after it was due a journey may still end.
+JOURNEY_STEPS_S = 5.0
+
 
 class Clock(Protocol):
     """Monotonic time and sleeping (fake in unit tests)."""
@@ -189,6 +193,7 @@ class Runner:
             self._wait_for_load(load_run)
             t0 = clock.monotonic()
             pr.wall_t0 = deps.wall_s()
+            pr.journey_horizon_s = exp.load.order_timeout_s + JOURNEY_STEPS_S
             for phase in exp.phases:
                 start = clock.monotonic() - t0
                 window = PhaseWindow(phase.name, start, start + phase.duration_s,

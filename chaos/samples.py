@@ -174,6 +174,10 @@ class ProfileRecord:
     ended_at: str = ""
     wall_t0: float = 0.0  # epoch seconds when the phases' clock read 0 (raw samples are keyed by wall seconds)
     raw: dict[tuple[int, str], Bucket] = field(default_factory=dict)  # (second of intended start, journey)
+    # How long a journey may still run after it was due (a checkout's patience and its steps): a
+    # journey due this close to the last sample may not have ended, so judging its second by
+    # start would count only the quick (successful) ones.
+    journey_horizon_s: float = 0.0
 
     @property
     def held(self) -> bool:

@@ -36,8 +36,9 @@ def run_adaptive(stack: Stack, tmp_path: Path, shipped: str, durations: list[flo
 
 def test_after_a_payments_slowdown_adaptive_is_back_within_10_s_with_amplification_at_most_1_1(
         stack: Stack, tmp_path: Path, resilient_afterwards: None) -> None:
-    # 18 s after the trigger: enough checkouts end after it to judge the checkout SLO's recovery
-    values = run_adaptive(stack, tmp_path, "metastable-retry-storm", [8, 10, 18])
+    # 26 s after the trigger: its last 20 s (a checkout's 15 s patience and its steps) are not judged by start,
+    # which leaves about 6 s of checkouts begun after the trigger to judge the checkout SLO's recovery
+    values = run_adaptive(stack, tmp_path, "metastable-retry-storm", [8, 10, 26])
     print(values)
     assert values["time_to_recover_s[checkout]@trigger"] <= 10
     assert values["retry_amplification[orders__payments]@trigger"] <= 1.1

@@ -166,3 +166,16 @@ def test_a_journey_recovery_counts_journeys_by_their_start_when_raw_samples_exis
         never.raw[(1000 + second, "checkout")] = Bucket(counts={"success": 0, "degraded": 0, "failure": 1})
     degraded = Probe(ProbeKind.DEGRADED_FOR_S, Tolerance(min=4), phase="fault", threshold=0.95, journey="checkout")
     assert run_probe(degraded, never).value == pytest.approx(6.5)  # last judged start t=12.5, a lower bound
+
+
+def test_the_seconds_whose_slow_journeys_may_not_have_ended_are_not_judged_by_start() -> None:
+    record = _record([1.0] * 14)  # samples up to t=13
+    record.wall_t0 = 1000.0
+    for second in (7, 8):
+        record.raw[(1000 + second, "checkout")] = Bucket(counts={"success": 0, "degraded": 0, "failure": 1})
+    for second in (10, 11, 12):  # quick successes; their failures (15 s of patience) would still be running
+        record.raw[(1000 + second, "checkout")] = Bucket(counts={"success": 1, "degraded": 0, "failure": 0})
+    probe = Probe(ProbeKind.TIME_TO_RECOVER_S, Tolerance(max=10), phase="fault", threshold=0.95, journey="checkout")
+    assert run_probe(probe, record).value == pytest.approx(4.5)  # no horizon: "recovered" at t=10.5
+    record.journey_horizon_s = 4.0  # only seconds due by t=9 are judged
+    assert run_probe(probe, record).value is None
