@@ -179,3 +179,12 @@ def test_the_seconds_whose_slow_journeys_may_not_have_ended_are_not_judged_by_st
     assert run_probe(probe, record).value == pytest.approx(4.5)  # no horizon: "recovered" at t=10.5
     record.journey_horizon_s = 4.0  # only seconds due by t=9 are judged
     assert run_probe(probe, record).value is None
+
+
+def test_by_start_one_good_second_at_the_end_is_not_a_recovery() -> None:
+    record = _record([1.0] * 14)
+    record.wall_t0 = 1000.0
+    for second, ok in ((7, 0), (9, 0), (11, 0), (12, 1)):
+        record.raw[(1000 + second, "checkout")] = Bucket(counts={"success": ok, "degraded": 0, "failure": 1 - ok})
+    probe = Probe(ProbeKind.TIME_TO_RECOVER_S, Tolerance(max=10), phase="fault", threshold=0.95, journey="checkout")
+    assert run_probe(probe, record).value is None
