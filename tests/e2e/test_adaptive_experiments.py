@@ -36,9 +36,11 @@ def run_adaptive(stack: Stack, tmp_path: Path, shipped: str, durations: list[flo
 
 def test_after_a_payments_slowdown_adaptive_is_back_within_10_s_with_amplification_at_most_1_1(
         stack: Stack, tmp_path: Path, resilient_afterwards: None) -> None:
-    # 26 s after the trigger: its last 20 s (a checkout's 15 s patience and its steps) are not judged by start,
-    # which leaves about 6 s of checkouts begun after the trigger to judge the checkout SLO's recovery
-    values = run_adaptive(stack, tmp_path, "metastable-retry-storm", [8, 10, 26])
+    # The full form's baseline and trigger: buyers walk checkout, cart and login once first, so no checkout is due
+    # from about 11 s to 30-34 s; a trigger of 20-45 s slows the charges of those due after the gap, and ends when
+    # checkouts come steadily. 30 s after it: its last 20 s (a checkout's 15 s patience and its steps) are not
+    # judged by start, which leaves 10 s of checkouts begun after the trigger to judge the recovery by.
+    values = run_adaptive(stack, tmp_path, "metastable-retry-storm", [20, 25, 30])
     print(values)
     assert values["time_to_recover_s[checkout]@trigger"] <= 10
     assert values["retry_amplification[orders__payments]@trigger"] <= 1.1
