@@ -19,7 +19,7 @@ from shop.kit.resilience import PROFILES
 from shop.kit.resilience.adaptive import MIN_HEDGE_SAMPLES
 from shop.kit.resilience.shedding import PriorityShedder
 from tests.integration.resilience_harness import Harness, read_counter, running_harness
-from tests.support import poll_until
+from tests.support import PollTimeout, poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -120,9 +120,20 @@ def test_under_overload_shedding_drops_browse_before_checkout(harness: Harness) 
         resp = harness.caller.get("/admin/state", headers=harness.admin)
         return dict(resp.json()["shedding"])
 
+    # The shedder of adaptive's limit outlives a profile switch: start from no request of the tests before in flight.
+    poll_until(lambda: shedding()["in_flight"] == 0, timeout_s=10, message="no earlier request in flight")
+    seen: list[int] = []
+
+    def all_held() -> bool:
+        seen.append(int(shedding()["in_flight"]))
+        return seen[-1] >= held_n
+
     with harness.toxic("catalog", "latency", latency=2500, jitter=0), ThreadPoolExecutor(held_n) as pool:
         held = [pool.submit(call, harness, priority="checkout") for _ in range(held_n)]
-        poll_until(lambda: shedding()["in_flight"] == held_n, timeout_s=5, message=f"{held_n} requests in flight")
+        try:
+            poll_until(all_held, timeout_s=5, message=f"{held_n} requests in flight")
+        except PollTimeout as exc:
+            raise AssertionError(f"{exc}; in flight, polled: {seen[-30:]}") from None
         browse = call(harness, priority="browse")
         checkout = call(harness, priority="checkout")
         answers = [f.result() for f in held]
