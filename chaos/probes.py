@@ -119,6 +119,11 @@ def _edge_deltas(record: ProfileRecord, samples: Sequence[Sample], edge: str) ->
     return end.attempts - start.attempts, end.requests - start.requests
 
 
+def _judged_by_start(record: ProfileRecord, probe: Probe) -> bool:
+    """Say whether a recovery probe counts journeys by the second they were due (one journey, raw samples)."""
+    return probe.journey is not None and bool(record.raw)
+
+
 def _seconds_after(record: ProfileRecord, probe: Probe, end_s: float) -> tuple[list[tuple[float, float]], str]:
     """Return (t, success ratio) of each judged second from ``end_s`` on, and what a second counts.
 
@@ -130,7 +135,7 @@ def _seconds_after(record: ProfileRecord, probe: Probe, end_s: float) -> tuple[l
     second counts the journeys that *ended* in it (Locust's per-second stats). Seconds when no
     such journey counted are skipped.
     """
-    if probe.journey is not None and record.raw:
+    if _judged_by_start(record, probe):
         # a journey due later than this may still have been running when the load stopped
         last_t = (record.samples[-1].t if record.samples else end_s) - record.journey_horizon_s
         out = []
@@ -152,7 +157,7 @@ def _time_to_recover(record: ProfileRecord, probe: Probe) -> tuple[float | None,
     seconds, counted = _seconds_after(record, probe, window.end_s)
     # By start, the last judged seconds are the ones whose slow journeys barely had time to end:
     # a recovery there must show its three seconds in a row like any other.
-    by_start = counted.endswith("due to start")
+    by_start = _judged_by_start(record, probe)
     run = 0
     first_t: float | None = None
     for t, ratio in seconds:
