@@ -41,12 +41,15 @@ from typing import Any
 from bench import machine, write_result
 from loadtests.api import LoadResult, LoadSpec, start_load
 from loadtests.thresholds import Thresholds
+from shop.kit.public_api import LEGACY_PREFIX, V1_PREFIX
 from shop.topology import Topology
 from shoplab.runtime.stack import running_stack
 
 MAX_JOURNEY_FAILURE_RATIO = 0.01
 JOURNEY_P95_MS = {"browse": 1500.0, "checkout": 6000.0}
 MIN_ON_TIME_RATIO = 0.95
+# The before/after comparison walks the API both shops answer (see ``compare``).
+COMPARE_API_PREFIX = LEGACY_PREFIX
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,11 @@ def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
     }
 
 
-def run_step(gateway: str, rate: float, step_s: float, out_dir: Path) -> dict[str, Any]:
-    """Run one open-loop step of the default mix at ``rate`` journeys/s and judge it."""
+def run_step(gateway: str, rate: float, step_s: float, out_dir: Path, *, api_prefix: str = V1_PREFIX) -> dict[str, Any]:
+    """Run one open-loop step of the default mix at ``rate`` journeys/s and judge it (``api_prefix``: where the API is)."""
     spec = LoadSpec(
         host=gateway, shape="steady", users=int(rate * 10) + 20, spawn_rate=float(int(rate * 10) + 20),
-        duration_s=step_s, rate_per_s=rate,
+        duration_s=step_s, rate_per_s=rate, api_prefix=api_prefix,
         thresholds=Thresholds(max_fail_ratio=None, max_journey_failure_ratio=None),
     )
     run = start_load(spec, out_dir=out_dir)
@@ -191,7 +194,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None) -> None:
-    """Ramp two running gateways step by step, interleaved (old then new at each rate), and write both."""
+    """Ramp two running gateways step by step, interleaved (old then new at each rate), and write both.
+
+    Both are driven through the unversioned ``/api`` paths (``COMPARE_API_PREFIX``): a shop from before
+    ``/api/v1`` answers nothing else (every journey failed at once against af5c0b6), and the current
+    one still serves them with the same handlers, adding only the deprecation headers.
+    """
     m = machine()
     ramp = Ramp.from_env()
     repeats = int(os.environ.get("KNEE_REPEATS", "1"))
@@ -207,7 +215,8 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
                         ("new", new_url), ("old", old_url)):
                     if steps[name] and steps[name][-1]["broken"]:
                         continue
-                    step = run_step(url, rate, ramp.step_s, Path(tmp) / f"r{r}-{name}-{i}")
+                    step = run_step(url, rate, ramp.step_s, Path(tmp) / f"r{r}-{name}-{i}",
+                                    api_prefix=COMPARE_API_PREFIX)
                     _print_step(f"[{name}] ", step)
                     steps[name].append(step)
                 if all(s and s[-1]["broken"] for s in steps.values()):
@@ -219,7 +228,8 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
             # Rewritten after every round, so an interrupted run keeps the rounds it finished.
             summary = {name: [r["knees"][name] for r in rounds] for name in ("old", "new")}
             path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
-                                                 **(labels or {}), "knees": summary, "rounds": rounds}, path=path)
+                                                 "api_prefix": COMPARE_API_PREFIX, **(labels or {}), "knees": summary,
+                                                 "rounds": rounds}, path=path)
     print(f"knees over {repeats} interleaved rounds: old {summary['old']}, new {summary['new']} journeys/s", flush=True)
     print(f"written to {path}")
 

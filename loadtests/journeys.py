@@ -1,6 +1,7 @@
 """Shopper journeys as Locust users walking the gateway's public API (imports locust: Locust processes only).
 
-Requests go to ``/api/v1`` (paths from ``shop.kit.public_api``) and are named by route
+Requests go to ``/api/v1`` (paths from ``shop.kit.public_api``; ``/api``, the deprecated twins, when
+``SHOPLAB_LOAD_API_PREFIX`` says so) and are named by route
 template (``/api/v1/products/[id]``), never by id, so the
 stats have one line per route. Each journey ends in one recorded outcome (see
 ``loadtests.outcomes``) with its active time (think time excluded).
@@ -34,9 +35,13 @@ from loadtests.outcomes import (
 )
 from loadtests.raw_samples import UNSERVED, RawRecorder
 from loadtests.settings import DEFAULT_BUYER_WEIGHTS, LoadSettings
-from shop.kit.public_api import V1
+from shop.kit.public_api import ApiPaths
 
 POLL_INTERVAL_S = 0.3
+
+# The public API under the prefix this run walks (``SHOPLAB_LOAD_API_PREFIX``): /api/v1 unless the
+# launcher asked for the deprecated /api, the one prefix a shop older than v1 answers too.
+API = ApiPaths(LoadSettings.from_env().api_prefix)
 
 
 class JourneyAborted(LoadTestError):
@@ -201,18 +206,18 @@ class ShopUser(FastHttpUser):
     # -- reusable steps ---------------------------------------------------------------
     def list_products(self) -> list[dict[str, Any]]:
         """Open the catalog; return its items."""
-        _, body = self.step("GET", V1.products, V1.products)
+        _, body = self.step("GET", API.products, API.products)
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
-            self.fail_step(f"GET {V1.products}", "no items in the catalog")
+            self.fail_step(f"GET {API.products}", "no items in the catalog")
         return items  # type: ignore[return-value]
 
     def open_product(self, product_id: Any) -> dict[str, Any]:
         """Open a product page; a non-empty ``degraded`` list makes the step degraded."""
-        route = V1.product("[id]")
+        route = API.product("[id]")
         sent_wall, sent = time.time(), time.perf_counter()
         with self.client.request(
-            "GET", V1.product(product_id), name=route, catch_response=True
+            "GET", API.product(product_id), name=route, catch_response=True
         ) as resp:
             status = int(resp.status_code or 0)
             # recorded like every other step's request: the product page's tail is what hedging is for
@@ -279,8 +284,8 @@ class BuyingShopper(ShopUser):
         with self.run_journey("signup"):
             self.step(
                 "POST",
-                V1.signup,
-                V1.signup,
+                API.signup,
+                API.signup,
                 expect=(201,),
                 json={"email": self.email, "password": self.password, "name": "Load Shopper"},
             )
@@ -289,11 +294,11 @@ class BuyingShopper(ShopUser):
     def login_step(self) -> None:
         """Log in and keep the token."""
         _, body = self.step(
-            "POST", V1.login, V1.login, json={"email": self.email, "password": self.password}
+            "POST", API.login, API.login, json={"email": self.email, "password": self.password}
         )
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
-            self.fail_step(f"POST {V1.login}", "no access_token")
+            self.fail_step(f"POST {API.login}", "no access_token")
         self.token = token
 
     def ensure_account(self) -> bool:
@@ -329,62 +334,62 @@ class BuyingShopper(ShopUser):
         with self.run_journey("checkout"):
             items = [p for p in self.list_products() if int(p.get("stock", 0) or 0) >= 5]
             if not items:
-                self.fail_step(f"GET {V1.products}", "no product with stock left")
+                self.fail_step(f"GET {API.products}", "no product with stock left")
             product = self.rng.choice(items)
             self.think()
             self.open_product(product["id"])
             self.think()
             self.step(
-                "POST", V1.cart_items, V1.cart_items, json={"product_id": product["id"], "qty": 1}, headers=self.auth()
+                "POST", API.cart_items, API.cart_items, json={"product_id": product["id"], "qty": 1}, headers=self.auth()
             )
-            _, basket = self.step("GET", V1.cart, V1.cart, headers=self.auth())
+            _, basket = self.step("GET", API.cart, API.cart, headers=self.auth())
             if not isinstance(basket, dict) or not basket.get("items"):
-                self.fail_step(f"GET {V1.cart}", "cart is empty after adding an item")
+                self.fail_step(f"GET {API.cart}", "cart is empty after adding an item")
             self.think()
             headers = {**self.auth(), "Idempotency-Key": uuid.uuid4().hex}
             card = self.state.cards.next_card() if self.state.cards else None  # see loadtests.cards
-            _, order = self.step("POST", V1.checkout, V1.checkout, expect=(200, 201),
+            _, order = self.step("POST", API.checkout, API.checkout, expect=(200, 201),
                                  json={"card": card} if card else {}, headers=headers)
             order_id = order.get("order_id") if isinstance(order, dict) else None
             if not order_id:
-                self.fail_step(f"POST {V1.checkout}", "no order_id")
+                self.fail_step(f"POST {API.checkout}", "no order_id")
             self.poll_order(str(order_id)) if card is None else self.poll_declined(str(order_id), product["id"])
 
     def poll_declined(self, order_id: str, product_id: Any) -> None:
         """Poll an order the shopper paid with the declining card: ending ``payment_failed``/declined is success."""
         deadline = time.monotonic() + self.state.settings.order_timeout_s
         while True:
-            _, order = self.step("GET", V1.order("[id]"), V1.order(order_id), headers=self.auth())
+            _, order = self.step("GET", API.order("[id]"), API.order(order_id), headers=self.auth())
             status, reason = (str(order.get(k) or "") for k in ("status", "reason")) if isinstance(order, dict) else ("", "")
             if status == OrderState.SETTLED_FAILED and reason == DECLINED_REASON:
                 break
             if classify_order_status(status) is not OrderState.PENDING or time.monotonic() >= deadline:
-                self.fail_step(f"GET {V1.order('[id]')}", f"declining card: order {status} ({reason}), not declined")
+                self.fail_step(f"GET {API.order('[id]')}", f"declining card: order {status} ({reason}), not declined")
             gevent.sleep(POLL_INTERVAL_S)
         # a failed payment leaves the cart as it was; empty it so the next journey starts from an empty cart
-        self.step("DELETE", V1.cart_item("[product_id]"), V1.cart_item(product_id), expect=(200, 204), headers=self.auth())
+        self.step("DELETE", API.cart_item("[product_id]"), API.cart_item(product_id), expect=(200, 204), headers=self.auth())
 
     def poll_order(self, order_id: str) -> None:
         """Poll the order until ``paid``; ``payment_failed``, ``rejected`` or the deadline is a failure."""
         deadline = time.monotonic() + self.state.settings.order_timeout_s
         while True:
-            _, order = self.step("GET", V1.order("[id]"), V1.order(order_id), headers=self.auth())
+            _, order = self.step("GET", API.order("[id]"), API.order(order_id), headers=self.auth())
             status = str(order.get("status", "")) if isinstance(order, dict) else ""
             state = classify_order_status(status)
             if state is OrderState.SETTLED_PAID:
                 break
             if state is OrderState.SETTLED_FAILED:
-                self.fail_step(f"GET {V1.order('[id]')}", f"order ended {status}")
+                self.fail_step(f"GET {API.order('[id]')}", f"order ended {status}")
             if time.monotonic() >= deadline:
-                self.fail_step(f"GET {V1.order('[id]')}", f"order still pending after {self.state.settings.order_timeout_s:.0f} s")
+                self.fail_step(f"GET {API.order('[id]')}", f"order still pending after {self.state.settings.order_timeout_s:.0f} s")
             gevent.sleep(POLL_INTERVAL_S)
         # the saga clears the cart after `paid`; wait for it so the next journey starts from an empty cart
         while True:
-            _, cart = self.step("GET", V1.cart, V1.cart, headers=self.auth())
+            _, cart = self.step("GET", API.cart, API.cart, headers=self.auth())
             if isinstance(cart, dict) and not cart.get("items"):
                 return
             if time.monotonic() >= deadline:
-                self.fail_step(f"GET {V1.cart}", "cart not cleared after the order was paid")
+                self.fail_step(f"GET {API.cart}", "cart not cleared after the order was paid")
             gevent.sleep(POLL_INTERVAL_S)
 
     def cart(self) -> None:
@@ -395,14 +400,14 @@ class BuyingShopper(ShopUser):
             product = self.rng.choice(self.list_products())
             self.think()
             self.step(
-                "POST", V1.cart_items, V1.cart_items, json={"product_id": product["id"], "qty": 1}, headers=self.auth()
+                "POST", API.cart_items, API.cart_items, json={"product_id": product["id"], "qty": 1}, headers=self.auth()
             )
-            self.step("GET", V1.cart, V1.cart, headers=self.auth())
+            self.step("GET", API.cart, API.cart, headers=self.auth())
             self.think()
             self.step(
                 "DELETE",
-                V1.cart_item("[product_id]"),
-                V1.cart_item(product["id"]),
+                API.cart_item("[product_id]"),
+                API.cart_item(product["id"]),
                 expect=(200, 204),
                 headers=self.auth(),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -12,6 +13,9 @@ PREFIX = "SHOPLAB_LOAD_"
 WARMUP_GRACE_S = 60.0
 # How often a buying shopper picks each journey (after a first tour through all of them).
 DEFAULT_BUYER_WEIGHTS: Mapping[str, int] = {"checkout": 4, "cart": 1, "login": 1}
+# The public API's prefixes a run may walk: the versioned one, or the deprecated unversioned twin
+# (the only one a shop older than /api/v1 answers; the before/after knee drives both shops through it).
+_API_PREFIX = re.compile(r"^/api(/v[1-9][0-9]*)?$")
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,17 @@ class LoadSettings:
     buyer_mix: str = ""
     # share of checkouts paying with the simulator's declining card (the rest send no card)
     decline_share: float = 0.0
+    # where the journeys find the public API: /api/v1 (shop.kit.public_api.V1_PREFIX, spelled out here,
+    # as this module imports nothing of ours), or /api (the deprecated paths)
+    api_prefix: str = "/api/v1"
     out_dir: str = ""
 
     def __post_init__(self) -> None:
-        """Refuse a decline share outside 0..1 (NaN included), naming its env var."""
+        """Refuse a decline share outside 0..1 (NaN included) and an API prefix the shop has not, naming its env var."""
         if not 0.0 <= self.decline_share <= 1.0:
             raise ValueError(f"{PREFIX}DECLINE_SHARE: expected a share from 0 to 1, got {self.decline_share!r}")
+        if not _API_PREFIX.match(self.api_prefix):
+            raise ValueError(f"{PREFIX}API_PREFIX: expected /api/v1 or /api, got {self.api_prefix!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LoadSettings:

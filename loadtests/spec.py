@@ -9,6 +9,7 @@ from loadtests.errors import LoadError
 from loadtests.settings import LoadSettings
 from loadtests.shapes import ShapeParams, get_profile
 from loadtests.thresholds import Thresholds
+from shop.kit.public_api import V1_PREFIX
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class LoadSpec:
     user_classes: tuple[str, ...] = ()
     buyer_mix: str = ""
     decline_share: float = 0.0
+    api_prefix: str = V1_PREFIX
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def validate(self) -> None:
@@ -64,5 +66,6 @@ class LoadSpec:
             steps=self.steps,
             buyer_mix=self.buyer_mix,
             decline_share=self.decline_share,
+            api_prefix=self.api_prefix,
             out_dir=str(out_dir),
         )
