@@ -8,7 +8,12 @@ seconds per step, each rate ``KNEE_FACTOR`` times the last, until a step breaks 
 - journey failure ratio over 1%, or
 - a journey's p95 over its limit in ``loadtests/thresholds.example.yaml`` (browse 1.5 s,
   checkout 6 s), or
-- fewer than 95% of the scheduled journeys starting on time (the shop is holding every user).
+- fewer than 95% of the scheduled journeys starting on time (the shop is holding every user), or
+- the share of scheduled journeys that ended inside the step falling under 95% of what it was at
+  the ramp's first step (journeys piling up unfinished). Without this clause a saturated shop
+  "held": only the journeys fast enough to end inside the step were judged, so the p95 and the
+  failure ratio of the ones that did not finish were never seen (a quiet run "held" 44.7
+  journeys/s while 37 % of the arrivals were still running at the step's end, against 25 % at 6/s).
 
 Request p95 is recorded, not judged: sign-up and log-in are argon2 hashes (hundreds of ms
 on a busy core by design) and make up enough of the mix to set it alone.
@@ -48,6 +53,9 @@ from shoplab.runtime.stack import running_stack
 MAX_JOURNEY_FAILURE_RATIO = 0.01
 JOURNEY_P95_MS = {"browse": 1500.0, "checkout": 6000.0}
 MIN_ON_TIME_RATIO = 0.95
+# A step's share of scheduled journeys that ended inside it, against the first step's (0.74-0.75 on
+# every healthy step of the quiet runs: journeys begun in a step's last seconds are still running).
+MIN_COMPLETION_KEPT = 0.95
 # The before/after comparison walks the API both shops answer (see ``compare``).
 COMPARE_API_PREFIX = LEGACY_PREFIX
 
@@ -77,8 +85,11 @@ class Ramp:
         return [round(self.start * self.factor**i, 2) for i in range(self.max_steps)]
 
 
-def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
-    """Summarise one step and say which SLO clauses it broke (an empty list: it held)."""
+def judge_step(rate: float, result: LoadResult, *, first_completion: float | None = None) -> dict[str, Any]:
+    """Summarise one step and say which SLO clauses it broke (an empty list: it held).
+
+    ``first_completion``: the ramp's first step's ``completion_ratio``, the reference for this one's.
+    """
     journeys = result.journeys
     total = sum(int(j.get("total", 0)) for j in journeys.values())
     failed = sum(int(j.get("failure", 0)) for j in journeys.values())
@@ -100,6 +111,10 @@ def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
             broken.append(f"{journey} p95 {j_p95:.0f} ms > {limit:.0f} ms")
     if on_time_ratio < MIN_ON_TIME_RATIO:
         broken.append(f"on-time arrivals {on_time_ratio:.3f} < {MIN_ON_TIME_RATIO}")
+    completion = total / scheduled if scheduled else 0.0
+    if first_completion and completion < MIN_COMPLETION_KEPT * first_completion:
+        broken.append(f"journeys ended {completion:.3f} of the scheduled < {MIN_COMPLETION_KEPT} x "
+                      f"the first step's {first_completion:.3f}")
     return {
         "rate_per_s": rate,
         "journeys": total,
@@ -114,13 +129,18 @@ def judge_step(rate: float, result: LoadResult) -> dict[str, Any]:
         "journey_failures": {k: int(v.get("failure", 0)) for k, v in journeys.items()},
         "top_errors": sorted(result.errors, key=lambda e: -int(e.get("occurrences", 0)))[:5],
         "arrivals": arrivals,
+        "completion_ratio": round(completion, 3),
         "loadavg_1m": os.getloadavg()[0],
         "broken": broken,
     }
 
 
-def run_step(gateway: str, rate: float, step_s: float, out_dir: Path, *, api_prefix: str = V1_PREFIX) -> dict[str, Any]:
-    """Run one open-loop step of the default mix at ``rate`` journeys/s and judge it (``api_prefix``: where the API is)."""
+def run_step(gateway: str, rate: float, step_s: float, out_dir: Path, *, api_prefix: str = V1_PREFIX,
+             first: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one open-loop step of the default mix at ``rate`` journeys/s and judge it.
+
+    ``api_prefix``: where the API is; ``first``: the ramp's first step, whose completion this one's is held to.
+    """
     spec = LoadSpec(
         host=gateway, shape="steady", users=int(rate * 10) + 20, spawn_rate=float(int(rate * 10) + 20),
         duration_s=step_s, rate_per_s=rate, api_prefix=api_prefix,
@@ -131,7 +151,7 @@ def run_step(gateway: str, rate: float, step_s: float, out_dir: Path, *, api_pre
         result = run.wait(timeout_s=step_s + 120)
     finally:
         run.stop()
-    return judge_step(rate, result)
+    return judge_step(rate, result, first_completion=first["completion_ratio"] if first else None)
 
 
 def knee_of(steps: list[dict[str, Any]]) -> float | None:
@@ -153,9 +173,9 @@ def _print_step(label: str, step: dict[str, Any]) -> None:
 
 def ramp_gateway(gateway: str, ramp: Ramp, out_dir: Path) -> list[dict[str, Any]]:
     """Ramp one gateway until a step breaks the SLO; return every step."""
-    steps = []
+    steps: list[dict[str, Any]] = []
     for i, rate in enumerate(ramp.rates()):
-        step = run_step(gateway, rate, ramp.step_s, out_dir / f"step-{i}")
+        step = run_step(gateway, rate, ramp.step_s, out_dir / f"step-{i}", first=steps[0] if steps else None)
         _print_step("", step)
         steps.append(step)
         if step["broken"]:
@@ -188,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"knee ({profile}): {knee if knee is not None else 'below the first step'} journeys/s "
               f"on {m['cores']} cores", flush=True)
     slo = {"max_journey_failure_ratio": MAX_JOURNEY_FAILURE_RATIO, "journey_p95_ms": JOURNEY_P95_MS,
-           "min_on_time_ratio": MIN_ON_TIME_RATIO}
+           "min_on_time_ratio": MIN_ON_TIME_RATIO, "min_completion_kept": MIN_COMPLETION_KEPT}
     path = write_result("knee", {"ramp": asdict(ramp), "slo": slo, "profiles": per_profile})
     print(f"written to {path}")
 
@@ -216,7 +236,7 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
                     if steps[name] and steps[name][-1]["broken"]:
                         continue
                     step = run_step(url, rate, ramp.step_s, Path(tmp) / f"r{r}-{name}-{i}",
-                                    api_prefix=COMPARE_API_PREFIX)
+                                    api_prefix=COMPARE_API_PREFIX, first=steps[name][0] if steps[name] else None)
                     _print_step(f"[{name}] ", step)
                     steps[name].append(step)
                 if all(s and s[-1]["broken"] for s in steps.values()):
@@ -228,7 +248,8 @@ def compare(old_url: str, new_url: str, *, labels: dict[str, str] | None = None)
             # Rewritten after every round, so an interrupted run keeps the rounds it finished.
             summary = {name: [r["knees"][name] for r in rounds] for name in ("old", "new")}
             path = write_result("knee-compare", {"ramp": asdict(ramp), "old_url": old_url, "new_url": new_url,
-                                                 "api_prefix": COMPARE_API_PREFIX, **(labels or {}), "knees": summary,
+                                                 "api_prefix": COMPARE_API_PREFIX,
+                                                 "min_completion_kept": MIN_COMPLETION_KEPT, **(labels or {}), "knees": summary,
                                                  "rounds": rounds}, path=path)
     print(f"knees over {repeats} interleaved rounds: old {summary['old']}, new {summary['new']} journeys/s", flush=True)
     print(f"written to {path}")

@@ -13,14 +13,15 @@ from loadtests.api import LoadResult
 pytestmark = pytest.mark.unit
 
 
-def _result(*, failed: int = 0, browse_p95: float = 300.0, on_time: int = 100, problem: str = "") -> LoadResult:
+def _result(*, failed: int = 0, browse_p95: float = 300.0, on_time: int | None = None, problem: str = "",
+            scheduled: int = 100) -> LoadResult:
     journeys: dict[str, dict[str, Any]] = {
         "browse": {"total": 80, "failure": failed, "p95_ms": browse_p95},
         "checkout": {"total": 20, "failure": 0, "p95_ms": 2000.0},
     }
     return LoadResult(exit_code=0, totals={"requests": 400, "rps": 20.0, "p50_ms": 30, "p95_ms": 900, "p99_ms": 1500},
                       journeys=journeys, routes=[], errors=[], checks=[], outputs={"dir": Path(".")},
-                      duration_s=20.0, arrivals={"scheduled": 100, "on_time": on_time}, problem=problem)
+                      duration_s=20.0, arrivals={"scheduled": scheduled, "on_time": scheduled if on_time is None else on_time}, problem=problem)
 
 
 def test_a_step_within_every_limit_holds_even_with_a_slow_request_p95() -> None:
@@ -38,6 +39,16 @@ def test_a_step_within_every_limit_holds_even_with_a_slow_request_p95() -> None:
 def test_each_slo_clause_breaks_a_step(kwargs: dict[str, Any], clause: str) -> None:
     broken = judge_step(5.0, _result(**kwargs))["broken"]
     assert any(b.startswith(clause) for b in broken), broken
+
+
+def test_a_step_whose_journeys_pile_up_unfinished_breaks_against_the_first_steps_completion() -> None:
+    # 100 journeys ended in every step; the first had 135 scheduled (0.741), as a healthy quiet step has.
+    first = judge_step(5.0, _result(scheduled=135))
+    assert first["completion_ratio"] == 0.741 and first["broken"] == []
+    kept = judge_step(8.0, _result(scheduled=140), first_completion=first["completion_ratio"])
+    assert kept["broken"] == []  # 0.714 >= 0.95 x 0.741
+    piled = judge_step(12.0, _result(scheduled=160), first_completion=first["completion_ratio"])
+    assert [b for b in piled["broken"] if b.startswith("journeys ended 0.625 of the scheduled")], piled["broken"]
 
 
 def test_the_knee_is_the_last_rate_before_the_first_broken_step() -> None:
