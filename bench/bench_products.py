@@ -207,7 +207,7 @@ def main() -> None:
             for app in apps:
                 app.wait(timeout=15)
     result: dict[str, Any] = {
-        "clients": CLIENTS, "load_processes": LOAD_PROCS, "window_s": WINDOW_S, "warmup_s": WARMUP_S,
+        "workers": base.workers, "threads": base.threads, "clients": CLIENTS, "load_processes": LOAD_PROCS, "window_s": WINDOW_S, "warmup_s": WARMUP_S,
         "rounds": ROUNDS, "body_bytes": len(body.content), "gunicorn": bare_command(gw_cmd, 0)[2:-1],
         "aim_ratio": AIM_RATIO, **_summary(windows), "windows": windows,
     }

@@ -257,6 +257,7 @@ def main() -> None:
             profiles = _profile(load, variants, paths, backends, stacks, out_dir)
         backends.set(True)
     result: dict[str, Any] = {
+        "workers": base.workers, "threads": base.threads,
         "clients": CLIENTS, "load_processes": LOAD_PROCS, "sampled": sampling, "backends": backends_text,
         "backends_paused_during_off_windows": WITH_BACKENDS, "window_s": WINDOW_S, "warmup_s": WARMUP_S,
         "gap_s": GAP_S, "rounds": ROUNDS, "aim_ratio": AIM_RATIO,
