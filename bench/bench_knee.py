@@ -91,7 +91,7 @@ def judge_step(rate: float, result: LoadResult, *, first_completion: float | Non
     ``first_completion``: the ramp's first step's ``completion_ratio``, the reference for this one's.
     """
     journeys = result.journeys
-    total = sum(int(j.get("total", 0)) for j in journeys.values())
+    total = result.ended_journeys()
     failed = sum(int(j.get("failure", 0)) for j in journeys.values())
     arrivals = result.arrivals or {}
     scheduled = int(arrivals.get("scheduled", 0))

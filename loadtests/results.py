@@ -77,6 +77,19 @@ class LoadResult:
         """Return how many journeys ended degraded."""
         return sum(int(j.get("degraded", 0)) for j in self.journeys.values())
 
+    def ended_journeys(self) -> int:
+        """Return how many journeys ended (succeeded, degraded or failed) inside the run."""
+        return sum(int(j.get("total", 0)) for j in self.journeys.values())
+
+    def ended_of_scheduled(self) -> tuple[int, int] | None:
+        """Return (journeys that ended, journeys the open-loop schedule started), None without a schedule.
+
+        The difference were still running when the run stopped: no table counts them, so a
+        saturated shop looks only as slow as the journeys fast enough to end.
+        """
+        scheduled = int((self.arrivals or {}).get("scheduled", 0))
+        return (self.ended_journeys(), scheduled) if scheduled else None
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able copy."""
         return {

@@ -174,6 +174,11 @@ def command(
             console.print(table)
     if result.arrivals:
         console.print(f"open-loop arrivals: {result.arrivals}")
+    ended = result.ended_of_scheduled()
+    if ended:
+        done, scheduled = ended
+        console.print(f"journeys ended: {done} of {scheduled} scheduled ({done / scheduled:.0%}); the other "
+                      f"{max(0, scheduled - done)} were still running when the run stopped and are in no table above")
     verdict = {0: "[green]PASSED[/]", 1: "[red]FAILED thresholds[/]"}.get(result.exit_code, "[red]BROKEN[/]")
     console.print(f"{verdict}  report: {result.outputs.get('html', out_dir)}")
     sys.exit(result.exit_code)

@@ -127,6 +127,8 @@ def test_open_loop_arrivals_keep_their_rate_and_count_what_a_slow_shop_drops(
     assert arrivals["dropped"] > 0
     assert arrivals["scheduled"] >= started + arrivals["dropped"]
     assert result.journeys["browse"]["total"] <= started
+    # what the CLI reports as "journeys ended: N of M scheduled"
+    assert result.ended_of_scheduled() == (sum(j["total"] for j in result.journeys.values()), arrivals["scheduled"])
     # every arrival a claim skipped is in the raw samples as a failed "unserved" journey at its due second
     # (those still unclaimed when the run ends are only counted: they are due after the last sample)
     unserved = [b for (_s, journey), b in merge_lines(

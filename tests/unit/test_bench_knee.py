@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +57,8 @@ def test_the_knee_is_the_last_rate_before_the_first_broken_step() -> None:
     assert knee_of(steps) == 3
     assert knee_of([{"rate_per_s": 2, "broken": ["x"]}]) is None
     assert Ramp(start=2, factor=1.5, max_steps=3).rates() == [2, 3, 4.5]
+
+
+def test_a_result_says_how_many_scheduled_journeys_ended_and_none_without_a_schedule() -> None:
+    assert _result(scheduled=135).ended_of_scheduled() == (100, 135)  # 80 browse + 20 checkout ended
+    assert dataclasses.replace(_result(), arrivals=None).ended_of_scheduled() is None
